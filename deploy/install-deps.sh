@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh: install the Debian 12 packages kvmmu builds and tests with.
+# Idempotent: packages already present are not fetched again.
+set -eu
+
+PKGS="build-essential cmake pkg-config clang clang-format
+libevent-dev libprotobuf-c-dev protobuf-c-compiler
+procps util-linux"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing:$missing; run as root to install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
