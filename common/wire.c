@@ -1,0 +1,133 @@
+/*
+ * wire.c: protobuf-c message framing over SOCK_SEQPACKET with SCM_RIGHTS.
+ * Trust: both sides; everything received is untrusted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
+	      size_t nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
+		struct cmsghdr align;
+	} cmsgbuf;
+	struct msghdr mh = {0};
+	struct iovec iov;
+	uint8_t *buf;
+	size_t len;
+	ssize_t n;
+	int ret = 0;
+
+	if (nfds > WIRE_MAX_FDS)
+		return -EINVAL;
+	len = protobuf_c_message_get_packed_size(msg);
+	if (len > WIRE_MAX_MSG)
+		return -EMSGSIZE;
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+		mh.msg_control = cmsgbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		ret = -errno;
+	free(buf);
+	return ret;
+}
+
+void wire_close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Takes the fds out of every SCM_RIGHTS header, even ones we reject. */
+static size_t wire_take_fds(struct msghdr *mh, int *fds, size_t max,
+			    int *overflow)
+{
+	size_t n = 0;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		size_t cnt;
+		int *p;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		p = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < cnt; i++) {
+			int fd;
+
+			memcpy(&fd, &p[i], sizeof(fd));
+			if (n < max)
+				fds[n++] = fd;
+			else {
+				close(fd);
+				*overflow = 1;
+			}
+		}
+	}
+	return n;
+}
+
+ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
+		struct cmsghdr align;
+	} cmsgbuf;
+	struct msghdr mh = {0};
+	struct iovec iov;
+	int overflow = 0;
+	ssize_t n;
+
+	*nfds = 0;
+	iov.iov_base = buf;
+	iov.iov_len = WIRE_MAX_MSG;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsgbuf.buf;
+	mh.msg_controllen = sizeof(cmsgbuf.buf);
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	*nfds = wire_take_fds(&mh, fds, WIRE_MAX_FDS, &overflow);
+	if (mh.msg_flags & MSG_CTRUNC)
+		overflow = 1;
+	if (overflow || (mh.msg_flags & MSG_TRUNC)) {
+		wire_close_fds(fds, *nfds);
+		*nfds = 0;
+		return overflow ? -ETOOMANYREFS : -EMSGSIZE;
+	}
+	return n;
+}
