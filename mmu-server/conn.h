@@ -1,0 +1,46 @@
+/*
+ * conn.h: one frontend connection, shared by control.c (socket, framing)
+ * and rpc.c (request handlers).  Trust: the peer is untrusted.
+ */
+#ifndef KVMMU_CONN_H
+#define KVMMU_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "kvmmu.pb-c.h"
+#include "protocol.h"
+#include "validate.h"
+
+struct conn {
+	struct server *c_srv;
+	int c_fd;
+	struct event *c_ev;
+	uid_t c_uid;
+	pid_t c_pid;
+	bool c_hello;
+	bool c_close_after_send;
+	unsigned c_violations;
+	unsigned c_nvms;
+	uint64_t c_ram;
+	/* A reply the socket could not take yet; reading waits for it. */
+	uint8_t *c_out;
+	size_t c_out_len;
+	int c_out_fds[WIRE_MAX_FDS];
+	size_t c_out_nfds;
+	TAILQ_ENTRY(conn) c_entry;
+};
+
+/* Sends rep (the caller keeps fds).  -errno: drop the connection. */
+int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds,
+	      size_t nfds);
+/* Sends an error reply and counts protocol violations. */
+int conn_error(struct conn *c, uint64_t id, const struct verr *e);
+
+/* rpc.c: handles one decoded request; owns fds[0..nfds). */
+int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
+		 size_t nfds);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * control.c: the frontends' control socket.  Each connection owns the VMs
+ * it created and nothing else; every request is decoded, validated and
+ * checked against that ownership before it reaches vm.c.
+ * Trust: the peer is an unprivileged, possibly hostile frontend.  A bad
+ * request gets an error reply; MAX_VIOLATIONS of them close the
+ * connection; the server and other VMs carry on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "kvmmu.pb-c.h"
+#include "log.h"
+#include "conn.h"
+#include "server.h"
+#include "wire.h"
+
+#define MAX_VIOLATIONS 16
+
+static void conn_event(evutil_socket_t fd, short what, void *arg);
+
+static void conn_close(struct conn *c)
+{
+	struct server *s = c->c_srv;
+	struct vm *vm, *tmp;
+
+	TAILQ_FOREACH_SAFE(vm, &s->s_vms, vm_entry, tmp)
+	{
+		if (vm->vm_owner != c)
+			continue;
+		TAILQ_REMOVE(&s->s_vms, vm, vm_entry);
+		log_info("destroying vm %u '%s' of closed connection",
+			 vm->vm_id, vm->vm_name);
+		vm_destroy(vm);
+		srv_count(SC_VMS_DESTROYED);
+	}
+	TAILQ_REMOVE(&s->s_conns, c, c_entry);
+	event_free(c->c_ev);
+	close(c->c_fd);
+	free(c->c_out);
+	wire_close_fds(c->c_out_fds, c->c_out_nfds);
+	free(c);
+}
+
+static int conn_watch(struct conn *c, short what)
+{
+	event_del(c->c_ev);
+	event_assign(c->c_ev, c->c_srv->s_base, c->c_fd, what | EV_PERSIST,
+		     conn_event, c);
+	return event_add(c->c_ev, NULL);
+}
+
+/* Keeps an unsent reply (with dups of its fds) and stops reading. */
+static int conn_defer(struct conn *c, const ProtobufCMessage *m,
+		      const int *fds, size_t nfds)
+{
+	c->c_out_len = protobuf_c_message_get_packed_size(m);
+	c->c_out = malloc(c->c_out_len ? c->c_out_len : 1);
+	if (c->c_out == NULL)
+		return -ENOMEM;
+	protobuf_c_message_pack(m, c->c_out);
+	for (size_t i = 0; i < nfds; i++) {
+		c->c_out_fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+		c->c_out_nfds = i + 1;
+		if (c->c_out_fds[i] < 0)
+			return -errno;
+	}
+	return conn_watch(c, EV_WRITE);
+}
+
+/* Sends a reply; the caller keeps its fds.  -errno: drop the connection. */
+int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds,
+		     size_t nfds)
+{
+	int r = wire_send(c->c_fd, &rep->base, fds, nfds);
+
+	if (r == -EAGAIN)
+		r = conn_defer(c, &rep->base, fds, nfds);
+	return r;
+}
+
+static void conn_flush(struct conn *c)
+{
+	Kvmmu__Reply *rep;
+	int r = -EPROTO;
+
+	rep = kvmmu__reply__unpack(NULL, c->c_out_len, c->c_out);
+	if (rep != NULL) {
+		r = wire_send(c->c_fd, &rep->base, c->c_out_fds,
+			      c->c_out_nfds);
+		kvmmu__reply__free_unpacked(rep, NULL);
+	}
+	if (r == -EAGAIN)
+		return;
+	free(c->c_out);
+	c->c_out = NULL;
+	wire_close_fds(c->c_out_fds, c->c_out_nfds);
+	c->c_out_nfds = 0;
+	if (r < 0 || c->c_close_after_send || conn_watch(c, EV_READ) < 0)
+		conn_close(c);
+}
+
+static bool verr_is_violation(int code)
+{
+	return code == EINVAL || code == EPROTO || code == EMSGSIZE ||
+	       code == ETOOMANYREFS || code == EBADF;
+}
+
+int conn_error(struct conn *c, uint64_t id, const struct verr *e)
+{
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__Error err = KVMMU__ERROR__INIT;
+
+	srv_count(SC_ERRORS);
+	log_debug("conn pid %d: error %d: %s", (int)c->c_pid, e->code,
+		  e->msg);
+	if (verr_is_violation(e->code) &&
+	    ++c->c_violations >= MAX_VIOLATIONS) {
+		log_warn("conn pid %d uid %u: %u protocol violations, "
+			 "disconnecting (last: %s)",
+			 (int)c->c_pid, (unsigned)c->c_uid, c->c_violations,
+			 e->msg);
+		srv_count(SC_DISCONNECTS);
+		c->c_close_after_send = true;
+	}
+	rep.has_version = rep.has_id = 1;
+	rep.version = KVMMU_PROTOCOL_VERSION;
+	rep.id = id;
+	err.has_code = 1;
+	err.code = e->code;
+	err.message = (char *)e->msg;
+	rep.error = &err;
+	return conn_send(c, &rep, NULL, 0);
+}
+
+static void conn_read(struct conn *c)
+{
+	uint8_t *buf = malloc(WIRE_MAX_MSG);
+	int fds[WIRE_MAX_FDS];
+	Kvmmu__Request *req;
+	struct verr e;
+	size_t nfds;
+	ssize_t n;
+	int r;
+
+	if (buf == NULL)
+		return;
+	n = wire_recv(c->c_fd, buf, fds, &nfds);
+	if (n == -EAGAIN) {
+		free(buf);
+		return;
+	}
+	if (n == 0 || (n < 0 && n != -EMSGSIZE && n != -ETOOMANYREFS)) {
+		free(buf);
+		conn_close(c);
+		return;
+	}
+	if (n < 0) {
+		srv_count(SC_BAD_FRAMES);
+		verr_set(&e, (int)-n, n == -EMSGSIZE
+				      ? "Request: packet larger than %d bytes"
+				      : "Request: more than %d fds",
+			 n == -EMSGSIZE ? WIRE_MAX_MSG : WIRE_MAX_FDS);
+		r = conn_error(c, 0, &e);
+	} else if ((req = kvmmu__request__unpack(NULL, (size_t)n, buf)) ==
+		   NULL) {
+		srv_count(SC_BAD_FRAMES);
+		verr_set(&e, EPROTO, "Request: undecodable (%zd bytes)", n);
+		wire_close_fds(fds, nfds);
+		r = conn_error(c, 0, &e);
+	} else {
+		r = rpc_dispatch(c, req, fds, nfds);
+		kvmmu__request__free_unpacked(req, NULL);
+	}
+	free(buf);
+	if (r < 0 || (c->c_close_after_send && c->c_out == NULL))
+		conn_close(c);
+}
+
+static void conn_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (what & EV_WRITE)
+		conn_flush(c);
+	else
+		conn_read(c);
+}
+
+static void control_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	int fd;
+
+	(void)what;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->c_srv = s;
+	c->c_fd = fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->c_uid = cred.uid;
+		c->c_pid = cred.pid;
+	}
+	c->c_ev = event_new(s->s_base, fd, EV_READ | EV_PERSIST, conn_event,
+			    c);
+	if (c->c_ev == NULL || event_add(c->c_ev, NULL) < 0) {
+		if (c->c_ev != NULL)
+			event_free(c->c_ev);
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->s_conns, c, c_entry);
+	srv_count(SC_CONNECTIONS);
+	log_debug("connection from pid %d uid %u", (int)c->c_pid,
+		  (unsigned)c->c_uid);
+}
+
+/* Refuses to steal the socket of a server that is still listening. */
+static int control_clear_stale(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sun->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	return unlink(sun->sun_path) < 0 ? -errno : 0;
+}
+
+static int control_permissions(const char *path, const char *group)
+{
+	struct group *gr;
+
+	if (group == NULL)
+		return 0; /* 0600 from the umask at bind */
+	gr = getgrnam(group);
+	if (gr == NULL) {
+		log_warn("unknown group '%s'", group);
+		return -ENOENT;
+	}
+	if (chown(path, (uid_t)-1, gr->gr_gid) < 0 || chmod(path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
+int control_listen(struct server *s, const char *path, const char *group)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	r = control_clear_stale(&sun);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = control_permissions(path, group);
+	if (r < 0) {
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	s->s_path = path;
+	s->s_listen = fd;
+	s->s_ev_listen = event_new(s->s_base, fd, EV_READ | EV_PERSIST,
+				   control_accept, s);
+	if (s->s_ev_listen == NULL)
+		return -ENOMEM;
+	return event_add(s->s_ev_listen, NULL);
+}
+
+void control_shutdown(struct server *s)
+{
+	while (!TAILQ_EMPTY(&s->s_conns))
+		conn_close(TAILQ_FIRST(&s->s_conns));
+	if (s->s_ev_listen != NULL)
+		event_free(s->s_ev_listen);
+	if (s->s_listen >= 0) {
+		close(s->s_listen);
+		unlink(s->s_path);
+	}
+}

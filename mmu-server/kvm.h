@@ -1,0 +1,45 @@
+/*
+ * kvm.h: the only interface to KVM ioctls in kvmmu.  Each wrapper returns
+ * 0 (or a value) or -errno, and never exits.
+ * Trust: privileged; callers validate arguments before calling.
+ */
+#ifndef KVMMU_KVM_H
+#define KVMMU_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+/* What the host's KVM offers; probed once at start. */
+struct kvm_host {
+	int kh_fd;			/* /dev/kvm */
+	int kh_run_size;		/* mmap size of struct kvm_run */
+	int kh_nr_slots;		/* memslots per address space */
+	int kh_max_vcpus;
+	unsigned kh_phys_bits;		/* guest physical address width */
+	uint64_t kh_quirks2;		/* KVM_CAP_DISABLE_QUIRKS2 mask */
+	struct kvm_cpuid2 *kh_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+};
+
+int kvm_host_open(struct kvm_host *kh, const char *path);
+void kvm_host_close(struct kvm_host *kh);
+
+int kvm_vm_create(struct kvm_host *kh);
+int kvm_vm_set_slot(int vmfd, uint32_t slot, uint32_t flags, uint64_t gpa,
+		    uint64_t size, void *hva);
+int kvm_vm_disable_quirks2(int vmfd, uint64_t quirks);
+
+int kvm_vcpu_create(struct kvm_host *kh, int vmfd, unsigned idx,
+		    struct kvm_run **run);
+void kvm_vcpu_unmap_run(struct kvm_host *kh, struct kvm_run *run);
+int kvm_vcpu_get_sregs(int vcpufd, struct kvm_sregs *sregs);
+int kvm_vcpu_set_sregs(int vcpufd, const struct kvm_sregs *sregs);
+int kvm_vcpu_get_regs(int vcpufd, struct kvm_regs *regs);
+int kvm_vcpu_set_regs(int vcpufd, const struct kvm_regs *regs);
+int kvm_vcpu_run(int vcpufd);
+
+int kvm_stats_fd(int fd);
+
+#endif

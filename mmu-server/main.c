@@ -1,0 +1,180 @@
+/*
+ * main.c: mmu-server, the privileged daemon that owns /dev/kvm, every VM's
+ * memslots, guest memory and vCPU threads, and serves unprivileged
+ * frontends over a unix socket.
+ * Trust: privileged (root or the kvm group); peers are untrusted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "server.h"
+
+#define DEFAULT_MAX_VMS 8
+#define DEFAULT_MAX_RAM_MIB (32 * 1024)
+#define DEFAULT_MAX_VCPUS 64
+
+struct options {
+	const char *socket;
+	const char *group;
+	bool foreground;
+	int verbose;
+	unsigned max_vms;
+	uint64_t max_ram_mib;
+	unsigned max_vcpus;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
+		"                  [--max-vms N] [--max-ram-mib N] "
+		"[--max-vcpus N]\n"
+		"  -d                 stay in the foreground, log to stderr\n"
+		"  --socket-group G   let group G connect (mode 0660); "
+		"default 0600\n"
+		"  --max-vms N        VMs per connection (default %d)\n"
+		"  --max-ram-mib N    guest RAM per connection (default %d)\n"
+		"  --max-vcpus N      vCPUs per VM (default %d, capped by "
+		"KVM)\n",
+		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS);
+	exit(2);
+}
+
+static unsigned long long parse_num(const char *s, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end != '\0' || v == 0) {
+		fprintf(stderr, "mmu-server: %s: '%s' is not a positive "
+			"number\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"socket-group", required_argument, NULL, 'g'},
+		{"max-vms", required_argument, NULL, 'M'},
+		{"max-ram-mib", required_argument, NULL, 'R'},
+		{"max-vcpus", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	o->max_vms = DEFAULT_MAX_VMS;
+	o->max_ram_mib = DEFAULT_MAX_RAM_MIB;
+	o->max_vcpus = DEFAULT_MAX_VCPUS;
+	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
+		case 'd':
+			o->foreground = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'M':
+			o->max_vms = (unsigned)parse_num(optarg, "--max-vms");
+			break;
+		case 'R':
+			o->max_ram_mib = parse_num(optarg, "--max-ram-mib");
+			break;
+		case 'C':
+			o->max_vcpus = (unsigned)parse_num(optarg,
+							   "--max-vcpus");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (o->socket == NULL || optind != argc)
+		usage();
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(s->s_base, NULL);
+}
+
+static void server_limits(struct server *s, const struct options *o)
+{
+	unsigned kvm_max = (unsigned)s->s_kh.kh_max_vcpus;
+
+	s->s_lim.max_vcpus = o->max_vcpus < kvm_max ? o->max_vcpus : kvm_max;
+	s->s_lim.max_ram_bytes = o->max_ram_mib << 20;
+	s->s_lim.phys_bits = s->s_kh.kh_phys_bits;
+	s->s_max_vms = o->max_vms;
+	s->s_max_ram = o->max_ram_mib << 20;
+}
+
+int main(int argc, char **argv)
+{
+	struct event *ev_term, *ev_int;
+	struct server s = {.s_listen = -1};
+	struct options o = {0};
+	int r;
+
+	parse_args(argc, argv, &o);
+	log_init("mmu-server", true, o.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	vcpu_signals_init();
+	TAILQ_INIT(&s.s_conns);
+	TAILQ_INIT(&s.s_vms);
+	r = kvm_host_open(&s.s_kh, "/dev/kvm");
+	if (r < 0)
+		fatal("/dev/kvm: %s", strerror(-r));
+	server_limits(&s, &o);
+	s.s_base = event_base_new();
+	if (s.s_base == NULL)
+		fatal("event_base_new failed");
+	r = control_listen(&s, o.socket, o.group);
+	if (r < 0)
+		fatal("listen on %s: %s", o.socket, strerror(-r));
+	ev_term = evsignal_new(s.s_base, SIGTERM, on_signal, &s);
+	ev_int = evsignal_new(s.s_base, SIGINT, on_signal, &s);
+	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) < 0 ||
+	    evsignal_add(ev_int, NULL) < 0)
+		fatal("cannot watch signals");
+	if (!o.foreground) {
+		if (daemon(0, 0) < 0)
+			fatal("daemon: %s", strerror(errno));
+		log_init("mmu-server", false, o.verbose);
+	}
+	log_info("listening on %s (%d memslots, %u vCPUs/VM, %u-bit GPAs, "
+		 "quirks2 mask 0x%llx)",
+		 o.socket, s.s_kh.kh_nr_slots, s.s_lim.max_vcpus,
+		 s.s_lim.phys_bits, (unsigned long long)s.s_kh.kh_quirks2);
+	event_base_dispatch(s.s_base);
+
+	control_shutdown(&s);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(s.s_base);
+	kvm_host_close(&s.s_kh);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,497 @@
+/*
+ * rpc.c: one handler per request type.  Requests arrive decoded and, by
+ * validate.c, field-checked; here they are checked against server state
+ * (ownership, per-connection limits) and carried out.  Authority comes
+ * from the connection that sent the request, never from a field in it.
+ * Trust: the request is untrusted frontend data.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "wire.h"
+
+static int rpc_reply(struct conn *c, const Kvmmu__Request *req,
+		     Kvmmu__Reply *rep, const int *fds, size_t nfds)
+{
+	rep->has_version = rep->has_id = 1;
+	rep->version = KVMMU_PROTOCOL_VERSION;
+	rep->id = req->id;
+	return conn_send(c, rep, fds, nfds);
+}
+
+static int rpc_ok(struct conn *c, const Kvmmu__Request *req)
+{
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__Ok ok = KVMMU__OK__INIT;
+
+	rep.body_case = KVMMU__REPLY__BODY_OK;
+	rep.ok = &ok;
+	return rpc_reply(c, req, &rep, NULL, 0);
+}
+
+/* Only VMs this connection created are visible to it. */
+static struct vm *rpc_vm(struct conn *c, uint32_t id, const char *field,
+			 struct verr *e)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &c->c_srv->s_vms, vm_entry)
+	{
+		if (vm->vm_id == id && vm->vm_owner == c)
+			return vm;
+	}
+	verr_set(e, ENOENT, "%s: no VM %u on this connection", field, id);
+	return NULL;
+}
+
+static int rpc_hello(struct conn *c, const Kvmmu__Request *req,
+		     struct verr *e)
+{
+	const Kvmmu__Hello *m = req->hello;
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__HelloReply hr = KVMMU__HELLO_REPLY__INIT;
+	struct server *s = c->c_srv;
+
+	if (c->c_hello)
+		return verr_set(e, EPROTO, "Hello: sent twice");
+	if (m->version != KVMMU_PROTOCOL_VERSION) {
+		c->c_close_after_send = true;
+		return verr_set(e, EPROTONOSUPPORT,
+				"Hello.version: client speaks %u, server "
+				"speaks %d; upgrade the older side",
+				m->version, KVMMU_PROTOCOL_VERSION);
+	}
+	c->c_hello = true;
+	log_debug("hello from pid %d uid %u (%s)", (int)c->c_pid,
+		  (unsigned)c->c_uid, m->client ? m->client : "?");
+	hr.has_version = hr.has_max_vcpus = hr.has_max_ram_bytes = 1;
+	hr.has_phys_bits = 1;
+	hr.version = KVMMU_PROTOCOL_VERSION;
+	hr.server = "mmu-server " KVMMU_VERSION;
+	hr.max_vcpus = s->s_lim.max_vcpus;
+	hr.max_ram_bytes = s->s_lim.max_ram_bytes;
+	hr.phys_bits = s->s_lim.phys_bits;
+	rep.body_case = KVMMU__REPLY__BODY_HELLO;
+	rep.hello = &hr;
+	return rpc_reply(c, req, &rep, NULL, 0);
+}
+
+static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
+			 struct verr *e)
+{
+	const Kvmmu__CreateVm *m = req->create_vm;
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__CreateVmReply cr = KVMMU__CREATE_VM_REPLY__INIT;
+	struct server *s = c->c_srv;
+	int fds[WIRE_MAX_FDS];
+	struct vm *vm;
+	int r;
+
+	if (c->c_nvms >= s->s_max_vms)
+		return verr_set(e, EDQUOT, "CreateVm: connection already has "
+				"%u VMs (limit %u)", c->c_nvms, s->s_max_vms);
+	if (m->ram_bytes > s->s_max_ram - c->c_ram)
+		return verr_set(e, EDQUOT, "CreateVm.ram_bytes: connection "
+				"RAM limit %llu MiB reached",
+				(unsigned long long)(s->s_max_ram >> 20));
+	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &vm,
+		      &fds[1], e);
+	if (r < 0)
+		return r;
+	vm->vm_owner = c;
+	TAILQ_INSERT_TAIL(&s->s_vms, vm, vm_entry);
+	c->c_nvms++;
+	c->c_ram += m->ram_bytes;
+	srv_count(SC_VMS_CREATED);
+	log_info("vm %u '%s': %u vCPUs, %llu MiB, for pid %d uid %u",
+		 vm->vm_id, vm->vm_name, m->vcpus,
+		 (unsigned long long)(m->ram_bytes >> 20), (int)c->c_pid,
+		 (unsigned)c->c_uid);
+	fds[0] = vm->vm_ram_fd;
+	cr.has_vm_id = cr.has_vcpus = cr.has_ram_bytes = 1;
+	cr.vm_id = vm->vm_id;
+	cr.vcpus = vm->vm_nvcpus;
+	cr.ram_bytes = vm->vm_ram_bytes;
+	rep.body_case = KVMMU__REPLY__BODY_CREATE_VM;
+	rep.create_vm = &cr;
+	r = rpc_reply(c, req, &rep, fds, 1 + m->vcpus);
+	/* The frontend has its channel ends now (or the conn is gone). */
+	wire_close_fds(&fds[1], m->vcpus);
+	return r;
+}
+
+static void rpc_region(const Kvmmu__Region *m, struct region *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->r_kind = (enum region_kind)m->kind;
+	r->r_gpa = m->gpa;
+	r->r_size = m->size;
+	r->r_offset = m->has_offset ? m->offset : 0;
+	snprintf(r->r_name, sizeof(r->r_name), "%s",
+		 m->name ? m->name : "-");
+}
+
+static int rpc_map_region(struct conn *c, const Kvmmu__Request *req,
+			  int *fds, size_t nfds, struct verr *e)
+{
+	const Kvmmu__MapRegion *m = req->map_region;
+	struct region r;
+	struct vm *vm;
+	int fd = nfds ? fds[0] : -1;
+
+	fds[0] = -1; /* vm_map_region consumes it */
+	vm = rpc_vm(c, m->vm_id, "MapRegion.vm_id", e);
+	if (vm == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -e->code;
+	}
+	rpc_region(m->region, &r);
+	if (vm_map_region(vm, &r, fd, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+static int rpc_unmap_region(struct conn *c, const Kvmmu__Request *req,
+			    struct verr *e)
+{
+	const Kvmmu__UnmapRegion *m = req->unmap_region;
+	struct vm *vm = rpc_vm(c, m->vm_id, "UnmapRegion.vm_id", e);
+
+	if (vm == NULL || vm_unmap_region(vm, m->gpa, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+static void rpc_segment(const Kvmmu__Segment *m, struct kvm_segment *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = m->base_address;
+	s->limit = m->limit;
+	s->selector = (uint16_t)m->selector;
+	s->type = (uint8_t)m->type;
+	s->present = m->present;
+	s->dpl = (uint8_t)m->dpl;
+	s->db = m->db;
+	s->s = m->s;
+	s->l = m->l;
+	s->g = m->g;
+	s->unusable = !m->present;
+}
+
+static void rpc_vcpu_state(const Kvmmu__VcpuState *m, struct kvm_regs *regs,
+			   struct kvm_sregs *sr)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->rip = m->rip;
+	regs->rsp = m->rsp;
+	regs->rflags = m->rflags | 2; /* bit 1 is always one */
+	regs->rdi = m->rdi;
+	regs->rsi = m->rsi;
+	rpc_segment(m->cs, &sr->cs);
+	rpc_segment(m->ds, &sr->ds);
+	rpc_segment(m->es, &sr->es);
+	rpc_segment(m->fs, &sr->fs);
+	rpc_segment(m->gs, &sr->gs);
+	rpc_segment(m->ss, &sr->ss);
+	rpc_segment(m->tr, &sr->tr);
+	rpc_segment(m->ldt, &sr->ldt);
+	sr->gdt.base = m->gdt_base;
+	sr->gdt.limit = (uint16_t)m->gdt_limit;
+	sr->idt.base = m->idt_base;
+	sr->idt.limit = (uint16_t)m->idt_limit;
+	sr->cr0 = m->cr0;
+	sr->cr3 = m->cr3;
+	sr->cr4 = m->cr4;
+	sr->efer = m->efer;
+}
+
+static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
+			      struct verr *e)
+{
+	const Kvmmu__VcpuState *m = req->set_vcpu_state;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct vm *vm = rpc_vm(c, m->vm_id, "VcpuState.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	if (m->vcpu >= vm->vm_nvcpus)
+		return verr_set(e, EINVAL, "VcpuState.vcpu: %u but the VM has "
+				"%u vCPUs", m->vcpu, vm->vm_nvcpus);
+	/* Start from KVM's state: apic_base, interrupt bitmap, cr2, cr8. */
+	if (kvm_vcpu_get_sregs(vm->vm_vcpus[m->vcpu].v_fd, &sregs) < 0)
+		return verr_set(e, EIO, "KVM_GET_SREGS failed");
+	rpc_vcpu_state(m, &regs, &sregs);
+	if (vm_set_vcpu_state(vm, m->vcpu, &regs, &sregs, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+static int rpc_run_stop(struct conn *c, const Kvmmu__Request *req, bool run,
+			struct verr *e)
+{
+	uint32_t id = run ? req->run->vm_id : req->stop->vm_id;
+	struct vm *vm = rpc_vm(c, id, run ? "Run.vm_id" : "Stop.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	if (run)
+		vm_run(vm);
+	else
+		vm_stop(vm);
+	return rpc_ok(c, req);
+}
+
+/* A list of name/value stats in one allocation-owning builder. */
+struct statlist {
+	Kvmmu__Stat *sl_stats;
+	Kvmmu__Stat **sl_ptrs;
+	size_t sl_n;
+};
+
+static int statlist_init(struct statlist *sl, size_t cap)
+{
+	sl->sl_n = 0;
+	sl->sl_stats = calloc(cap ? cap : 1, sizeof(*sl->sl_stats));
+	sl->sl_ptrs = calloc(cap ? cap : 1, sizeof(*sl->sl_ptrs));
+	return sl->sl_stats && sl->sl_ptrs ? 0 : -ENOMEM;
+}
+
+static void statlist_add(struct statlist *sl, const char *name,
+			 uint64_t value)
+{
+	Kvmmu__Stat *st = &sl->sl_stats[sl->sl_n];
+
+	kvmmu__stat__init(st);
+	st->name = (char *)name;
+	st->has_value = 1;
+	st->value = value;
+	sl->sl_ptrs[sl->sl_n++] = st;
+}
+
+static void statlist_free(struct statlist *sl)
+{
+	free(sl->sl_stats);
+	free(sl->sl_ptrs);
+}
+
+/* KVM's binary stats of one fd; values[] must outlive the reply. */
+static int statlist_kvm(struct statlist *sl, struct kstats *ks,
+			uint64_t *values)
+{
+	int r = statlist_init(sl, ks->ks_n);
+
+	if (r == 0)
+		r = kstats_read(ks, values);
+	for (size_t i = 0; r == 0 && i < ks->ks_n; i++)
+		statlist_add(sl, ks->ks_names[i], values[i]);
+	return r;
+}
+
+static void statlist_server(struct statlist *sl, const struct vm *vm)
+{
+	for (int i = 0; i < SC_COUNT; i++)
+		statlist_add(sl, srv_counter_name(i), srv_counter_get(i));
+	statlist_add(sl, "vm.memslot_ioctls", vm->vm_memslot_ioctls);
+	statlist_add(sl, "vm.exits_forwarded", vm->vm_exits_forwarded);
+	statlist_add(sl, "vm.regions", vm->vm_map.mm_n);
+}
+
+#define VM_SERVER_STATS 3
+
+struct stats_reply {
+	struct statlist sr_vm, sr_srv, *sr_vcpu;
+	uint64_t *sr_values; /* backing for every KVM value */
+	Kvmmu__VcpuStats *sr_vs, **sr_vsp;
+};
+
+static void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
+{
+	statlist_free(&sr->sr_vm);
+	statlist_free(&sr->sr_srv);
+	for (unsigned i = 0; sr->sr_vcpu && i < nvcpus; i++)
+		statlist_free(&sr->sr_vcpu[i]);
+	free(sr->sr_vcpu);
+	free(sr->sr_values);
+	free(sr->sr_vs);
+	free(sr->sr_vsp);
+}
+
+static int stats_reply_build(struct stats_reply *sr, struct vm *vm,
+			     Kvmmu__StatsReply *st)
+{
+	size_t nval = vm->vm_stats.ks_n, off;
+	int r;
+
+	for (unsigned i = 0; i < vm->vm_nvcpus; i++)
+		nval += vm->vm_vcpus[i].v_stats.ks_n;
+	sr->sr_values = calloc(nval ? nval : 1, sizeof(uint64_t));
+	sr->sr_vcpu = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vcpu));
+	sr->sr_vs = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vs));
+	sr->sr_vsp = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vsp));
+	if (!sr->sr_values || !sr->sr_vcpu || !sr->sr_vs || !sr->sr_vsp)
+		return -ENOMEM;
+	r = statlist_kvm(&sr->sr_vm, &vm->vm_stats, sr->sr_values);
+	off = vm->vm_stats.ks_n;
+	for (unsigned i = 0; r == 0 && i < vm->vm_nvcpus; i++) {
+		struct kstats *ks = &vm->vm_vcpus[i].v_stats;
+
+		r = statlist_kvm(&sr->sr_vcpu[i], ks, sr->sr_values + off);
+		off += ks->ks_n;
+		kvmmu__vcpu_stats__init(&sr->sr_vs[i]);
+		sr->sr_vs[i].has_vcpu = 1;
+		sr->sr_vs[i].vcpu = i;
+		sr->sr_vs[i].n_stats = sr->sr_vcpu[i].sl_n;
+		sr->sr_vs[i].stats = sr->sr_vcpu[i].sl_ptrs;
+		sr->sr_vsp[i] = &sr->sr_vs[i];
+	}
+	if (r == 0)
+		r = statlist_init(&sr->sr_srv, SC_COUNT + VM_SERVER_STATS);
+	if (r < 0)
+		return r;
+	statlist_server(&sr->sr_srv, vm);
+	st->n_vm = sr->sr_vm.sl_n;
+	st->vm = sr->sr_vm.sl_ptrs;
+	st->n_vcpus = vm->vm_nvcpus;
+	st->vcpus = sr->sr_vsp;
+	st->n_server = sr->sr_srv.sl_n;
+	st->server = sr->sr_srv.sl_ptrs;
+	return 0;
+}
+
+static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
+			 struct verr *e)
+{
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__StatsReply st = KVMMU__STATS_REPLY__INIT;
+	struct stats_reply sr = {0};
+	struct vm *vm = rpc_vm(c, req->get_stats->vm_id, "GetStats.vm_id", e);
+	int r;
+
+	if (vm == NULL)
+		return -e->code;
+	r = stats_reply_build(&sr, vm, &st);
+	if (r < 0) {
+		stats_reply_free(&sr, vm->vm_nvcpus);
+		return verr_set(e, -r, "GetStats: %s", strerror(-r));
+	}
+	rep.body_case = KVMMU__REPLY__BODY_STATS;
+	rep.stats = &st;
+	r = rpc_reply(c, req, &rep, NULL, 0);
+	stats_reply_free(&sr, vm->vm_nvcpus);
+	return r;
+}
+
+static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
+			  struct verr *e)
+{
+	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id",
+			       e);
+
+	if (vm == NULL)
+		return -e->code;
+	TAILQ_REMOVE(&c->c_srv->s_vms, vm, vm_entry);
+	c->c_nvms--;
+	c->c_ram -= vm->vm_ram_bytes;
+	log_info("vm %u '%s' destroyed", vm->vm_id, vm->vm_name);
+	vm_destroy(vm);
+	srv_count(SC_VMS_DESTROYED);
+	return rpc_ok(c, req);
+}
+
+/* The body's type, for the per-type counter. */
+static enum srv_counter rpc_counter(Kvmmu__Request__BodyCase bc)
+{
+	switch (bc) {
+	case KVMMU__REQUEST__BODY_HELLO:
+		return SC_RPC_HELLO;
+	case KVMMU__REQUEST__BODY_CREATE_VM:
+		return SC_RPC_CREATE_VM;
+	case KVMMU__REQUEST__BODY_MAP_REGION:
+		return SC_RPC_MAP_REGION;
+	case KVMMU__REQUEST__BODY_UNMAP_REGION:
+		return SC_RPC_UNMAP_REGION;
+	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
+		return SC_RPC_SET_VCPU_STATE;
+	case KVMMU__REQUEST__BODY_RUN:
+		return SC_RPC_RUN;
+	case KVMMU__REQUEST__BODY_STOP:
+		return SC_RPC_STOP;
+	case KVMMU__REQUEST__BODY_GET_STATS:
+		return SC_RPC_GET_STATS;
+	default:
+		return SC_RPC_DESTROY_VM;
+	}
+}
+
+static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
+		    size_t nfds, struct verr *e)
+{
+	switch (req->body_case) {
+	case KVMMU__REQUEST__BODY_HELLO:
+		return rpc_hello(c, req, e);
+	case KVMMU__REQUEST__BODY_CREATE_VM:
+		return rpc_create_vm(c, req, e);
+	case KVMMU__REQUEST__BODY_MAP_REGION:
+		return rpc_map_region(c, req, fds, nfds, e);
+	case KVMMU__REQUEST__BODY_UNMAP_REGION:
+		return rpc_unmap_region(c, req, e);
+	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
+		return rpc_set_vcpu_state(c, req, e);
+	case KVMMU__REQUEST__BODY_RUN:
+		return rpc_run_stop(c, req, true, e);
+	case KVMMU__REQUEST__BODY_STOP:
+		return rpc_run_stop(c, req, false, e);
+	case KVMMU__REQUEST__BODY_GET_STATS:
+		return rpc_get_stats(c, req, e);
+	default:
+		return rpc_destroy_vm(c, req, e);
+	}
+}
+
+/* Only a ROM MapRegion carries an fd, and exactly one. */
+static int rpc_check_fds(const Kvmmu__Request *req, size_t nfds,
+			 struct verr *e)
+{
+	bool rom = req->body_case == KVMMU__REQUEST__BODY_MAP_REGION &&
+		   req->map_region->region->kind ==
+			   KVMMU__REGION_KIND__REGION_ROM;
+
+	if (nfds == (rom ? 1u : 0u))
+		return 0;
+	if (rom)
+		return verr_set(e, EBADF, "MapRegion: a ROM region takes "
+				"exactly one memfd, got %zu fds", nfds);
+	return verr_set(e, EBADF, "Request: carries %zu fds; only a ROM "
+			"MapRegion takes one", nfds);
+}
+
+int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
+		 size_t nfds)
+{
+	uint64_t id = req->has_id ? req->id : 0;
+	struct verr e = {0};
+	int r;
+
+	r = validate_request(req, &c->c_srv->s_lim, &e);
+	if (r == 0 && !c->c_hello &&
+	    req->body_case != KVMMU__REQUEST__BODY_HELLO)
+		r = verr_set(&e, EPROTO, "Request: Hello must come first");
+	if (r == 0)
+		r = rpc_check_fds(req, nfds, &e);
+	if (r == 0) {
+		srv_count(rpc_counter(req->body_case));
+		r = rpc_call(c, req, fds, nfds, &e);
+	}
+	wire_close_fds(fds, nfds); /* whatever no handler took */
+	if (r < 0 && e.code != 0)
+		return conn_error(c, id, &e);
+	return r;
+}

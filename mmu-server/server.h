@@ -1,0 +1,42 @@
+/*
+ * server.h: the state of one mmu-server process.
+ * Trust: privileged.
+ */
+#ifndef KVMMU_SERVER_H
+#define KVMMU_SERVER_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "kvm.h"
+#include "validate.h"
+#include "vm.h"
+
+/* glibc's sys/queue.h lacks the BSD _SAFE iterator. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                             \
+	for ((var) = TAILQ_FIRST((head));                                      \
+	     (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
+#endif
+
+struct conn;
+TAILQ_HEAD(connlist, conn);
+
+struct server {
+	struct event_base *s_base;
+	struct kvm_host s_kh;
+	struct limits s_lim;		/* per VM */
+	unsigned s_max_vms;		/* per connection */
+	uint64_t s_max_ram;		/* per connection, bytes */
+	const char *s_path;
+	int s_listen;
+	struct event *s_ev_listen;
+	struct connlist s_conns;
+	struct vmlist s_vms;		/* every VM, for the admin side */
+};
+
+/* control.c */
+int control_listen(struct server *s, const char *path, const char *group);
+void control_shutdown(struct server *s);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * stats.h: KVM binary statistics (KVM_GET_STATS_FD) and the server's own
+ * counters.  Trust: privileged; reads only kernel-provided data.
+ */
+#ifndef KVMMU_STATS_H
+#define KVMMU_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One VM's or vCPU's stats fd with its descriptors read once. */
+struct kstats {
+	int ks_fd;
+	size_t ks_n;		/* single-value stats kept */
+	char **ks_names;
+	uint64_t *ks_offsets;	/* byte offset of each value in the data */
+	uint64_t ks_data_off;
+	size_t ks_data_len;
+	uint64_t *ks_buf;	/* ks_data_len bytes, reused by each read */
+};
+
+/* Opens the stats of a VM or vCPU fd.  0 or -errno. */
+int kstats_open(struct kstats *ks, int kvmfd);
+/* Reads the current values into values[0..ks_n).  0 or -errno. */
+int kstats_read(struct kstats *ks, uint64_t *values);
+/* Index of a stat by name, or -1. */
+int kstats_find(const struct kstats *ks, const char *name);
+void kstats_close(struct kstats *ks);
+
+/* Server-wide counters, bumped from any thread. */
+enum srv_counter {
+	SC_RPC_HELLO,
+	SC_RPC_CREATE_VM,
+	SC_RPC_MAP_REGION,
+	SC_RPC_UNMAP_REGION,
+	SC_RPC_SET_VCPU_STATE,
+	SC_RPC_RUN,
+	SC_RPC_STOP,
+	SC_RPC_GET_STATS,
+	SC_RPC_DESTROY_VM,
+	SC_ERRORS,
+	SC_BAD_FRAMES,
+	SC_DISCONNECTS,
+	SC_CONNECTIONS,
+	SC_VMS_CREATED,
+	SC_VMS_DESTROYED,
+	SC_MEMSLOT_IOCTLS,
+	SC_EXITS_FORWARDED,
+	SC_COUNT
+};
+
+void srv_count(enum srv_counter c);
+void srv_count_add(enum srv_counter c, uint64_t n);
+uint64_t srv_counter_get(enum srv_counter c);
+const char *srv_counter_name(enum srv_counter c);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * validate.c: field-by-field checks of frontend requests.  Each error
+ * names the message and field, so a frontend developer sees what to fix.
+ * Trust: everything here is untrusted input; nothing is acted on yet.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "validate.h"
+
+int verr_set(struct verr *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -code;
+}
+
+#define MISSING(e, field) verr_set(e, EINVAL, "%s: missing", field)
+
+int validate_name(const char *name, const char *field, struct verr *e)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > KVMMU_NAME_MAX)
+		return verr_set(e, EINVAL, "%s: length %zu not in 1..%d",
+				field, len, KVMMU_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return verr_set(e, EINVAL,
+					"%s: character 0x%02x not allowed "
+					"(use [A-Za-z0-9._-])",
+					field, (unsigned char)c);
+	}
+	return 0;
+}
+
+static int validate_create_vm(const Kvmmu__CreateVm *m,
+			      const struct limits *lim, struct verr *e)
+{
+	if (m->name == NULL)
+		return MISSING(e, "CreateVm.name");
+	if (validate_name(m->name, "CreateVm.name", e) < 0)
+		return -e->code;
+	if (!m->has_vcpus)
+		return MISSING(e, "CreateVm.vcpus");
+	if (m->vcpus == 0 || m->vcpus > lim->max_vcpus)
+		return verr_set(e, EINVAL, "CreateVm.vcpus: %u not in 1..%u",
+				m->vcpus, lim->max_vcpus);
+	if (!m->has_ram_bytes)
+		return MISSING(e, "CreateVm.ram_bytes");
+	if (m->ram_bytes == 0 || !IS_PAGE_ALIGNED(m->ram_bytes))
+		return verr_set(e, EINVAL,
+				"CreateVm.ram_bytes: %llu is not a non-zero "
+				"multiple of 4096",
+				(unsigned long long)m->ram_bytes);
+	if (m->ram_bytes > lim->max_ram_bytes)
+		return verr_set(e, EINVAL,
+				"CreateVm.ram_bytes: %llu exceeds the limit "
+				"%llu",
+				(unsigned long long)m->ram_bytes,
+				(unsigned long long)lim->max_ram_bytes);
+	return 0;
+}
+
+static int validate_region(const Kvmmu__Region *r, const struct limits *lim,
+			   struct verr *e)
+{
+	uint64_t end;
+
+	if (!r->has_kind)
+		return MISSING(e, "Region.kind");
+	if (r->kind != KVMMU__REGION_KIND__REGION_RAM &&
+	    r->kind != KVMMU__REGION_KIND__REGION_ROM &&
+	    r->kind != KVMMU__REGION_KIND__REGION_MMIO)
+		return verr_set(e, EINVAL, "Region.kind: unknown kind %d",
+				(int)r->kind);
+	if (!r->has_gpa)
+		return MISSING(e, "Region.gpa");
+	if (!r->has_size)
+		return MISSING(e, "Region.size");
+	if (!IS_PAGE_ALIGNED(r->gpa))
+		return verr_set(e, EINVAL, "Region.gpa: 0x%llx not 4 KiB "
+				"aligned", (unsigned long long)r->gpa);
+	if (r->size == 0 || !IS_PAGE_ALIGNED(r->size))
+		return verr_set(e, EINVAL,
+				"Region.size: 0x%llx is not a non-zero "
+				"multiple of 4096",
+				(unsigned long long)r->size);
+	if (__builtin_add_overflow(r->gpa, r->size, &end) ||
+	    end > (1ULL << lim->phys_bits))
+		return verr_set(e, EINVAL,
+				"Region.gpa: [0x%llx, +0x%llx) exceeds the "
+				"guest's %u-bit physical address space",
+				(unsigned long long)r->gpa,
+				(unsigned long long)r->size, lim->phys_bits);
+	if (r->kind != KVMMU__REGION_KIND__REGION_MMIO) {
+		if (!r->has_offset)
+			return MISSING(e, "Region.offset");
+		if (!IS_PAGE_ALIGNED(r->offset))
+			return verr_set(e, EINVAL,
+					"Region.offset: 0x%llx not 4 KiB "
+					"aligned",
+					(unsigned long long)r->offset);
+		if (__builtin_add_overflow(r->offset, r->size, &end))
+			return verr_set(e, EINVAL,
+					"Region.offset: offset + size "
+					"overflows");
+	}
+	if (r->name != NULL)
+		return validate_name(r->name, "Region.name", e);
+	return 0;
+}
+
+static int validate_segment(const Kvmmu__Segment *s, const char *field,
+			    struct verr *e)
+{
+	if (s == NULL)
+		return MISSING(e, field);
+	if (s->selector > 0xffff)
+		return verr_set(e, EINVAL, "%s.selector: 0x%x > 0xffff", field,
+				s->selector);
+	if (s->type > 15)
+		return verr_set(e, EINVAL, "%s.type: %u > 15", field, s->type);
+	if (s->dpl > 3)
+		return verr_set(e, EINVAL, "%s.dpl: %u > 3", field, s->dpl);
+	if (s->l && s->db)
+		return verr_set(e, EINVAL, "%s: l and db both set", field);
+	return 0;
+}
+
+#define EFER_KNOWN (1ULL << 0 | 1ULL << 8 | 1ULL << 10 | 1ULL << 11)
+#define RFLAGS_RESERVED (~0x3f7fd7ULL)
+
+static int validate_vcpu_regs(const Kvmmu__VcpuState *m,
+			      const struct limits *lim, struct verr *e)
+{
+	if (!m->has_rip)
+		return MISSING(e, "VcpuState.rip");
+	if (!m->has_rsp)
+		return MISSING(e, "VcpuState.rsp");
+	if (!m->has_rflags)
+		return MISSING(e, "VcpuState.rflags");
+	if (m->rflags & RFLAGS_RESERVED)
+		return verr_set(e, EINVAL,
+				"VcpuState.rflags: reserved bits set in "
+				"0x%llx",
+				(unsigned long long)m->rflags);
+	if (!m->has_cr0 || !m->has_cr3 || !m->has_cr4 || !m->has_efer)
+		return MISSING(e, "VcpuState.cr0/cr3/cr4/efer");
+	if (m->cr0 >> 32 || m->cr4 >> 32)
+		return verr_set(e, EINVAL,
+				"VcpuState.cr0/cr4: bits above 31 set");
+	if (m->cr3 >> lim->phys_bits)
+		return verr_set(e, EINVAL,
+				"VcpuState.cr3: 0x%llx beyond %u-bit "
+				"physical addresses",
+				(unsigned long long)m->cr3, lim->phys_bits);
+	if (m->efer & ~EFER_KNOWN)
+		return verr_set(e, EINVAL, "VcpuState.efer: unknown bits in "
+				"0x%llx", (unsigned long long)m->efer);
+	if (m->gdt_limit > 0xffff || m->idt_limit > 0xffff)
+		return verr_set(e, EINVAL,
+				"VcpuState.gdt_limit/idt_limit: > 0xffff");
+	return 0;
+}
+
+static int validate_vcpu_state(const Kvmmu__VcpuState *m,
+			       const struct limits *lim, struct verr *e)
+{
+	const Kvmmu__Segment *segs[] = {m->cs, m->ds, m->es, m->fs,
+					m->gs, m->ss, m->tr, m->ldt};
+	const char *names[] = {"VcpuState.cs", "VcpuState.ds",
+			       "VcpuState.es", "VcpuState.fs",
+			       "VcpuState.gs", "VcpuState.ss",
+			       "VcpuState.tr", "VcpuState.ldt"};
+
+	if (!m->has_vm_id)
+		return MISSING(e, "VcpuState.vm_id");
+	if (!m->has_vcpu)
+		return MISSING(e, "VcpuState.vcpu");
+	if (m->vcpu >= lim->max_vcpus)
+		return verr_set(e, EINVAL, "VcpuState.vcpu: %u >= %u", m->vcpu,
+				lim->max_vcpus);
+	if (validate_vcpu_regs(m, lim, e) < 0)
+		return -e->code;
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		if (validate_segment(segs[i], names[i], e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
+static int validate_vm_id(protobuf_c_boolean has, const char *field,
+			  struct verr *e)
+{
+	return has ? 0 : MISSING(e, field);
+}
+
+static int validate_body(const Kvmmu__Request *req, const struct limits *lim,
+			 struct verr *e)
+{
+	switch (req->body_case) {
+	case KVMMU__REQUEST__BODY_HELLO:
+		if (!req->hello->has_version)
+			return MISSING(e, "Hello.version");
+		return 0;
+	case KVMMU__REQUEST__BODY_CREATE_VM:
+		return validate_create_vm(req->create_vm, lim, e);
+	case KVMMU__REQUEST__BODY_MAP_REGION:
+		if (!req->map_region->has_vm_id)
+			return MISSING(e, "MapRegion.vm_id");
+		if (req->map_region->region == NULL)
+			return MISSING(e, "MapRegion.region");
+		return validate_region(req->map_region->region, lim, e);
+	case KVMMU__REQUEST__BODY_UNMAP_REGION:
+		if (!req->unmap_region->has_vm_id)
+			return MISSING(e, "UnmapRegion.vm_id");
+		if (!req->unmap_region->has_gpa)
+			return MISSING(e, "UnmapRegion.gpa");
+		return 0;
+	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
+		return validate_vcpu_state(req->set_vcpu_state, lim, e);
+	case KVMMU__REQUEST__BODY_RUN:
+		return validate_vm_id(req->run->has_vm_id, "Run.vm_id", e);
+	case KVMMU__REQUEST__BODY_STOP:
+		return validate_vm_id(req->stop->has_vm_id, "Stop.vm_id", e);
+	case KVMMU__REQUEST__BODY_GET_STATS:
+		return validate_vm_id(req->get_stats->has_vm_id,
+				      "GetStats.vm_id", e);
+	case KVMMU__REQUEST__BODY_DESTROY_VM:
+		return validate_vm_id(req->destroy_vm->has_vm_id,
+				      "DestroyVm.vm_id", e);
+	default:
+		return verr_set(e, EINVAL, "Request.body: missing or unknown");
+	}
+}
+
+int validate_request(const Kvmmu__Request *req, const struct limits *lim,
+		     struct verr *e)
+{
+	if (!req->has_version)
+		return MISSING(e, "Request.version");
+	if (req->version != KVMMU_PROTOCOL_VERSION)
+		return verr_set(e, EPROTO,
+				"Request.version: %u not supported (server "
+				"speaks %d)",
+				req->version, KVMMU_PROTOCOL_VERSION);
+	if (!req->has_id)
+		return MISSING(e, "Request.id");
+	return validate_body(req, lim, e);
+}

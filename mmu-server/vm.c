@@ -1,0 +1,402 @@
+/*
+ * vm.c: creation, memory map and lifetime of one VM.  Every resource a VM
+ * takes (KVM fds, memfds, mappings, threads, channels) is released by
+ * vm_destroy, and every failure path releases what it took so far.
+ * Trust: privileged; requests reach here validated by validate.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vm.h"
+
+static uint32_t vm_next_id = 1;
+
+static int vm_ram_create(struct vm *vm, struct verr *e)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "kvmmu-ram:%s", vm->vm_name);
+	vm->vm_ram_fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->vm_ram_fd < 0)
+		return verr_set(e, errno, "memfd_create: %s", strerror(errno));
+	if (ftruncate(vm->vm_ram_fd, (off_t)vm->vm_ram_bytes) < 0)
+		return verr_set(e, errno, "CreateVm.ram_bytes: ftruncate: %s",
+				strerror(errno));
+	/* The frontend gets this fd: it must not be able to resize it. */
+	if (fcntl(vm->vm_ram_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return verr_set(e, errno, "memfd seals: %s", strerror(errno));
+	vm->vm_ram = mmap(NULL, vm->vm_ram_bytes, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_NORESERVE, vm->vm_ram_fd, 0);
+	if (vm->vm_ram == MAP_FAILED) {
+		vm->vm_ram = NULL;
+		return verr_set(e, errno, "CreateVm.ram_bytes: mmap: %s",
+				strerror(errno));
+	}
+	return 0;
+}
+
+static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
+{
+	struct vcpu *v = &vm->vm_vcpus[idx];
+	int sv[2], r;
+
+	v->v_fd = kvm_vcpu_create(vm->vm_kh, vm->vm_fd, idx, &v->v_run);
+	if (v->v_fd < 0)
+		return verr_set(e, -v->v_fd, "KVM_CREATE_VCPU %u: %s", idx,
+				strerror(-v->v_fd));
+	r = kstats_open(&v->v_stats, v->v_fd);
+	if (r < 0)
+		return verr_set(e, -r, "vCPU %u stats: %s", idx, strerror(-r));
+	v->v_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->v_wake < 0)
+		return verr_set(e, errno, "eventfd: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return verr_set(e, errno, "socketpair: %s", strerror(errno));
+	v->v_chan = sv[0];
+	*peer = sv[1];
+	if (fcntl(v->v_chan, F_SETFL, O_NONBLOCK) < 0)
+		return verr_set(e, errno, "channel: %s", strerror(errno));
+	r = vcpu_start(v);
+	if (r < 0)
+		return verr_set(e, -r, "vCPU %u thread: %s", idx,
+				strerror(-r));
+	return 0;
+}
+
+static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
+			   unsigned nvcpus, uint64_t ram_bytes)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (vm == NULL)
+		return NULL;
+	vm->vm_vcpus = calloc(nvcpus, sizeof(struct vcpu));
+	if (vm->vm_vcpus == NULL) {
+		free(vm);
+		return NULL;
+	}
+	vm->vm_kh = kh;
+	snprintf(vm->vm_name, sizeof(vm->vm_name), "%s", name);
+	vm->vm_ram_bytes = ram_bytes;
+	vm->vm_fd = vm->vm_ram_fd = -1;
+	vm->vm_stats.ks_fd = -1;
+	for (unsigned i = 0; i < nvcpus; i++) {
+		struct vcpu *v = &vm->vm_vcpus[i];
+
+		v->v_vm = vm;
+		v->v_idx = i;
+		v->v_fd = v->v_chan = v->v_wake = -1;
+		v->v_stats.ks_fd = -1;
+	}
+	pthread_mutex_init(&vm->vm_lock, NULL);
+	pthread_cond_init(&vm->vm_cv, NULL);
+	return vm;
+}
+
+int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
+	      uint64_t ram_bytes, struct vm **out, int *chans,
+	      struct verr *e)
+{
+	struct vm *vm;
+	int r;
+
+	for (unsigned i = 0; i < nvcpus; i++)
+		chans[i] = -1;
+	vm = vm_alloc(kh, name, nvcpus, ram_bytes);
+	if (vm == NULL)
+		return verr_set(e, ENOMEM, "CreateVm: out of memory");
+	vm->vm_fd = kvm_vm_create(kh);
+	if (vm->vm_fd < 0) {
+		r = verr_set(e, -vm->vm_fd, "KVM_CREATE_VM: %s",
+			     strerror(-vm->vm_fd));
+		goto err;
+	}
+	r = kstats_open(&vm->vm_stats, vm->vm_fd);
+	if (r < 0) {
+		r = verr_set(e, -r, "VM stats: %s", strerror(-r));
+		goto err;
+	}
+	r = memmap_init(&vm->vm_map, kh->kh_nr_slots);
+	if (r < 0) {
+		r = verr_set(e, ENOMEM, "CreateVm: out of memory");
+		goto err;
+	}
+	r = vm_ram_create(vm, e);
+	if (r < 0)
+		goto err;
+	for (unsigned i = 0; i < nvcpus; i++) {
+		vm->vm_nvcpus = i + 1; /* vm_destroy undoes this many */
+		r = vcpu_init(vm, i, &chans[i], e);
+		if (r < 0)
+			goto err;
+	}
+	vm->vm_id = vm_next_id++;
+	*out = vm;
+	return 0;
+err:
+	for (unsigned i = 0; i < nvcpus; i++) {
+		if (chans[i] >= 0)
+			close(chans[i]);
+		chans[i] = -1;
+	}
+	vm_destroy(vm);
+	return r;
+}
+
+static void vm_region_release(struct region *r)
+{
+	if (r->r_map != NULL)
+		munmap(r->r_map, r->r_size);
+	if (r->r_fd >= 0)
+		close(r->r_fd);
+	r->r_map = NULL;
+	r->r_fd = -1;
+}
+
+static void vcpu_release(struct kvm_host *kh, struct vcpu *v)
+{
+	vcpu_stop_thread(v);
+	kstats_close(&v->v_stats);
+	kvm_vcpu_unmap_run(kh, v->v_run);
+	if (v->v_fd >= 0)
+		close(v->v_fd);
+	if (v->v_chan >= 0)
+		close(v->v_chan);
+	if (v->v_wake >= 0)
+		close(v->v_wake);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm == NULL)
+		return;
+	pthread_mutex_lock(&vm->vm_lock);
+	vm->vm_quit = true;
+	for (unsigned i = 0; i < vm->vm_nvcpus; i++)
+		vcpu_kick_locked(&vm->vm_vcpus[i]);
+	pthread_cond_broadcast(&vm->vm_cv);
+	pthread_mutex_unlock(&vm->vm_lock);
+	for (unsigned i = 0; i < vm->vm_nvcpus; i++)
+		vcpu_release(vm->vm_kh, &vm->vm_vcpus[i]);
+	for (size_t i = 0; i < vm->vm_map.mm_n; i++)
+		vm_region_release(&vm->vm_map.mm_regions[i]);
+	memmap_free(&vm->vm_map);
+	kstats_close(&vm->vm_stats);
+	/* Closing the VM fd drops every memslot before we unmap RAM. */
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->vm_ram != NULL)
+		munmap(vm->vm_ram, vm->vm_ram_bytes);
+	if (vm->vm_ram_fd >= 0)
+		close(vm->vm_ram_fd);
+	pthread_cond_destroy(&vm->vm_cv);
+	pthread_mutex_destroy(&vm->vm_lock);
+	free(vm->vm_vcpus);
+	free(vm);
+}
+
+/* A ROM memfd must be a memfd we can seal against resizing. */
+static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
+{
+	struct stat st;
+	int fd = r->r_fd, seals;
+
+	if (fd < 0)
+		return verr_set(e, EBADF, "MapRegion: ROM region needs a memfd "
+				"passed with the request");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd");
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd "
+				"(F_GET_SEALS: %s)", strerror(errno));
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+		    (F_SEAL_SHRINK | F_SEAL_GROW) &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return verr_set(e, EPERM, "MapRegion: ROM memfd cannot be "
+				"sealed against resizing: %s", strerror(errno));
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int vm_region_backing(struct vm *vm, struct region *r, struct verr *e)
+{
+	void *p;
+
+	if (r->r_kind == RK_RAM) {
+		r->r_hva = (uint8_t *)vm->vm_ram + r->r_offset;
+		return 0;
+	}
+	p = mmap(NULL, r->r_size, PROT_READ, MAP_SHARED, r->r_fd,
+		 (off_t)r->r_offset);
+	if (p == MAP_FAILED)
+		return verr_set(e, errno, "MapRegion: mmap ROM: %s",
+				strerror(errno));
+	r->r_map = r->r_hva = p;
+	return 0;
+}
+
+static int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
+		       struct verr *e)
+{
+	uint32_t flags = r->r_kind == RK_ROM ? KVM_MEM_READONLY : 0;
+	int ret = kvm_vm_set_slot(vm->vm_fd, (uint32_t)r->r_slot, flags,
+				  r->r_gpa, size, r->r_hva);
+
+	vm->vm_memslot_ioctls++;
+	srv_count(SC_MEMSLOT_IOCTLS);
+	if (ret < 0)
+		return verr_set(e, -ret, "KVM_SET_USER_MEMORY_REGION slot %d "
+				"'%s': %s", r->r_slot, r->r_name,
+				strerror(-ret));
+	return 0;
+}
+
+int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
+		  struct verr *e)
+{
+	struct region r = *req;
+	uint64_t backing = vm->vm_ram_bytes;
+	int ret;
+
+	/* r owns the ROM fd from here on; vm_region_release closes it. */
+	r.r_fd = r.r_kind == RK_ROM ? rom_fd : -1;
+	if (r.r_kind != RK_ROM && rom_fd >= 0)
+		close(rom_fd);
+	r.r_map = r.r_hva = NULL;
+	r.r_slot = -1;
+	if (r.r_kind == RK_ROM) {
+		ret = vm_rom_prepare(&r, &backing, e);
+		if (ret < 0)
+			goto err;
+	}
+	ret = memmap_check(&vm->vm_map, &r, backing, e);
+	if (ret < 0)
+		goto err;
+	if (r.r_kind != RK_MMIO) {
+		ret = vm_region_backing(vm, &r, e);
+		if (ret < 0)
+			goto err;
+		r.r_slot = memmap_slot_alloc(&vm->vm_map);
+		ret = vm_slot_set(vm, &r, r.r_size, e);
+		if (ret < 0)
+			goto err_slot;
+	}
+	ret = memmap_insert(&vm->vm_map, &r);
+	if (ret < 0) {
+		verr_set(e, ENOMEM, "MapRegion: out of memory");
+		if (r.r_slot >= 0)
+			vm_slot_set(vm, &r, 0, e);
+		goto err_slot;
+	}
+	return 0;
+err_slot:
+	memmap_slot_free(&vm->vm_map, r.r_slot);
+err:
+	vm_region_release(&r);
+	return ret < 0 ? ret : -e->code;
+}
+
+int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
+{
+	struct region r;
+	int idx = memmap_find(&vm->vm_map, gpa), ret;
+
+	if (idx < 0)
+		return verr_set(e, ENOENT, "UnmapRegion.gpa: no region starts "
+				"at 0x%llx", (unsigned long long)gpa);
+	if (vm->vm_map.mm_regions[idx].r_slot >= 0) {
+		ret = vm_slot_set(vm, &vm->vm_map.mm_regions[idx], 0, e);
+		if (ret < 0)
+			return ret;
+	}
+	memmap_remove(&vm->vm_map, (size_t)idx, &r);
+	memmap_slot_free(&vm->vm_map, r.r_slot);
+	vm_region_release(&r);
+	return 0;
+}
+
+int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
+		      const struct kvm_sregs *sregs, struct verr *e)
+{
+	struct vcpu *v;
+	int r;
+
+	if (idx >= vm->vm_nvcpus)
+		return verr_set(e, EINVAL, "VcpuState.vcpu: %u but the VM has "
+				"%u vCPUs", idx, vm->vm_nvcpus);
+	v = &vm->vm_vcpus[idx];
+	/* KVM refuses register writes to a running vCPU's state. */
+	vm_pause(vm);
+	r = kvm_vcpu_set_sregs(v->v_fd, sregs);
+	if (r < 0)
+		verr_set(e, -r, "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"
+			 "efer/segments)", idx, strerror(-r));
+	else if ((r = kvm_vcpu_set_regs(v->v_fd, regs)) < 0)
+		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx,
+			 strerror(-r));
+	vm_unpause(vm);
+	return r;
+}
+
+/* Waits until no vCPU is inside KVM_RUN.  Caller holds vm_lock. */
+static void vm_wait_out_of_run(struct vm *vm)
+{
+	for (;;) {
+		bool busy = false;
+
+		for (unsigned i = 0; i < vm->vm_nvcpus; i++) {
+			struct vcpu *v = &vm->vm_vcpus[i];
+
+			if (v->v_in_run) {
+				busy = true;
+				vcpu_kick_locked(v);
+			}
+		}
+		if (!busy)
+			return;
+		pthread_cond_wait(&vm->vm_cv, &vm->vm_lock);
+	}
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->vm_lock);
+	vm->vm_pause++;
+	vm_wait_out_of_run(vm);
+	pthread_mutex_unlock(&vm->vm_lock);
+}
+
+void vm_unpause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->vm_lock);
+	vm->vm_pause--;
+	pthread_cond_broadcast(&vm->vm_cv);
+	pthread_mutex_unlock(&vm->vm_lock);
+}
+
+void vm_run(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->vm_lock);
+	vm->vm_running = true;
+	pthread_cond_broadcast(&vm->vm_cv);
+	pthread_mutex_unlock(&vm->vm_lock);
+}
+
+void vm_stop(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->vm_lock);
+	vm->vm_running = false;
+	vm_wait_out_of_run(vm);
+	pthread_mutex_unlock(&vm->vm_lock);
+}
