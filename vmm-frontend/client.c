@@ -1,0 +1,316 @@
+/*
+ * client.c: synchronous RPC client of mmu-server.
+ * Trust: unprivileged; replies are checked before use.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "wire.h"
+
+static int client_fail(struct client *cl, int code, const char *msg)
+{
+	cl->cl_errcode = code;
+	snprintf(cl->cl_err, sizeof(cl->cl_err), "%s", msg);
+	return -code;
+}
+
+int client_connect(struct client *cl, const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Hello hello = KVMMU__HELLO__INIT;
+	Kvmmu__Reply *rep;
+	char msg[200];
+	int r;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->cl_next_id = 1;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return client_fail(cl, ENAMETOOLONG, "socket path too long");
+	strcpy(sun.sun_path, path);
+	cl->cl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (cl->cl_fd < 0 ||
+	    connect(cl->cl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = errno;
+		snprintf(msg, sizeof(msg), "connect %s: %s", path,
+			 strerror(r));
+		client_close(cl);
+		return client_fail(cl, r, msg);
+	}
+	hello.has_version = 1;
+	hello.version = KVMMU_PROTOCOL_VERSION;
+	hello.client = "vmm-frontend " KVMMU_VERSION;
+	req.body_case = KVMMU__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	r = client_call(cl, &req, NULL, 0, &rep, NULL, NULL);
+	if (r < 0)
+		return r;
+	client_free_reply(rep);
+	return 0;
+}
+
+void client_close(struct client *cl)
+{
+	if (cl->cl_fd >= 0)
+		close(cl->cl_fd);
+	cl->cl_fd = -1;
+}
+
+void client_free_reply(Kvmmu__Reply *rep)
+{
+	if (rep != NULL)
+		kvmmu__reply__free_unpacked(rep, NULL);
+}
+
+static int client_recv(struct client *cl, uint8_t *buf, int *fds,
+		       size_t *nfds)
+{
+	struct pollfd pfd = {.fd = cl->cl_fd, .events = POLLIN};
+	ssize_t n;
+
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return client_fail(cl, errno, "poll failed");
+		n = wire_recv(cl->cl_fd, buf, fds, nfds);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n == 0)
+			return client_fail(cl, EPIPE, "mmu-server closed the "
+					   "connection");
+		if (n < 0)
+			return client_fail(cl, (int)-n, "receive failed");
+		return (int)n;
+	}
+}
+
+/* Takes the server's error, or checks the reply answers our request. */
+static int client_check(struct client *cl, Kvmmu__Reply *rep, uint64_t id)
+{
+	if (rep->error != NULL) {
+		int code = rep->error->has_code ? rep->error->code : EIO;
+
+		return client_fail(cl, code > 0 ? code : EIO,
+				   rep->error->message ? rep->error->message
+						       : "unknown error");
+	}
+	if (!rep->has_id || rep->id != id)
+		return client_fail(cl, EPROTO, "reply to another request");
+	return 0;
+}
+
+int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
+		size_t nfds, Kvmmu__Reply **rep, int *rfds, size_t *rnfds)
+{
+	uint8_t *buf = malloc(WIRE_MAX_MSG);
+	int got[WIRE_MAX_FDS];
+	size_t ngot = 0;
+	int n, r;
+
+	*rep = NULL;
+	if (buf == NULL)
+		return client_fail(cl, ENOMEM, "out of memory");
+	req->has_version = req->has_id = 1;
+	req->version = KVMMU_PROTOCOL_VERSION;
+	req->id = cl->cl_next_id++;
+	r = wire_send(cl->cl_fd, &req->base, fds, nfds);
+	if (r < 0) {
+		free(buf);
+		return client_fail(cl, -r, "send failed");
+	}
+	n = client_recv(cl, buf, got, &ngot);
+	if (n >= 0) {
+		*rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
+		n = *rep ? client_check(cl, *rep, req->id)
+			 : client_fail(cl, EPROTO, "undecodable reply");
+	}
+	free(buf);
+	if (n < 0 || rfds == NULL) {
+		wire_close_fds(got, ngot);
+		ngot = 0;
+	}
+	if (n < 0) {
+		client_free_reply(*rep);
+		*rep = NULL;
+		return n;
+	}
+	if (rfds != NULL) {
+		memcpy(rfds, got, ngot * sizeof(int));
+		*rnfds = ngot;
+	}
+	return 0;
+}
+
+int client_simple(struct client *cl, Kvmmu__Request *req)
+{
+	Kvmmu__Reply *rep;
+	int r = client_call(cl, req, NULL, 0, &rep, NULL, NULL);
+
+	client_free_reply(rep);
+	return r;
+}
+
+int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
+		     uint64_t ram_bytes, uint32_t *vm_id, int *ram_fd,
+		     int *chans)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
+	int fds[WIRE_MAX_FDS];
+	Kvmmu__Reply *rep;
+	size_t nfds = 0;
+	int r;
+
+	m.name = (char *)name;
+	m.has_vcpus = m.has_ram_bytes = 1;
+	m.vcpus = vcpus;
+	m.ram_bytes = ram_bytes;
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &m;
+	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);
+	if (r < 0)
+		return r;
+	if (rep->body_case != KVMMU__REPLY__BODY_CREATE_VM ||
+	    nfds != 1 + vcpus) {
+		wire_close_fds(fds, nfds);
+		client_free_reply(rep);
+		return client_fail(cl, EPROTO, "CreateVm reply malformed");
+	}
+	*vm_id = rep->create_vm->vm_id;
+	*ram_fd = fds[0];
+	memcpy(chans, &fds[1], vcpus * sizeof(int));
+	client_free_reply(rep);
+	return 0;
+}
+
+int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
+	       uint64_t size, uint64_t offset, const char *name, int rom_fd)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__MapRegion m = KVMMU__MAP_REGION__INIT;
+	Kvmmu__Region rg = KVMMU__REGION__INIT;
+	Kvmmu__Reply *rep;
+	int r;
+
+	rg.has_kind = rg.has_gpa = rg.has_size = rg.has_offset = 1;
+	rg.kind = (Kvmmu__RegionKind)kind;
+	rg.gpa = gpa;
+	rg.size = size;
+	rg.offset = offset;
+	rg.name = (char *)name;
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	m.region = &rg;
+	req.body_case = KVMMU__REQUEST__BODY_MAP_REGION;
+	req.map_region = &m;
+	r = client_call(cl, &req, &rom_fd, rom_fd >= 0 ? 1 : 0, &rep, NULL,
+			NULL);
+	client_free_reply(rep);
+	return r;
+}
+
+int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__UnmapRegion m = KVMMU__UNMAP_REGION__INIT;
+
+	m.has_vm_id = m.has_gpa = 1;
+	m.vm_id = vm_id;
+	m.gpa = gpa;
+	req.body_case = KVMMU__REQUEST__BODY_UNMAP_REGION;
+	req.unmap_region = &m;
+	return client_simple(cl, &req);
+}
+
+int client_vm_op(struct client *cl, uint32_t vm_id,
+		 Kvmmu__Request__BodyCase op)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Run run = KVMMU__RUN__INIT;
+	Kvmmu__Stop stop = KVMMU__STOP__INIT;
+	Kvmmu__DestroyVm destroy = KVMMU__DESTROY_VM__INIT;
+
+	req.body_case = op;
+	switch (op) {
+	case KVMMU__REQUEST__BODY_RUN:
+		run.has_vm_id = 1;
+		run.vm_id = vm_id;
+		req.run = &run;
+		break;
+	case KVMMU__REQUEST__BODY_STOP:
+		stop.has_vm_id = 1;
+		stop.vm_id = vm_id;
+		req.stop = &stop;
+		break;
+	case KVMMU__REQUEST__BODY_DESTROY_VM:
+		destroy.has_vm_id = 1;
+		destroy.vm_id = vm_id;
+		req.destroy_vm = &destroy;
+		break;
+	default:
+		return client_fail(cl, EINVAL, "client_vm_op: not a VM op");
+	}
+	return client_simple(cl, &req);
+}
+
+int client_get_stats(struct client *cl, uint32_t vm_id, Kvmmu__Reply **rep)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__GetStats m = KVMMU__GET_STATS__INIT;
+	int r;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	req.body_case = KVMMU__REQUEST__BODY_GET_STATS;
+	req.get_stats = &m;
+	r = client_call(cl, &req, NULL, 0, rep, NULL, NULL);
+	if (r == 0 && (*rep)->body_case != KVMMU__REPLY__BODY_STATS) {
+		client_free_reply(*rep);
+		*rep = NULL;
+		return client_fail(cl, EPROTO, "GetStats reply malformed");
+	}
+	return r;
+}
+
+static int stats_lookup(Kvmmu__Stat **s, size_t n, const char *name,
+			uint64_t *value)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i]->name && strcmp(s[i]->name, name) == 0) {
+			*value = s[i]->value;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int stats_find(const Kvmmu__StatsReply *st, int vcpu, const char *name,
+	       uint64_t *value)
+{
+	if (vcpu < 0) {
+		if (stats_lookup(st->vm, st->n_vm, name, value) == 0)
+			return 0;
+		return stats_lookup(st->server, st->n_server, name, value);
+	}
+	if ((size_t)vcpu >= st->n_vcpus)
+		return -ENOENT;
+	return stats_lookup(st->vcpus[vcpu]->stats,
+			    st->vcpus[vcpu]->n_stats, name, value);
+}
+
+uint64_t stats_vcpu_sum(const Kvmmu__StatsReply *st, const char *name)
+{
+	uint64_t sum = 0, v;
+
+	for (size_t i = 0; i < st->n_vcpus; i++) {
+		if (stats_find(st, (int)i, name, &v) == 0)
+			sum += v;
+	}
+	return sum;
+}

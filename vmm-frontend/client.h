@@ -1,0 +1,55 @@
+/*
+ * client.h: a synchronous client of mmu-server's control socket, used by
+ * vmm-frontend, the benchmarks and the tests.
+ * Trust: unprivileged; the server's replies are checked for shape.
+ */
+#ifndef KVMMU_CLIENT_H
+#define KVMMU_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmmu.pb-c.h"
+#include "protocol.h"
+
+struct client {
+	int cl_fd;
+	uint64_t cl_next_id;
+	char cl_err[256];	/* the last error, for people */
+	int cl_errcode;		/* its errno value */
+};
+
+/* Connects and says Hello.  0 or -errno with cl_err set. */
+int client_connect(struct client *cl, const char *path);
+void client_close(struct client *cl);
+
+/*
+ * Sends req (version and id are filled in) with fds and waits for its
+ * reply.  On success *rep is the reply (free with client_free_reply) and
+ * rfds[0..*rnfds) the fds it carried (rfds may be NULL when none are
+ * expected; stray fds are closed).  A server error reply is returned as
+ * -code with cl_err holding the server's message.
+ */
+int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
+		size_t nfds, Kvmmu__Reply **rep, int *rfds, size_t *rnfds);
+void client_free_reply(Kvmmu__Reply *rep);
+
+/* Shorthands for calls that return Ok. */
+int client_simple(struct client *cl, Kvmmu__Request *req);
+int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
+		     uint64_t ram_bytes, uint32_t *vm_id, int *ram_fd,
+		     int *chans);
+int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
+	       uint64_t size, uint64_t offset, const char *name, int rom_fd);
+int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa);
+int client_vm_op(struct client *cl, uint32_t vm_id,
+		 Kvmmu__Request__BodyCase op);
+int client_get_stats(struct client *cl, uint32_t vm_id, Kvmmu__Reply **rep);
+
+/* Looks a stat up in a StatsReply; vcpu < 0: the VM's, else that vCPU's. */
+int stats_find(const Kvmmu__StatsReply *st, int vcpu, const char *name,
+	       uint64_t *value);
+/* Sum of a vCPU stat over all vCPUs (0 when absent). */
+uint64_t stats_vcpu_sum(const Kvmmu__StatsReply *st, const char *name);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * frontend.h: the state of one vmm-frontend process.
+ * Trust: unprivileged.
+ */
+#ifndef KVMMU_FRONTEND_H
+#define KVMMU_FRONTEND_H
+
+#include <stdint.h>
+
+#include "abi.h"
+#include "client.h"
+#include "devices.h"
+
+struct options {
+	const char *socket;
+	const char *payload;
+	const char *cmdline;
+	const char *name;
+	uint64_t memory_mib;
+	unsigned vcpus;
+	unsigned timeout_s;
+	int stats;
+	int quiet;
+};
+
+struct frontend {
+	struct options *f_opt;
+	struct client f_cl;
+	uint32_t f_vm;
+	int f_ram_fd;
+	uint8_t *f_ram;
+	uint64_t f_ram_bytes;
+	int f_chans[GUEST_MAX_VCPUS];
+	struct devices f_dev;
+	unsigned f_crashed;
+	unsigned f_finished;	/* vCPUs done, crashed or lost */
+};
+
+/* Prints what failed and the client's last error; returns -1. */
+int fail(struct frontend *f, const char *what);
+
+/* vcpustate.c: sends vCPU idx's CPL3 long-mode start state. */
+int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx);
+
+/*
+ * run.c: serves every vCPU's exits until all are finished.  0, or
+ * -ETIMEDOUT past the timeout, or -EPIPE when the server went away.
+ */
+int frontend_run(struct frontend *f, double t0);
+
+#endif
