@@ -3,9 +3,11 @@
  * Trust: both sides; everything received is untrusted.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -130,4 +132,29 @@ ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds)
 		return overflow ? -ETOOMANYREFS : -EMSGSIZE;
 	}
 	return n;
+}
+
+static uint64_t wire_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int wire_poll(struct pollfd *pfd, unsigned long n, int timeout_ms,
+	      unsigned spin_us)
+{
+	uint64_t end = spin_us ? wire_now_us() + spin_us : 0;
+	int r;
+
+	while (spin_us) {
+		r = poll(pfd, n, 0);
+		if (r != 0)
+			return r;
+		if (wire_now_us() >= end)
+			break;
+		__builtin_ia32_pause();
+	}
+	return poll(pfd, n, timeout_ms);
 }

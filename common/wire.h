@@ -31,6 +31,21 @@ int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
  */
 ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds);
 
+/*
+ * poll(2) that first spins up to spin_us microseconds with a zero
+ * timeout.  Where the peer answers within microseconds (an RPC reply, a
+ * vCPU exit answer), spinning saves the sleeper's wakeup; on machines
+ * where a cross-CPU wakeup costs tens of microseconds that is most of a
+ * round trip.  The spin is bounded, so an idle peer costs at most spin_us
+ * of CPU per wait; then it polls with timeout_ms (0: do not block).
+ * Returns what poll returns.
+ */
+struct pollfd;
+int wire_poll(struct pollfd *pfd, unsigned long n, int timeout_ms,
+	      unsigned spin_us);
+
+#define WIRE_DEFAULT_SPIN_US 50
+
 /* Closes fds[0..n) that are >= 0 and sets them to -1. */
 void wire_close_fds(int *fds, size_t n);
 

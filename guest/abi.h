@@ -19,24 +19,24 @@
 #define KVMMU_GUEST_ABI_H
 
 #define GUEST_BOOTINFO_GPA 0x1000ULL
-#define GUEST_PT_GPA 0x10000ULL		/* PML4, PDPT, 4 PDs: 24 KiB */
-#define GUEST_TSS_GPA 0x20000ULL	/* TSS + all-zero I/O bitmap: 8 KiB */
-#define GUEST_STACK_TOP 0x80000ULL
-#define GUEST_STACK_SIZE 0x2000ULL
-#define GUEST_MAX_VCPUS 32		/* stacks fit in [0x40000, 0x80000) */
-#define GUEST_LOAD_GPA 0x100000ULL
-#define GUEST_MAX_PAYLOAD 0x100000ULL	/* payload ends below 2 MiB */
-#define GUEST_FREE_GPA 0x200000ULL	/* first byte payloads may scribble on */
+#define GUEST_PT_GPA	   0x10000ULL /* PML4, PDPT, 4 PDs: 24 KiB */
+#define GUEST_TSS_GPA	   0x20000ULL /* TSS + all-zero I/O bitmap: 8 KiB */
+#define GUEST_STACK_TOP	   0x80000ULL
+#define GUEST_STACK_SIZE   0x2000ULL
+#define GUEST_MAX_VCPUS	   32 /* stacks fit in [0x40000, 0x80000) */
+#define GUEST_LOAD_GPA	   0x100000ULL
+#define GUEST_MAX_PAYLOAD  0x100000ULL /* payload ends below 2 MiB */
+#define GUEST_FREE_GPA	   0x200000ULL /* first byte payloads may scribble on */
 #define GUEST_IDENTITY_MAP (4ULL << 30)
 
 #define GUEST_BOOTINFO_MAGIC 0x6b766d6d75626f6fULL /* "kvmmuboo" */
-#define GUEST_CMDLINE_MAX 256
+#define GUEST_CMDLINE_MAX    256
 
 /* Port I/O the frontend implements (IOPL=3 lets CPL3 code use in/out). */
-#define GUEST_PORT_SERIAL 0x3f8		/* 16550 THR; LSR at +5 */
-#define GUEST_PORT_EXIT 0x501		/* outl status: this vCPU is done */
-#define GUEST_PORT_REPORT 0x504		/* outl value: printed as a report */
-#define GUEST_PORT_NULL 0x510		/* out: answered at once (benchmarks) */
+#define GUEST_PORT_SERIAL 0x3f8 /* 16550 THR; LSR at +5 */
+#define GUEST_PORT_EXIT	  0x501 /* outl status: this vCPU is done */
+#define GUEST_PORT_REPORT 0x504 /* outl value: printed as a report */
+#define GUEST_PORT_NULL	  0x510 /* out: answered at once (benchmarks) */
 
 struct guest_bootinfo {
 	unsigned long long gb_magic;

@@ -34,8 +34,7 @@ struct conn {
 };
 
 /* Sends rep (the caller keeps fds).  -errno: drop the connection. */
-int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds,
-	      size_t nfds);
+int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds);
 /* Sends an error reply and counts protocol violations. */
 int conn_error(struct conn *c, uint64_t id, const struct verr *e);
 

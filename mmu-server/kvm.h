@@ -14,13 +14,13 @@
 
 /* What the host's KVM offers; probed once at start. */
 struct kvm_host {
-	int kh_fd;			/* /dev/kvm */
-	int kh_run_size;		/* mmap size of struct kvm_run */
-	int kh_nr_slots;		/* memslots per address space */
+	int kh_fd;	 /* /dev/kvm */
+	int kh_run_size; /* mmap size of struct kvm_run */
+	int kh_nr_slots; /* memslots per address space */
 	int kh_max_vcpus;
-	unsigned kh_phys_bits;		/* guest physical address width */
-	uint64_t kh_quirks2;		/* KVM_CAP_DISABLE_QUIRKS2 mask */
-	struct kvm_cpuid2 *kh_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	unsigned kh_phys_bits;	     /* guest physical address width */
+	uint64_t kh_quirks2;	     /* KVM_CAP_DISABLE_QUIRKS2 mask */
+	struct kvm_cpuid2 *kh_cpuid; /* KVM_GET_SUPPORTED_CPUID */
 };
 
 int kvm_host_open(struct kvm_host *kh, const char *path);

@@ -16,10 +16,11 @@
 
 #include "log.h"
 #include "server.h"
+#include "wire.h"
 
-#define DEFAULT_MAX_VMS 8
+#define DEFAULT_MAX_VMS	    8
 #define DEFAULT_MAX_RAM_MIB (32 * 1024)
-#define DEFAULT_MAX_VCPUS 64
+#define DEFAULT_MAX_VCPUS   64
 
 struct options {
 	const char *socket;
@@ -29,6 +30,7 @@ struct options {
 	unsigned max_vms;
 	uint64_t max_ram_mib;
 	unsigned max_vcpus;
+	unsigned spin_us;
 };
 
 static void usage(void)
@@ -36,15 +38,18 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
 		"                  [--max-vms N] [--max-ram-mib N] "
-		"[--max-vcpus N]\n"
+		"[--max-vcpus N] [--poll-us N]\n"
 		"  -d                 stay in the foreground, log to stderr\n"
 		"  --socket-group G   let group G connect (mode 0660); "
 		"default 0600\n"
 		"  --max-vms N        VMs per connection (default %d)\n"
 		"  --max-ram-mib N    guest RAM per connection (default %d)\n"
 		"  --max-vcpus N      vCPUs per VM (default %d, capped by "
-		"KVM)\n",
-		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS);
+		"KVM)\n"
+		"  --poll-us N        busy-poll before sleeping on a socket "
+		"(default %d, 0 = off)\n",
+		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS,
+		WIRE_DEFAULT_SPIN_US);
 	exit(2);
 }
 
@@ -56,8 +61,10 @@ static unsigned long long parse_num(const char *s, const char *what)
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || *end != '\0' || v == 0) {
-		fprintf(stderr, "mmu-server: %s: '%s' is not a positive "
-			"number\n", what, s);
+		fprintf(stderr,
+			"mmu-server: %s: '%s' is not a positive "
+			"number\n",
+			what, s);
 		exit(2);
 	}
 	return v;
@@ -71,6 +78,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"max-vms", required_argument, NULL, 'M'},
 		{"max-ram-mib", required_argument, NULL, 'R'},
 		{"max-vcpus", required_argument, NULL, 'C'},
+		{"poll-us", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -79,6 +87,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->max_vms = DEFAULT_MAX_VMS;
 	o->max_ram_mib = DEFAULT_MAX_RAM_MIB;
 	o->max_vcpus = DEFAULT_MAX_VCPUS;
+	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -100,8 +109,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->max_ram_mib = parse_num(optarg, "--max-ram-mib");
 			break;
 		case 'C':
-			o->max_vcpus = (unsigned)parse_num(optarg,
-							   "--max-vcpus");
+			o->max_vcpus =
+				(unsigned)parse_num(optarg, "--max-vcpus");
+			break;
+		case 'P':
+			o->spin_us = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		default:
 			usage();
@@ -129,6 +141,7 @@ static void server_limits(struct server *s, const struct options *o)
 	s->s_lim.phys_bits = s->s_kh.kh_phys_bits;
 	s->s_max_vms = o->max_vms;
 	s->s_max_ram = o->max_ram_mib << 20;
+	s->s_spin_us = o->spin_us;
 }
 
 int main(int argc, char **argv)

@@ -44,16 +44,15 @@ static int memmap_check_overlap(const struct memmap *mm, const struct region *r,
 
 		if (r->r_gpa < o->r_gpa + o->r_size &&
 		    o->r_gpa < r->r_gpa + r->r_size)
-			return verr_set(e, EEXIST,
-					"Region.gpa: [0x%llx, 0x%llx) overlaps "
-					"%s region '%s' at [0x%llx, 0x%llx)",
-					(unsigned long long)r->r_gpa,
-					(unsigned long long)(r->r_gpa +
-							     r->r_size),
-					region_kind_name(o->r_kind), o->r_name,
-					(unsigned long long)o->r_gpa,
-					(unsigned long long)(o->r_gpa +
-							     o->r_size));
+			return verr_set(
+				e, EEXIST,
+				"Region.gpa: [0x%llx, 0x%llx) overlaps "
+				"%s region '%s' at [0x%llx, 0x%llx)",
+				(unsigned long long)r->r_gpa,
+				(unsigned long long)(r->r_gpa + r->r_size),
+				region_kind_name(o->r_kind), o->r_name,
+				(unsigned long long)o->r_gpa,
+				(unsigned long long)(o->r_gpa + o->r_size));
 	}
 	return 0;
 }
@@ -70,8 +69,7 @@ static int memmap_has_free_slot(const struct memmap *mm)
 int memmap_check(const struct memmap *mm, const struct region *r,
 		 uint64_t backing_bytes, struct verr *e)
 {
-	if (r->r_kind != RK_MMIO &&
-	    r->r_offset + r->r_size > backing_bytes)
+	if (r->r_kind != RK_MMIO && r->r_offset + r->r_size > backing_bytes)
 		return verr_set(e, EINVAL,
 				"Region.offset: [0x%llx, +0x%llx) exceeds the "
 				"%s backing of 0x%llx bytes",
@@ -82,8 +80,7 @@ int memmap_check(const struct memmap *mm, const struct region *r,
 	if (memmap_check_overlap(mm, r, e) < 0)
 		return -e->code;
 	if (r->r_kind != RK_MMIO && !memmap_has_free_slot(mm))
-		return verr_set(e, ENOSPC,
-				"Region: all %d memslots are in use",
+		return verr_set(e, ENOSPC, "Region: all %d memslots are in use",
 				mm->mm_nr_slots);
 	return 0;
 }

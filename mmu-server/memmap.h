@@ -22,11 +22,11 @@ struct region {
 	enum region_kind r_kind;
 	uint64_t r_gpa;
 	uint64_t r_size;
-	uint64_t r_offset;	/* in the RAM memfd or the ROM memfd */
-	int r_slot;		/* KVM memslot, -1 for MMIO */
-	int r_fd;		/* ROM memfd (owned), else -1 */
-	void *r_map;		/* ROM: our own mapping (owned), else NULL */
-	void *r_hva;		/* what KVM was given */
+	uint64_t r_offset; /* in the RAM memfd or the ROM memfd */
+	int r_slot;	   /* KVM memslot, -1 for MMIO */
+	int r_fd;	   /* ROM memfd (owned), else -1 */
+	void *r_map;	   /* ROM: our own mapping (owned), else NULL */
+	void *r_hva;	   /* what KVM was given */
 	char r_name[KVMMU_NAME_MAX + 1];
 };
 

@@ -50,8 +50,7 @@ static struct vm *rpc_vm(struct conn *c, uint32_t id, const char *field,
 	return NULL;
 }
 
-static int rpc_hello(struct conn *c, const Kvmmu__Request *req,
-		     struct verr *e)
+static int rpc_hello(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 {
 	const Kvmmu__Hello *m = req->hello;
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
@@ -94,23 +93,27 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	int r;
 
 	if (c->c_nvms >= s->s_max_vms)
-		return verr_set(e, EDQUOT, "CreateVm: connection already has "
-				"%u VMs (limit %u)", c->c_nvms, s->s_max_vms);
+		return verr_set(e, EDQUOT,
+				"CreateVm: connection already has "
+				"%u VMs (limit %u)",
+				c->c_nvms, s->s_max_vms);
 	if (m->ram_bytes > s->s_max_ram - c->c_ram)
-		return verr_set(e, EDQUOT, "CreateVm.ram_bytes: connection "
+		return verr_set(e, EDQUOT,
+				"CreateVm.ram_bytes: connection "
 				"RAM limit %llu MiB reached",
 				(unsigned long long)(s->s_max_ram >> 20));
-	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &vm,
-		      &fds[1], e);
+	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &vm, &fds[1],
+		      e);
 	if (r < 0)
 		return r;
 	vm->vm_owner = c;
+	vm->vm_spin_us = s->s_spin_us;
 	TAILQ_INSERT_TAIL(&s->s_vms, vm, vm_entry);
 	c->c_nvms++;
 	c->c_ram += m->ram_bytes;
 	srv_count(SC_VMS_CREATED);
-	log_info("vm %u '%s': %u vCPUs, %llu MiB, for pid %d uid %u",
-		 vm->vm_id, vm->vm_name, m->vcpus,
+	log_info("vm %u '%s': %u vCPUs, %llu MiB, for pid %d uid %u", vm->vm_id,
+		 vm->vm_name, m->vcpus,
 		 (unsigned long long)(m->ram_bytes >> 20), (int)c->c_pid,
 		 (unsigned)c->c_uid);
 	fds[0] = vm->vm_ram_fd;
@@ -133,12 +136,11 @@ static void rpc_region(const Kvmmu__Region *m, struct region *r)
 	r->r_gpa = m->gpa;
 	r->r_size = m->size;
 	r->r_offset = m->has_offset ? m->offset : 0;
-	snprintf(r->r_name, sizeof(r->r_name), "%s",
-		 m->name ? m->name : "-");
+	snprintf(r->r_name, sizeof(r->r_name), "%s", m->name ? m->name : "-");
 }
 
-static int rpc_map_region(struct conn *c, const Kvmmu__Request *req,
-			  int *fds, size_t nfds, struct verr *e)
+static int rpc_map_region(struct conn *c, const Kvmmu__Request *req, int *fds,
+			  size_t nfds, struct verr *e)
 {
 	const Kvmmu__MapRegion *m = req->map_region;
 	struct region r;
@@ -223,8 +225,10 @@ static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
 	if (vm == NULL)
 		return -e->code;
 	if (m->vcpu >= vm->vm_nvcpus)
-		return verr_set(e, EINVAL, "VcpuState.vcpu: %u but the VM has "
-				"%u vCPUs", m->vcpu, vm->vm_nvcpus);
+		return verr_set(e, EINVAL,
+				"VcpuState.vcpu: %u but the VM has "
+				"%u vCPUs",
+				m->vcpu, vm->vm_nvcpus);
 	/* Start from KVM's state: apic_base, interrupt bitmap, cr2, cr8. */
 	if (kvm_vcpu_get_sregs(vm->vm_vcpus[m->vcpu].v_fd, &sregs) < 0)
 		return verr_set(e, EIO, "KVM_GET_SREGS failed");
@@ -264,8 +268,7 @@ static int statlist_init(struct statlist *sl, size_t cap)
 	return sl->sl_stats && sl->sl_ptrs ? 0 : -ENOMEM;
 }
 
-static void statlist_add(struct statlist *sl, const char *name,
-			 uint64_t value)
+static void statlist_add(struct statlist *sl, const char *name, uint64_t value)
 {
 	Kvmmu__Stat *st = &sl->sl_stats[sl->sl_n];
 
@@ -392,8 +395,7 @@ static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
 static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
-	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id",
-			       e);
+	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id", e);
 
 	if (vm == NULL)
 		return -e->code;
@@ -457,20 +459,23 @@ static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
 }
 
 /* Only a ROM MapRegion carries an fd, and exactly one. */
-static int rpc_check_fds(const Kvmmu__Request *req, size_t nfds,
-			 struct verr *e)
+static int rpc_check_fds(const Kvmmu__Request *req, size_t nfds, struct verr *e)
 {
-	bool rom = req->body_case == KVMMU__REQUEST__BODY_MAP_REGION &&
-		   req->map_region->region->kind ==
-			   KVMMU__REGION_KIND__REGION_ROM;
+	bool rom =
+		req->body_case == KVMMU__REQUEST__BODY_MAP_REGION &&
+		req->map_region->region->kind == KVMMU__REGION_KIND__REGION_ROM;
 
 	if (nfds == (rom ? 1u : 0u))
 		return 0;
 	if (rom)
-		return verr_set(e, EBADF, "MapRegion: a ROM region takes "
-				"exactly one memfd, got %zu fds", nfds);
-	return verr_set(e, EBADF, "Request: carries %zu fds; only a ROM "
-			"MapRegion takes one", nfds);
+		return verr_set(e, EBADF,
+				"MapRegion: a ROM region takes "
+				"exactly one memfd, got %zu fds",
+				nfds);
+	return verr_set(e, EBADF,
+			"Request: carries %zu fds; only a ROM "
+			"MapRegion takes one",
+			nfds);
 }
 
 int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,

@@ -25,14 +25,15 @@ TAILQ_HEAD(connlist, conn);
 struct server {
 	struct event_base *s_base;
 	struct kvm_host s_kh;
-	struct limits s_lim;		/* per VM */
-	unsigned s_max_vms;		/* per connection */
-	uint64_t s_max_ram;		/* per connection, bytes */
+	struct limits s_lim; /* per VM */
+	unsigned s_max_vms;  /* per connection */
+	uint64_t s_max_ram;  /* per connection, bytes */
+	unsigned s_spin_us;  /* busy-poll window, see wire_poll */
 	const char *s_path;
 	int s_listen;
 	struct event *s_ev_listen;
 	struct connlist s_conns;
-	struct vmlist s_vms;		/* every VM, for the admin side */
+	struct vmlist s_vms; /* every VM, for the admin side */
 };
 
 /* control.c */

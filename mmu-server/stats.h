@@ -11,12 +11,12 @@
 /* One VM's or vCPU's stats fd with its descriptors read once. */
 struct kstats {
 	int ks_fd;
-	size_t ks_n;		/* single-value stats kept */
+	size_t ks_n; /* single-value stats kept */
 	char **ks_names;
-	uint64_t *ks_offsets;	/* byte offset of each value in the data */
+	uint64_t *ks_offsets; /* byte offset of each value in the data */
 	uint64_t ks_data_off;
 	size_t ks_data_len;
-	uint64_t *ks_buf;	/* ks_data_len bytes, reused by each read */
+	uint64_t *ks_buf; /* ks_data_len bytes, reused by each read */
 };
 
 /* Opens the stats of a VM or vCPU fd.  0 or -errno. */

@@ -29,8 +29,8 @@ int validate_name(const char *name, const char *field, struct verr *e)
 	size_t len = strlen(name);
 
 	if (len == 0 || len > KVMMU_NAME_MAX)
-		return verr_set(e, EINVAL, "%s: length %zu not in 1..%d",
-				field, len, KVMMU_NAME_MAX);
+		return verr_set(e, EINVAL, "%s: length %zu not in 1..%d", field,
+				len, KVMMU_NAME_MAX);
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 
@@ -90,8 +90,10 @@ static int validate_region(const Kvmmu__Region *r, const struct limits *lim,
 	if (!r->has_size)
 		return MISSING(e, "Region.size");
 	if (!IS_PAGE_ALIGNED(r->gpa))
-		return verr_set(e, EINVAL, "Region.gpa: 0x%llx not 4 KiB "
-				"aligned", (unsigned long long)r->gpa);
+		return verr_set(e, EINVAL,
+				"Region.gpa: 0x%llx not 4 KiB "
+				"aligned",
+				(unsigned long long)r->gpa);
 	if (r->size == 0 || !IS_PAGE_ALIGNED(r->size))
 		return verr_set(e, EINVAL,
 				"Region.size: 0x%llx is not a non-zero "
@@ -139,7 +141,7 @@ static int validate_segment(const Kvmmu__Segment *s, const char *field,
 	return 0;
 }
 
-#define EFER_KNOWN (1ULL << 0 | 1ULL << 8 | 1ULL << 10 | 1ULL << 11)
+#define EFER_KNOWN	(1ULL << 0 | 1ULL << 8 | 1ULL << 10 | 1ULL << 11)
 #define RFLAGS_RESERVED (~0x3f7fd7ULL)
 
 static int validate_vcpu_regs(const Kvmmu__VcpuState *m,
@@ -167,8 +169,10 @@ static int validate_vcpu_regs(const Kvmmu__VcpuState *m,
 				"physical addresses",
 				(unsigned long long)m->cr3, lim->phys_bits);
 	if (m->efer & ~EFER_KNOWN)
-		return verr_set(e, EINVAL, "VcpuState.efer: unknown bits in "
-				"0x%llx", (unsigned long long)m->efer);
+		return verr_set(e, EINVAL,
+				"VcpuState.efer: unknown bits in "
+				"0x%llx",
+				(unsigned long long)m->efer);
 	if (m->gdt_limit > 0xffff || m->idt_limit > 0xffff)
 		return verr_set(e, EINVAL,
 				"VcpuState.gdt_limit/idt_limit: > 0xffff");
@@ -180,9 +184,8 @@ static int validate_vcpu_state(const Kvmmu__VcpuState *m,
 {
 	const Kvmmu__Segment *segs[] = {m->cs, m->ds, m->es, m->fs,
 					m->gs, m->ss, m->tr, m->ldt};
-	const char *names[] = {"VcpuState.cs", "VcpuState.ds",
-			       "VcpuState.es", "VcpuState.fs",
-			       "VcpuState.gs", "VcpuState.ss",
+	const char *names[] = {"VcpuState.cs", "VcpuState.ds", "VcpuState.es",
+			       "VcpuState.fs", "VcpuState.gs", "VcpuState.ss",
 			       "VcpuState.tr", "VcpuState.ldt"};
 
 	if (!m->has_vm_id)

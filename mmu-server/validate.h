@@ -12,7 +12,7 @@
 
 struct limits {
 	uint32_t max_vcpus;
-	uint64_t max_ram_bytes;	/* per VM */
+	uint64_t max_ram_bytes; /* per VM */
 	unsigned phys_bits;
 };
 
@@ -30,7 +30,7 @@ int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 		     struct verr *e);
 int validate_name(const char *name, const char *field, struct verr *e);
 
-#define PAGE_SIZE_4K 4096ULL
+#define PAGE_SIZE_4K	   4096ULL
 #define IS_PAGE_ALIGNED(x) (((x) & (PAGE_SIZE_4K - 1)) == 0)
 
 #endif

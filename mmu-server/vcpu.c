@@ -138,8 +138,7 @@ static size_t vcpu_describe_exit(struct vcpu *v, Kvmmu__VcpuExit *ex,
 	case KVM_EXIT_FAIL_ENTRY:
 		ex->reason = KVMMU__EXIT_REASON__EXIT_FAIL_ENTRY;
 		ex->has_suberror = 1;
-		ex->suberror =
-			run->fail_entry.hardware_entry_failure_reason;
+		ex->suberror = run->fail_entry.hardware_entry_failure_reason;
 		return 0;
 	default:
 		ex->reason = KVMMU__EXIT_REASON__EXIT_INTERNAL_ERROR;
@@ -163,7 +162,7 @@ static int vcpu_wait_answer(struct vcpu *v, uint8_t *buf)
 	ssize_t n;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (wire_poll(pfd, 2, -1, v->v_vm->vm_spin_us) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -254,7 +253,8 @@ static void *vcpu_thread(void *arg)
 		r = vcpu_forward_exit(v);
 		if (r != 0) {
 			log_debug("vm %u vcpu %u: parked (%s)", v->v_vm->vm_id,
-				  v->v_idx, r > 0 ? "frontend asked" : strerror(-r));
+				  v->v_idx,
+				  r > 0 ? "frontend asked" : strerror(-r));
 			vcpu_park(v);
 		}
 	}
@@ -286,8 +286,8 @@ void vcpu_stop_thread(struct vcpu *v)
 	if (!v->v_started)
 		return;
 	if (write(v->v_wake, &one, sizeof(one)) < 0)
-		log_warn("vm %u vcpu %u: eventfd: %s", v->v_vm->vm_id,
-			 v->v_idx, strerror(errno));
+		log_warn("vm %u vcpu %u: eventfd: %s", v->v_vm->vm_id, v->v_idx,
+			 strerror(errno));
 	pthread_join(v->v_thread, NULL);
 	v->v_started = false;
 }

@@ -68,8 +68,7 @@ static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
 		return verr_set(e, errno, "channel: %s", strerror(errno));
 	r = vcpu_start(v);
 	if (r < 0)
-		return verr_set(e, -r, "vCPU %u thread: %s", idx,
-				strerror(-r));
+		return verr_set(e, -r, "vCPU %u thread: %s", idx, strerror(-r));
 	return 0;
 }
 
@@ -104,8 +103,7 @@ static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
 }
 
 int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
-	      uint64_t ram_bytes, struct vm **out, int *chans,
-	      struct verr *e)
+	      uint64_t ram_bytes, struct vm **out, int *chans, struct verr *e)
 {
 	struct vm *vm;
 	int r;
@@ -212,19 +210,24 @@ static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
 	int fd = r->r_fd, seals;
 
 	if (fd < 0)
-		return verr_set(e, EBADF, "MapRegion: ROM region needs a memfd "
+		return verr_set(e, EBADF,
+				"MapRegion: ROM region needs a memfd "
 				"passed with the request");
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd");
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
-		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd "
-				"(F_GET_SEALS: %s)", strerror(errno));
+		return verr_set(e, EBADF,
+				"MapRegion: ROM fd is not a memfd "
+				"(F_GET_SEALS: %s)",
+				strerror(errno));
 	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
 		    (F_SEAL_SHRINK | F_SEAL_GROW) &&
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return verr_set(e, EPERM, "MapRegion: ROM memfd cannot be "
-				"sealed against resizing: %s", strerror(errno));
+		return verr_set(e, EPERM,
+				"MapRegion: ROM memfd cannot be "
+				"sealed against resizing: %s",
+				strerror(errno));
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -256,9 +259,10 @@ static int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
 	vm->vm_memslot_ioctls++;
 	srv_count(SC_MEMSLOT_IOCTLS);
 	if (ret < 0)
-		return verr_set(e, -ret, "KVM_SET_USER_MEMORY_REGION slot %d "
-				"'%s': %s", r->r_slot, r->r_name,
-				strerror(-ret));
+		return verr_set(e, -ret,
+				"KVM_SET_USER_MEMORY_REGION slot %d "
+				"'%s': %s",
+				r->r_slot, r->r_name, strerror(-ret));
 	return 0;
 }
 
@@ -313,8 +317,10 @@ int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
 	int idx = memmap_find(&vm->vm_map, gpa), ret;
 
 	if (idx < 0)
-		return verr_set(e, ENOENT, "UnmapRegion.gpa: no region starts "
-				"at 0x%llx", (unsigned long long)gpa);
+		return verr_set(e, ENOENT,
+				"UnmapRegion.gpa: no region starts "
+				"at 0x%llx",
+				(unsigned long long)gpa);
 	if (vm->vm_map.mm_regions[idx].r_slot >= 0) {
 		ret = vm_slot_set(vm, &vm->vm_map.mm_regions[idx], 0, e);
 		if (ret < 0)
@@ -333,18 +339,21 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 	int r;
 
 	if (idx >= vm->vm_nvcpus)
-		return verr_set(e, EINVAL, "VcpuState.vcpu: %u but the VM has "
-				"%u vCPUs", idx, vm->vm_nvcpus);
+		return verr_set(e, EINVAL,
+				"VcpuState.vcpu: %u but the VM has "
+				"%u vCPUs",
+				idx, vm->vm_nvcpus);
 	v = &vm->vm_vcpus[idx];
 	/* KVM refuses register writes to a running vCPU's state. */
 	vm_pause(vm);
 	r = kvm_vcpu_set_sregs(v->v_fd, sregs);
 	if (r < 0)
-		verr_set(e, -r, "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"
-			 "efer/segments)", idx, strerror(-r));
+		verr_set(e, -r,
+			 "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"
+			 "efer/segments)",
+			 idx, strerror(-r));
 	else if ((r = kvm_vcpu_set_regs(v->v_fd, regs)) < 0)
-		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx,
-			 strerror(-r));
+		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
 	vm_unpause(vm);
 	return r;
 }

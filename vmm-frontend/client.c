@@ -32,6 +32,7 @@ int client_connect(struct client *cl, const char *path)
 
 	memset(cl, 0, sizeof(*cl));
 	cl->cl_next_id = 1;
+	cl->cl_spin_us = WIRE_DEFAULT_SPIN_US;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return client_fail(cl, ENAMETOOLONG, "socket path too long");
 	strcpy(sun.sun_path, path);
@@ -39,8 +40,7 @@ int client_connect(struct client *cl, const char *path)
 	if (cl->cl_fd < 0 ||
 	    connect(cl->cl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		r = errno;
-		snprintf(msg, sizeof(msg), "connect %s: %s", path,
-			 strerror(r));
+		snprintf(msg, sizeof(msg), "connect %s: %s", path, strerror(r));
 		client_close(cl);
 		return client_fail(cl, r, msg);
 	}
@@ -69,20 +69,21 @@ void client_free_reply(Kvmmu__Reply *rep)
 		kvmmu__reply__free_unpacked(rep, NULL);
 }
 
-static int client_recv(struct client *cl, uint8_t *buf, int *fds,
-		       size_t *nfds)
+static int client_recv(struct client *cl, uint8_t *buf, int *fds, size_t *nfds)
 {
 	struct pollfd pfd = {.fd = cl->cl_fd, .events = POLLIN};
 	ssize_t n;
 
 	for (;;) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if (wire_poll(&pfd, 1, -1, cl->cl_spin_us) < 0 &&
+		    errno != EINTR)
 			return client_fail(cl, errno, "poll failed");
 		n = wire_recv(cl->cl_fd, buf, fds, nfds);
 		if (n == -EAGAIN || n == -EINTR)
 			continue;
 		if (n == 0)
-			return client_fail(cl, EPIPE, "mmu-server closed the "
+			return client_fail(cl, EPIPE,
+					   "mmu-server closed the "
 					   "connection");
 		if (n < 0)
 			return client_fail(cl, (int)-n, "receive failed");
@@ -228,8 +229,7 @@ int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa)
 	return client_simple(cl, &req);
 }
 
-int client_vm_op(struct client *cl, uint32_t vm_id,
-		 Kvmmu__Request__BodyCase op)
+int client_vm_op(struct client *cl, uint32_t vm_id, Kvmmu__Request__BodyCase op)
 {
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__Run run = KVMMU__RUN__INIT;
@@ -300,8 +300,8 @@ int stats_find(const Kvmmu__StatsReply *st, int vcpu, const char *name,
 	}
 	if ((size_t)vcpu >= st->n_vcpus)
 		return -ENOENT;
-	return stats_lookup(st->vcpus[vcpu]->stats,
-			    st->vcpus[vcpu]->n_stats, name, value);
+	return stats_lookup(st->vcpus[vcpu]->stats, st->vcpus[vcpu]->n_stats,
+			    name, value);
 }
 
 uint64_t stats_vcpu_sum(const Kvmmu__StatsReply *st, const char *name)

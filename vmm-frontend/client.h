@@ -15,8 +15,9 @@
 struct client {
 	int cl_fd;
 	uint64_t cl_next_id;
-	char cl_err[256];	/* the last error, for people */
-	int cl_errcode;		/* its errno value */
+	char cl_err[256];    /* the last error, for people */
+	int cl_errcode;	     /* its errno value */
+	unsigned cl_spin_us; /* busy-poll before sleeping on a reply */
 };
 
 /* Connects and says Hello.  0 or -errno with cl_err set. */

@@ -8,7 +8,7 @@
 #include "abi.h"
 #include "devices.h"
 
-#define UART_LSR 5
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 #define UART_LSR_TEMT 0x40
 
@@ -29,8 +29,8 @@ void devices_free(struct devices *d)
 }
 
 /* A 16550 that is always ready: THR writes go to d_out. */
-static void serial_io(struct devices *d, unsigned reg, bool out,
-		      uint8_t *data, size_t len)
+static void serial_io(struct devices *d, unsigned reg, bool out, uint8_t *data,
+		      size_t len)
 {
 	if (out) {
 		if (reg == 0)
@@ -39,8 +39,7 @@ static void serial_io(struct devices *d, unsigned reg, bool out,
 			fflush(d->d_out);
 		return;
 	}
-	memset(data, reg == UART_LSR ? UART_LSR_THRE | UART_LSR_TEMT : 0,
-	       len);
+	memset(data, reg == UART_LSR ? UART_LSR_THRE | UART_LSR_TEMT : 0, len);
 }
 
 static uint32_t le32(const uint8_t *p, size_t len)
@@ -51,16 +50,15 @@ static uint32_t le32(const uint8_t *p, size_t len)
 	return v;
 }
 
-bool devices_io(struct devices *d, unsigned vcpu, uint16_t port,
-		unsigned size, bool out, uint8_t *data, size_t len)
+bool devices_io(struct devices *d, unsigned vcpu, uint16_t port, unsigned size,
+		bool out, uint8_t *data, size_t len)
 {
 	d->d_exits_io++;
 	if (port >= GUEST_PORT_SERIAL && port < GUEST_PORT_SERIAL + 8) {
 		serial_io(d, port - GUEST_PORT_SERIAL, out, data, len);
 		return false;
 	}
-	if (port == GUEST_PORT_EXIT && out && size == 4 &&
-	    vcpu < d->d_nvcpus) {
+	if (port == GUEST_PORT_EXIT && out && size == 4 && vcpu < d->d_nvcpus) {
 		if (!d->d_done[vcpu])
 			d->d_ndone++;
 		d->d_done[vcpu] = true;

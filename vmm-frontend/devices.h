@@ -12,10 +12,10 @@
 #include <stdio.h>
 
 struct devices {
-	FILE *d_out;		/* serial output */
+	FILE *d_out; /* serial output */
 	unsigned d_nvcpus;
-	bool *d_done;		/* per vCPU: left through the exit port */
-	uint32_t *d_status;	/* per vCPU: its exit status */
+	bool *d_done;	    /* per vCPU: left through the exit port */
+	uint32_t *d_status; /* per vCPU: its exit status */
 	unsigned d_ndone;
 	uint64_t d_exits_io;
 	uint64_t d_exits_mmio;
@@ -31,8 +31,8 @@ void devices_free(struct devices *d);
  * the guest's for out, ours to fill for in.  Returns true when the vCPU
  * is finished (it wrote its status to the exit port).
  */
-bool devices_io(struct devices *d, unsigned vcpu, uint16_t port,
-		unsigned size, bool out, uint8_t *data, size_t len);
+bool devices_io(struct devices *d, unsigned vcpu, uint16_t port, unsigned size,
+		bool out, uint8_t *data, size_t len);
 /* An MMIO access: nothing is mapped there yet; reads see all ones. */
 void devices_mmio(struct devices *d, uint64_t gpa, bool write, uint8_t *data,
 		  size_t len);

@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "client.h"
 #include "devices.h"
+#include "vcpustate.h"
 
 struct options {
 	const char *socket;
@@ -21,6 +22,7 @@ struct options {
 	unsigned timeout_s;
 	int stats;
 	int quiet;
+	unsigned spin_us;
 };
 
 struct frontend {
@@ -33,14 +35,11 @@ struct frontend {
 	int f_chans[GUEST_MAX_VCPUS];
 	struct devices f_dev;
 	unsigned f_crashed;
-	unsigned f_finished;	/* vCPUs done, crashed or lost */
+	unsigned f_finished; /* vCPUs done, crashed or lost */
 };
 
 /* Prints what failed and the client's last error; returns -1. */
 int fail(struct frontend *f, const char *what);
-
-/* vcpustate.c: sends vCPU idx's CPL3 long-mode start state. */
-int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx);
 
 /*
  * run.c: serves every vCPU's exits until all are finished.  0, or

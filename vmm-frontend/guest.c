@@ -16,9 +16,9 @@
 
 #include "guest.h"
 
-#define GDT_GPA 0x3000ULL
-#define TSS_GPA GUEST_TSS_GPA
-#define TSS_IOMAP_OFF 0x68 /* the bitmap follows the 104-byte TSS */
+#define GDT_GPA		0x3000ULL
+#define TSS_GPA		GUEST_TSS_GPA
+#define TSS_IOMAP_OFF	0x68 /* the bitmap follows the 104-byte TSS */
 #define TSS_IOMAP_BYTES (65536 / 8)
 /* The limit covers the bitmap and the 0xff byte the CPU wants after it. */
 #define TSS_LIMIT (TSS_IOMAP_OFF + TSS_IOMAP_BYTES)
@@ -28,20 +28,20 @@
 #define SEL_KDATA 0x10
 #define SEL_UCODE (0x18 | 3)
 #define SEL_UDATA (0x20 | 3)
-#define SEL_TSS 0x28
+#define SEL_TSS	  0x28
 
-#define PTE_P 0x1ULL
+#define PTE_P  0x1ULL
 #define PTE_RW 0x2ULL
 #define PTE_US 0x4ULL
 #define PTE_PS 0x80ULL
 
-#define CR0_PE (1ULL << 0)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
+#define CR0_PE	     (1ULL << 0)
+#define CR0_ET	     (1ULL << 4)
+#define CR0_NE	     (1ULL << 5)
+#define CR0_PG	     (1ULL << 31)
+#define CR4_PAE	     (1ULL << 5)
+#define EFER_LME     (1ULL << 8)
+#define EFER_LMA     (1ULL << 10)
 #define RFLAGS_IOPL3 (3ULL << 12)
 
 int guest_load_file(const char *path, void **buf, size_t *len, char *err,
@@ -98,10 +98,10 @@ static void guest_gdt(uint8_t *ram)
 	uint64_t tss = TSS_GPA;
 
 	gdt[0] = 0;
-	gdt[1] = gdt_entry(0x9b, 0xa0);	/* kernel code: P, L, G */
-	gdt[2] = gdt_entry(0x93, 0xc0);	/* kernel data: P, DB, G */
-	gdt[3] = gdt_entry(0xfb, 0xa0);	/* user code: DPL3, L */
-	gdt[4] = gdt_entry(0xf3, 0xc0);	/* user data: DPL3 */
+	gdt[1] = gdt_entry(0x9b, 0xa0); /* kernel code: P, L, G */
+	gdt[2] = gdt_entry(0x93, 0xc0); /* kernel data: P, DB, G */
+	gdt[3] = gdt_entry(0xfb, 0xa0); /* user code: DPL3, L */
+	gdt[4] = gdt_entry(0xf3, 0xc0); /* user data: DPL3 */
 	/* 64-bit TSS descriptor (two slots): busy TSS, present. */
 	gdt[5] = TSS_LIMIT | (tss & 0xffffff) << 16 | 0x8bULL << 40 |
 		 ((tss >> 24) & 0xff) << 56;
@@ -135,14 +135,16 @@ static void guest_page_tables(uint8_t *ram)
 }
 
 int guest_setup(uint8_t *ram, uint64_t ram_bytes, unsigned nvcpus,
-		const void *payload, size_t len, const char *cmdline,
-		char *err, size_t errlen)
+		const void *payload, size_t len, const char *cmdline, char *err,
+		size_t errlen)
 {
 	struct guest_bootinfo *bi = (void *)(ram + GUEST_BOOTINFO_GPA);
 
 	if (ram_bytes < GUEST_MIN_RAM || ram_bytes > GUEST_MAX_RAM) {
-		snprintf(err, errlen, "guest RAM %llu MiB not in %llu..%llu "
-			 "MiB", (unsigned long long)(ram_bytes >> 20),
+		snprintf(err, errlen,
+			 "guest RAM %llu MiB not in %llu..%llu "
+			 "MiB",
+			 (unsigned long long)(ram_bytes >> 20),
 			 GUEST_MIN_RAM >> 20, GUEST_MAX_RAM >> 20);
 		return -EINVAL;
 	}
@@ -153,9 +155,10 @@ int guest_setup(uint8_t *ram, uint64_t ram_bytes, unsigned nvcpus,
 	}
 	if (len > GUEST_MAX_PAYLOAD ||
 	    (cmdline && strlen(cmdline) >= GUEST_CMDLINE_MAX)) {
-		snprintf(err, errlen, "payload over %llu bytes or cmdline "
-			 "over %d characters", GUEST_MAX_PAYLOAD,
-			 GUEST_CMDLINE_MAX - 1);
+		snprintf(err, errlen,
+			 "payload over %llu bytes or cmdline "
+			 "over %d characters",
+			 GUEST_MAX_PAYLOAD, GUEST_CMDLINE_MAX - 1);
 		return -EINVAL;
 	}
 	memset(bi, 0, sizeof(*bi));

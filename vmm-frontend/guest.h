@@ -23,8 +23,8 @@ int guest_load_file(const char *path, void **buf, size_t *len, char *err,
 
 /* Writes everything the payload needs into ram.  0 or -EINVAL + err. */
 int guest_setup(uint8_t *ram, uint64_t ram_bytes, unsigned nvcpus,
-		const void *payload, size_t len, const char *cmdline,
-		char *err, size_t errlen);
+		const void *payload, size_t len, const char *cmdline, char *err,
+		size_t errlen);
 
 /* Fills the registers and the segment/control part of sregs. */
 void guest_vcpu_state(unsigned idx, struct kvm_regs *regs,

@@ -22,19 +22,18 @@
 #include "frontend.h"
 #include "wire.h"
 
-#define EXIT_VMM_ERROR 1
-#define EXIT_USAGE 2
-#define EXIT_GUEST_MAX 124	/* guest statuses above this are clamped */
+#define EXIT_VMM_ERROR	 1
+#define EXIT_USAGE	 2
+#define EXIT_GUEST_MAX	 124 /* guest statuses above this are clamped */
 #define EXIT_GUEST_CRASH 125
-#define EXIT_TIMEOUT 126
+#define EXIT_TIMEOUT	 126
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: vmm-frontend --socket PATH --payload FILE "
-		"[--memory MiB] [--vcpus N]\n"
-		"                    [--cmdline STR] [--name NAME] "
-		"[--timeout SEC] [--stats] [-q]\n");
+	fprintf(stderr, "usage: vmm-frontend --socket PATH --payload FILE "
+			"[--memory MiB] [--vcpus N]\n"
+			"                    [--cmdline STR] [--name NAME] "
+			"[--timeout SEC] [--stats] [-q] [--poll-us N]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -65,11 +64,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"timeout", required_argument, NULL, 't'},
 		{"stats", no_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"poll-us", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 
 	o->memory_mib = 256;
+	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->vcpus = 1;
 	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -100,6 +101,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'q':
 			o->quiet = 1;
 			break;
+		case 'P':
+			o->spin_us = (unsigned)parse_num(optarg, "--poll-us");
+			break;
 		default:
 			usage();
 		}
@@ -128,8 +132,7 @@ int fail(struct frontend *f, const char *what)
 }
 
 /* CreateVm, guest image into the RAM memfd, RAM region, vCPU state. */
-static int frontend_boot(struct frontend *f, const void *payload,
-			 size_t len)
+static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 {
 	struct options *o = f->f_opt;
 	char err[256];
@@ -248,8 +251,7 @@ int main(int argc, char **argv)
 		o.name = namebuf;
 	}
 	f.f_ram_bytes = o.memory_mib << 20;
-	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) <
-	    0) {
+	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -259,6 +261,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	f.f_dev.d_quiet_reports = o.quiet;
+	f.f_cl.cl_spin_us = o.spin_us;
 	if (frontend_boot(&f, payload, len) < 0)
 		goto out;
 	if (!o.quiet)
@@ -279,8 +282,7 @@ int main(int argc, char **argv)
 	if (r != -EPIPE)
 		frontend_summary(&f, now_s() - t0);
 	if (r != -EPIPE &&
-	    client_vm_op(&f.f_cl, f.f_vm, KVMMU__REQUEST__BODY_DESTROY_VM) <
-		    0)
+	    client_vm_op(&f.f_cl, f.f_vm, KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
 		fail(&f, "DestroyVm");
 out:
 	fflush(stdout);

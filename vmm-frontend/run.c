@@ -124,16 +124,18 @@ int frontend_run(struct frontend *f, double t0)
 	/* The control socket only speaks when the server goes away. */
 	pfd[n] = (struct pollfd){.fd = f->f_cl.cl_fd, .events = POLLIN};
 	while (f->f_finished < n) {
-		if (f->f_opt->timeout_s && run_now() - t0 > f->f_opt->timeout_s) {
+		if (f->f_opt->timeout_s &&
+		    run_now() - t0 > f->f_opt->timeout_s) {
 			fprintf(stderr, "vmm-frontend: timed out after %u s\n",
 				f->f_opt->timeout_s);
 			return -ETIMEDOUT;
 		}
-		if (poll(pfd, n + 1, timeout_ms) < 0 && errno != EINTR)
+		if (wire_poll(pfd, n + 1, timeout_ms, f->f_opt->spin_us) < 0 &&
+		    errno != EINTR)
 			return -errno;
 		if (pfd[n].revents) {
 			fprintf(stderr, "vmm-frontend: mmu-server closed the "
-				"connection; the VM is gone\n");
+					"connection; the VM is gone\n");
 			return -EPIPE;
 		}
 		for (unsigned i = 0; i < n; i++) {
@@ -141,8 +143,10 @@ int frontend_run(struct frontend *f, double t0)
 				continue;
 			r = run_serve(f, i);
 			if (r < 0) {
-				fprintf(stderr, "vmm-frontend: vcpu %u "
-					"channel: %s\n", i, strerror(-r));
+				fprintf(stderr,
+					"vmm-frontend: vcpu %u "
+					"channel: %s\n",
+					i, strerror(-r));
 				return r;
 			}
 		}

@@ -3,8 +3,8 @@
  * VcpuState request (the frontend has no vCPU fd to set it itself).
  * Trust: unprivileged.
  */
-#include "frontend.h"
 #include "guest.h"
+#include "vcpustate.h"
 
 static void seg_to_proto(const struct kvm_segment *k, Kvmmu__Segment *m)
 {
