@@ -1,0 +1,286 @@
+/*
+ * test_frontend.c: vmm-frontend end to end through a real mmu-server:
+ * the hello guest, a multi-vCPU memtouch, guest status propagation, a
+ * frontend running as an unprivileged user that never holds /dev/kvm,
+ * and 50 frontends SIGKILLed mid-run leaving no fd or memory behind.
+ * Trust: test code, run as root with /dev/kvm.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+struct fe {
+	pid_t pid;
+	int out;
+	char buf[16384];
+	size_t len;
+};
+
+/* Runs vmm-frontend with args; as uid/gid when uid != 0. */
+static int fe_spawn(struct fe *f, const char *const *args, uid_t uid, gid_t gid)
+{
+	const char *argv[32] = {"vmm-frontend"};
+	int p[2], n = 1;
+
+	for (; *args && n < 30; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	f->len = 0;
+	f->buf[0] = '\0'; /* or the last run's output would match */
+	f->pid = fork();
+	if (f->pid == 0) {
+		dup2(p[1], 1);
+		if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+				 setuid(uid) < 0))
+			_exit(120);
+		/* The point of running unprivileged: KVM is out of reach. */
+		if (uid != 0 && open("/dev/kvm", O_RDWR) >= 0)
+			_exit(121);
+		execv(bin_path("vmm-frontend"), (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	f->out = p[0];
+	return f->pid > 0 ? 0 : -errno;
+}
+
+/* Reads output until needle shows up (true) or EOF/timeout (false). */
+static bool fe_expect(struct fe *f, const char *needle, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = f->out, .events = POLLIN};
+	ssize_t n;
+
+	while (!strstr(f->buf, needle)) {
+		if (f->len + 1 >= sizeof(f->buf) ||
+		    poll(&pfd, 1, timeout_ms) <= 0)
+			return false;
+		n = read(f->out, f->buf + f->len, sizeof(f->buf) - 1 - f->len);
+		if (n <= 0)
+			return false;
+		f->len += (size_t)n;
+		f->buf[f->len] = '\0';
+	}
+	return true;
+}
+
+static int fe_wait(struct fe *f)
+{
+	int status;
+
+	fe_expect(f, "\1never\1", 60000); /* drain to EOF */
+	close(f->out);
+	waitpid(f->pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static struct srv srv;
+
+static void test_hello(void)
+{
+	const char *args[] = {"--socket", srv.s_sock, "--payload",
+			      guest_path("hello"), NULL};
+	struct fe f;
+
+	CHECK(fe_spawn(&f, args, 0, 0) == 0, "spawn");
+	CHECK(fe_wait(&f) == 0, "hello exits 0: %s", f.buf);
+	CHECK(strstr(f.buf, "Hello from a CPL3 guest on kvmmu!\n") != NULL,
+	      "greeting: %s", f.buf);
+	CHECK(strstr(f.buf, "guest: 256 MiB RAM, 1 vCPU(s)") != NULL,
+	      "bootinfo reached the guest: %s", f.buf);
+	CHECK(strstr(f.buf, "vmm-frontend: vm 'hello' ran") != NULL,
+	      "summary line: %s", f.buf);
+}
+
+static void test_memtouch(void)
+{
+	const char *args[] = {
+		"--socket",  srv.s_sock, "--payload", guest_path("memtouch"),
+		"--memory",  "64",	 "--vcpus",   "4",
+		"--cmdline", "passes=2", NULL};
+	const char *bad[] = {"--socket",  srv.s_sock,
+			     "--payload", guest_path("memtouch"),
+			     "--cmdline", "start=0x1000",
+			     NULL};
+	struct fe f;
+
+	CHECK(fe_spawn(&f, args, 0, 0) == 0, "spawn");
+	CHECK(fe_wait(&f) == 0, "memtouch exits 0: %s", f.buf);
+	/* (64 MiB - 2 MiB) / 4 KiB = 15872 pages over 4 vCPUs. */
+	for (int i = 0; i < 4; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "report: vcpu %d: 3968\n", i);
+		CHECK(strstr(f.buf, want) != NULL, "%s in %s", want, f.buf);
+	}
+	CHECK(fe_spawn(&f, bad, 0, 0) == 0, "spawn");
+	CHECK(fe_wait(&f) == 2, "guest status 2 becomes the exit code: %s",
+	      f.buf);
+}
+
+/* True when some fd of pid links to target (or contains it). */
+static bool proc_has_fd(pid_t pid, const char *target)
+{
+	char path[64], link[256], lp[384];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)) != NULL) {
+		ssize_t n;
+
+		snprintf(lp, sizeof(lp), "%s/%s", path, de->d_name);
+		n = readlink(lp, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found |= strstr(link, target) != NULL;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static uid_t proc_uid(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned uid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u", &uid) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return uid;
+}
+
+/* The payload must be readable by nobody: copy it next to the socket. */
+static const char *copy_payload(const char *name)
+{
+	static char dst[256];
+	char cmd[600];
+
+	snprintf(dst, sizeof(dst), "%s/%s.bin", srv.s_dir, name);
+	snprintf(cmd, sizeof(cmd), "install -m 0644 '%s' '%s'",
+		 guest_path(name), dst);
+	return system(cmd) == 0 ? dst : NULL;
+}
+
+static void test_unprivileged(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr = getgrnam("nogroup");
+	const char *args[] = {
+		"--socket", srv.s_sock, "--payload", copy_payload("memtouch"),
+		"--memory", "128",	"--cmdline", "passes=20",
+		NULL};
+	struct fe f;
+
+	CHECK(pw && gr && args[3], "nobody/nogroup and the payload copy");
+	if (!pw || !gr || !args[3])
+		return;
+	CHECK(fe_spawn(&f, args, pw->pw_uid, gr->gr_gid) == 0, "spawn");
+	CHECK(fe_expect(&f, "running", 10000), "frontend runs: %s", f.buf);
+	CHECK(proc_uid(f.pid) == pw->pw_uid, "runs as uid %u",
+	      (unsigned)pw->pw_uid);
+	CHECK(proc_has_fd(f.pid, "kvmmu-ram"), "holds its guest's RAM memfd");
+	CHECK(!proc_has_fd(f.pid, "/dev/kvm"), "holds no /dev/kvm");
+	CHECK(!proc_has_fd(f.pid, "kvm-vm"), "holds no VM fd");
+	CHECK(fe_wait(&f) == 0,
+	      "unprivileged run exits 0 (120: setuid "
+	      "failed, 121: /dev/kvm was openable): %s",
+	      f.buf);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for the server to notice the kills and fall back to `want` fds. */
+static int settle_fds(int want)
+{
+	int n = -1;
+
+	for (int i = 0; i < 500; i++) {
+		n = proc_fd_count(srv.s_pid);
+		if (n == want)
+			break;
+		sleep_ms(10);
+	}
+	return n;
+}
+
+static void test_kills(void)
+{
+	const char *args[] = {
+		"--socket", srv.s_sock, "--payload", guest_path("memtouch"),
+		"--memory", "64",	"--cmdline", "passes=1000000",
+		NULL};
+	const char *warm[] = {
+		"--socket", srv.s_sock, "--payload", guest_path("memtouch"),
+		"--memory", "64",	NULL};
+	int fds0, fds1;
+	long rss0, rss1, peak = 0;
+	struct fe f;
+
+	/* One full run first so allocator arenas and caches exist. */
+	CHECK(fe_spawn(&f, warm, 0, 0) == 0 && fe_wait(&f) == 0, "warm-up");
+	fds0 = proc_fd_count(srv.s_pid);
+	rss0 = proc_rss_kib(srv.s_pid);
+	for (int i = 0; i < 50; i++) {
+		CHECK(fe_spawn(&f, args, 0, 0) == 0, "spawn %d", i);
+		CHECK(fe_expect(&f, "running", 10000), "run %d: %s", i, f.buf);
+		sleep_ms(20); /* the guest is touching memory now */
+		if (proc_rss_kib(srv.s_pid) > peak)
+			peak = proc_rss_kib(srv.s_pid);
+		kill(f.pid, SIGKILL);
+		fe_wait(&f);
+	}
+	fds1 = settle_fds(fds0);
+	rss1 = proc_rss_kib(srv.s_pid);
+	printf("test_frontend: 50 kills: server fds %d -> %d, RSS %ld -> %ld "
+	       "KiB (%ld KiB while a guest ran)\n",
+	       fds0, fds1, rss0, rss1, peak);
+	/* Guest RAM shows in the server's RSS, so a leak would show too. */
+	CHECK(peak > rss0 + 1024, "RSS sees guest memory: %ld vs %ld", peak,
+	      rss0);
+	CHECK(fds1 == fds0, "server fds back to %d: %d", fds0, fds1);
+#ifndef KVMMU_SANITIZE
+	/* ASan's quarantine holds freed memory; LSan checks leaks instead. */
+	CHECK(rss1 - rss0 < 8 * 1024, "server RSS grew %ld KiB", rss1 - rss0);
+#endif
+	CHECK(kill(srv.s_pid, 0) == 0, "server alive");
+}
+
+int main(void)
+{
+	const char *args[] = {"--socket-group", "nogroup", NULL};
+
+	require_kvm("test_frontend");
+	CHECK(srv_start(&srv, args) == 0, "server start");
+	test_hello();
+	test_memtouch();
+	test_unprivileged();
+	test_kills();
+	CHECK(srv_stop(&srv) == 0, "server exits cleanly (no leak)");
+	return checks_report("test_frontend");
+}

@@ -1,0 +1,325 @@
+/*
+ * test_protocol.c: a hostile frontend against a real mmu-server.
+ * Malformed, truncated, oversized and out-of-range messages, fd abuse,
+ * other connections' VMs, overlapping maps and quotas each get an error
+ * reply (or, where the protocol says so, a disconnect); the server stays
+ * up, serves another client and leaks no fd.
+ * Trust: test code, run as root with /dev/kvm.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "harness.h"
+#include "wire.h"
+
+static struct srv srv;
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	strcpy(sun.sun_path, srv.s_sock);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The next reply, or NULL on EOF/timeout; *eof tells which. */
+static Kvmmu__Reply *raw_reply(int fd, bool *eof)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	static uint8_t buf[WIRE_MAX_MSG];
+	int fds[WIRE_MAX_FDS];
+	size_t nfds;
+	ssize_t n;
+
+	*eof = false;
+	if (poll(&pfd, 1, 5000) <= 0)
+		return NULL;
+	n = wire_recv(fd, buf, fds, &nfds);
+	wire_close_fds(fds, nfds);
+	if (n <= 0) {
+		*eof = n == 0;
+		return NULL;
+	}
+	return kvmmu__reply__unpack(NULL, (size_t)n, buf);
+}
+
+/* Expects an error reply with code and text in its message. */
+static void expect_error(int fd, int code, const char *text, const char *what)
+{
+	bool eof;
+	Kvmmu__Reply *rep = raw_reply(fd, &eof);
+
+	CHECK(rep && rep->error && rep->error->code == code &&
+		      strstr(rep->error->message, text),
+	      "%s: want error %d '%s', got %s %d '%s'", what, code, text,
+	      rep ? "reply" : "nothing",
+	      rep && rep->error ? rep->error->code : 0,
+	      rep && rep->error ? rep->error->message : "");
+	if (rep)
+		kvmmu__reply__free_unpacked(rep, NULL);
+}
+
+static void send_req(int fd, Kvmmu__Request *req, const int *fds, size_t n)
+{
+	req->has_version = req->has_id = 1;
+	req->version = KVMMU_PROTOCOL_VERSION;
+	req->id = 1;
+	CHECK(wire_send(fd, &req->base, fds, n) == 0, "send");
+}
+
+static void send_hello(int fd, uint32_t version)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Hello h = KVMMU__HELLO__INIT;
+
+	h.has_version = 1;
+	h.version = version;
+	req.body_case = KVMMU__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	send_req(fd, &req, NULL, 0);
+}
+
+static void send_destroy(int fd, uint32_t vm, const int *fds, size_t n)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__DestroyVm d = KVMMU__DESTROY_VM__INIT;
+
+	d.has_vm_id = 1;
+	d.vm_id = vm;
+	req.body_case = KVMMU__REQUEST__BODY_DESTROY_VM;
+	req.destroy_vm = &d;
+	send_req(fd, &req, fds, n);
+}
+
+static bool reply_ok(int fd)
+{
+	bool eof;
+	Kvmmu__Reply *rep = raw_reply(fd, &eof);
+	bool ok = rep && !rep->error;
+
+	if (rep)
+		kvmmu__reply__free_unpacked(rep, NULL);
+	return ok;
+}
+
+static bool closed_by_server(int fd)
+{
+	bool eof;
+	Kvmmu__Reply *rep = raw_reply(fd, &eof);
+
+	if (rep)
+		kvmmu__reply__free_unpacked(rep, NULL);
+	return rep == NULL && eof;
+}
+
+static void test_frames(void)
+{
+	int fd = raw_connect();
+	static uint8_t big[100 * 1024];
+	uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__CreateVm cv = KVMMU__CREATE_VM__INIT;
+	uint8_t packed[256];
+	size_t len;
+
+	CHECK(send(fd, junk, sizeof(junk), 0) > 0, "junk");
+	expect_error(fd, EPROTO, "undecodable", "garbage bytes");
+	cv.name = "truncated-vm";
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &cv;
+	req.has_version = 1;
+	req.version = 1;
+	len = kvmmu__request__pack(&req, packed);
+	CHECK(send(fd, packed, len - 4, 0) > 0, "truncated");
+	expect_error(fd, EPROTO, "undecodable", "truncated message");
+	CHECK(send(fd, big, sizeof(big), 0) > 0, "oversized");
+	expect_error(fd, EMSGSIZE, "larger than", "oversized packet");
+	send_destroy(fd, 1, NULL, 0);
+	expect_error(fd, EPROTO, "Hello must come first", "before hello");
+	send_hello(fd, 1);
+	CHECK(reply_ok(fd), "hello after errors works");
+	send_hello(fd, 1);
+	expect_error(fd, EPROTO, "sent twice", "second hello");
+	close(fd);
+
+	fd = raw_connect();
+	send_hello(fd, 42);
+	expect_error(fd, EPROTONOSUPPORT, "server speaks 1", "version 42");
+	CHECK(closed_by_server(fd), "mismatched version is disconnected");
+	close(fd);
+}
+
+static void test_fd_abuse(void)
+{
+	int fd = raw_connect(), fds[WIRE_MAX_FDS + 1], p[2], base;
+
+	send_hello(fd, 1);
+	CHECK(reply_ok(fd), "hello");
+	base = proc_fd_count(srv.s_pid); /* the server has accepted us */
+	CHECK(pipe(p) == 0, "pipe");
+	send_destroy(fd, 1, p, 1);
+	expect_error(fd, EBADF, "only a ROM MapRegion", "fd on destroy");
+	for (int i = 0; i < WIRE_MAX_FDS + 1; i++)
+		fds[i] = p[0];
+	/* One packet, too many fds: wire_send refuses, so use sendmsg. */
+	{
+		char cbuf[CMSG_SPACE(sizeof(fds))];
+		struct msghdr mh = {0};
+		struct iovec iov = {.iov_base = "x", .iov_len = 1};
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+		CHECK(sendmsg(fd, &mh, 0) == 1, "sendmsg 66 fds");
+	}
+	expect_error(fd, ETOOMANYREFS, "more than", "66 fds");
+	close(p[0]);
+	close(p[1]);
+	CHECK(proc_fd_count(srv.s_pid) == base,
+	      "server kept no passed fd: %d -> %d", base,
+	      proc_fd_count(srv.s_pid));
+	close(fd);
+}
+
+static int memfd_of(size_t size, uint8_t fill)
+{
+	int fd = memfd_create("rom", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		return -1;
+	p = mmap(NULL, size, PROT_WRITE, MAP_SHARED, fd, 0);
+	memset(p, fill, size);
+	munmap(p, size);
+	return fd;
+}
+
+/* Maps over the client library, then checks the server's verdicts. */
+static void test_memory_map(void)
+{
+	struct client a, b;
+	int ram, chan, p[2], rom;
+	uint32_t vm, vm2;
+
+	CHECK(client_connect(&a, srv.s_sock) == 0, "connect a");
+	CHECK(client_connect(&b, srv.s_sock) == 0, "connect b");
+	CHECK(client_create_vm(&a, "a", 1, 16 << 20, &vm, &ram, &chan) == 0,
+	      "create: %s", a.cl_err);
+	CHECK(client_map(&a, vm, 1, 0, 16 << 20, 0, "ram", -1) == 0,
+	      "map ram: %s", a.cl_err);
+	CHECK(client_map(&a, vm, 3, 0x800000, 0x1000, 0, "hole", -1) ==
+			      -EEXIST &&
+		      strstr(a.cl_err, "overlaps"),
+	      "overlap: %s", a.cl_err);
+	CHECK(client_map(&a, vm, 1, 0x10000000, 0x2000, (16 << 20) - 0x1000,
+			 "tail", -1) == -EINVAL &&
+		      strstr(a.cl_err, "exceeds the RAM"),
+	      "beyond RAM: %s", a.cl_err);
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(client_map(&a, vm, 2, 0xf0000000, 0x1000, 0, "rom", p[0]) ==
+			      -EBADF &&
+		      strstr(a.cl_err, "not a memfd"),
+	      "pipe as ROM: %s", a.cl_err);
+	close(p[0]);
+	close(p[1]);
+	rom = memfd_of(0x2000, 0xff);
+	CHECK(client_map(&a, vm, 2, 0xf0000000, 0x4000, 0, "rom", rom) ==
+			      -EINVAL &&
+		      strstr(a.cl_err, "ROM memfd"),
+	      "ROM bigger than memfd: %s", a.cl_err);
+	CHECK(client_map(&a, vm, 2, 0xf0000000, 0x2000, 0, "rom", rom) == 0,
+	      "good ROM: %s", a.cl_err);
+	CHECK(client_map(&a, vm, 2, 0xf0000000, 0x2000, 0, "rom", -1) == -EBADF,
+	      "ROM without fd: %s", a.cl_err);
+	close(rom);
+	CHECK(client_unmap(&a, vm, 0xf0001000) == -ENOENT, "unmap mid: %s",
+	      a.cl_err);
+	CHECK(client_unmap(&a, vm, 0xf0000000) == 0, "unmap rom: %s", a.cl_err);
+	/* b cannot see, stop or destroy a's VM. */
+	CHECK(client_vm_op(&b, vm, KVMMU__REQUEST__BODY_DESTROY_VM) ==
+			      -ENOENT &&
+		      strstr(b.cl_err, "no VM"),
+	      "foreign destroy: %s", b.cl_err);
+	CHECK(client_vm_op(&b, vm, KVMMU__REQUEST__BODY_STOP) == -ENOENT,
+	      "foreign stop");
+	CHECK(client_map(&b, vm, 1, 0x2000000, 0x1000, 0, "x", -1) == -ENOENT,
+	      "foreign map");
+	/* Quota: the server runs with --max-vms 2. */
+	close(ram);
+	close(chan);
+	CHECK(client_create_vm(&a, "a2", 1, 4 << 20, &vm2, &ram, &chan) == 0,
+	      "second VM");
+	close(ram);
+	close(chan);
+	CHECK(client_create_vm(&a, "a3", 1, 4 << 20, &vm2, &ram, &chan) ==
+		      -EDQUOT,
+	      "third VM over quota: %s", a.cl_err);
+	CHECK(client_vm_op(&a, vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "destroy own");
+	client_close(&a);
+	client_close(&b);
+}
+
+static void test_violations_disconnect(void)
+{
+	int fd = raw_connect(), i;
+	uint8_t junk = 0xff;
+	struct client c;
+	int ram, chan;
+	uint32_t vm;
+
+	send_hello(fd, 1);
+	CHECK(reply_ok(fd), "hello");
+	for (i = 0; i < 15; i++) {
+		send(fd, &junk, 1, 0);
+		expect_error(fd, EPROTO, "undecodable", "violation");
+	}
+	send(fd, &junk, 1, 0);
+	expect_error(fd, EPROTO, "undecodable", "16th violation");
+	CHECK(closed_by_server(fd), "disconnected after 16 violations");
+	close(fd);
+	CHECK(client_connect(&c, srv.s_sock) == 0, "server still serves");
+	CHECK(client_create_vm(&c, "after", 1, 4 << 20, &vm, &ram, &chan) == 0,
+	      "and creates VMs: %s", c.cl_err);
+	close(ram);
+	close(chan);
+	client_close(&c);
+}
+
+int main(void)
+{
+	const char *args[] = {"--max-vms", "2", NULL};
+	int base;
+
+	require_kvm("test_protocol");
+	CHECK(srv_start(&srv, args) == 0, "server start");
+	base = proc_fd_count(srv.s_pid);
+	test_frames();
+	test_fd_abuse();
+	test_memory_map();
+	test_violations_disconnect();
+	usleep(100000); /* let the server see the last close */
+	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
+	      proc_fd_count(srv.s_pid));
+	CHECK(srv_stop(&srv) == 0, "server exits cleanly (no leak)");
+	return checks_report("test_protocol");
+}

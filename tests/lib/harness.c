@@ -1,0 +1,154 @@
+/*
+ * harness.c: start/stop a real mmu-server for tests and benchmarks.
+ * Trust: test code.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+int checks_passed, checks_failed;
+
+void require_kvm(const char *test)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	printf("SKIP %s: /dev/kvm cannot be opened (%s); this test needs "
+	       "KVM\n",
+	       test, strerror(errno));
+	exit(SKIP_CODE);
+}
+
+const char *bin_path(const char *prog)
+{
+	static char buf[4][512];
+	static int i;
+	char *p = buf[i++ % 4];
+
+	snprintf(p, 512, "%s/%s", KVMMU_BIN_DIR, prog);
+	return p;
+}
+
+const char *guest_path(const char *payload)
+{
+	static char buf[4][512];
+	static int i;
+	char *p = buf[i++ % 4];
+
+	snprintf(p, 512, "%s/%s.bin", KVMMU_GUEST_DIR, payload);
+	return p;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+int srv_start(struct srv *s, const char *const *extra)
+{
+	const char *argv[32] = {"mmu-server", "-d", "--socket", NULL};
+	struct stat st;
+	int n = 4;
+
+	snprintf(s->s_dir, sizeof(s->s_dir), "/tmp/kvmmu-test.XXXXXX");
+	if (mkdtemp(s->s_dir) == NULL)
+		return -errno;
+	chmod(s->s_dir, 0755); /* unprivileged frontends must reach it */
+	snprintf(s->s_sock, sizeof(s->s_sock), "%s/mmu.sock", s->s_dir);
+	argv[3] = s->s_sock;
+	for (; extra && *extra && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	s->s_pid = fork();
+	if (s->s_pid < 0)
+		return -errno;
+	if (s->s_pid == 0) {
+		execv(bin_path("mmu-server"), (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (stat(s->s_sock, &st) == 0)
+			return 0;
+		if (waitpid(s->s_pid, NULL, WNOHANG) == s->s_pid)
+			return -ECHILD;
+		sleep_ms(10);
+	}
+	return -ETIMEDOUT;
+}
+
+int srv_stop(struct srv *s)
+{
+	int status = -1;
+
+	if (s->s_pid <= 0)
+		return -1;
+	kill(s->s_pid, SIGTERM);
+	waitpid(s->s_pid, &status, 0);
+	s->s_pid = 0;
+	rmdir(s->s_dir); /* the server unlinks its socket */
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int pin_cpu(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(pid, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+int proc_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+long proc_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+int checks_report(const char *test)
+{
+	printf("%s: %d passed, %d failed\n", test, checks_passed,
+	       checks_failed);
+	return checks_failed ? 1 : 0;
+}

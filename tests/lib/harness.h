@@ -1,0 +1,60 @@
+/*
+ * harness.h: what kvmmu's tests and benchmarks share: start and stop a
+ * real mmu-server in a temp dir, skip loudly without /dev/kvm, and check
+ * with messages that print the expression and errno.
+ * Trust: test code, run as root.
+ */
+#ifndef KVMMU_HARNESS_H
+#define KVMMU_HARNESS_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define SKIP_CODE 77 /* ctest's SKIP_RETURN_CODE */
+
+struct srv {
+	pid_t s_pid;
+	char s_dir[64];
+	char s_sock[128];
+};
+
+/* Exits SKIP_CODE, saying why, when /dev/kvm cannot be opened. */
+void require_kvm(const char *test);
+
+/* Starts build/bin/mmu-server -d on a fresh socket; extra args may be NULL. */
+int srv_start(struct srv *s, const char *const *extra);
+/* SIGTERM, wait; returns its exit status (0 = clean, no leak under LSan). */
+int srv_stop(struct srv *s);
+/* Pins pid (0: this thread) to one CPU.  0 or -errno. */
+int pin_cpu(pid_t pid, int cpu);
+/* Open fds and resident KiB of a process. */
+int proc_fd_count(pid_t pid);
+long proc_rss_kib(pid_t pid);
+
+const char *bin_path(const char *prog);
+const char *guest_path(const char *payload);
+
+extern int checks_passed, checks_failed;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (cond) {                                                    \
+			checks_passed++;                                       \
+		} else {                                                       \
+			checks_failed++;                                       \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,          \
+				__LINE__, #cond);                              \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fprintf(stderr, " (errno %d: %s)\n", errno,            \
+				strerror(errno));                              \
+		}                                                              \
+	} while (0)
+
+/* Prints the plain closing line and returns the exit code. */
+int checks_report(const char *test);
+
+#endif

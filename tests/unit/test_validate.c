@@ -1,0 +1,307 @@
+/*
+ * test_validate.c: every request type's bad forms are refused by
+ * validate.c with the right errno and a message naming the field, and the
+ * good forms pass.  Also the memory-map checks of memmap.c.
+ * Trust: test code; no KVM needed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "harness.h"
+#include "memmap.h"
+#include "protocol.h"
+#include "validate.h"
+
+static const struct limits lim = {
+	.max_vcpus = 8,
+	.max_ram_bytes = 1ULL << 30,
+	.phys_bits = 40,
+};
+
+/* Expects code (0 = accepted) and, on error, field in the message. */
+static void expect(const Kvmmu__Request *req, int code, const char *field,
+		   const char *what)
+{
+	struct verr e = {0};
+	int r = validate_request(req, &lim, &e);
+
+	if (code == 0) {
+		CHECK(r == 0, "%s: refused: %s", what, e.msg);
+		return;
+	}
+	CHECK(r == -code && e.code == code, "%s: got %d (%s), want %d", what, r,
+	      e.msg, -code);
+	CHECK(strstr(e.msg, field) != NULL, "%s: message '%s' lacks '%s'", what,
+	      e.msg, field);
+}
+
+static Kvmmu__Request envelope(void)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+
+	req.has_version = req.has_id = 1;
+	req.version = KVMMU_PROTOCOL_VERSION;
+	req.id = 7;
+	return req;
+}
+
+static void test_envelope(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__Hello h = KVMMU__HELLO__INIT;
+
+	expect(&req, EINVAL, "Request.body", "no body");
+	req.body_case = KVMMU__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	expect(&req, EINVAL, "Hello.version", "hello without version");
+	h.has_version = 1;
+	h.version = 99; /* checked by the handler, which names both sides */
+	expect(&req, 0, NULL, "hello with a version");
+	req.has_version = 0;
+	expect(&req, EINVAL, "Request.version", "no envelope version");
+	req.has_version = 1;
+	req.version = 2;
+	expect(&req, EPROTO, "Request.version", "wrong envelope version");
+	req.version = KVMMU_PROTOCOL_VERSION;
+	req.has_id = 0;
+	expect(&req, EINVAL, "Request.id", "no id");
+}
+
+static void test_create_vm(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &m;
+	expect(&req, EINVAL, "CreateVm.name", "no name");
+	m.name = "";
+	expect(&req, EINVAL, "CreateVm.name", "empty name");
+	m.name = "a/b";
+	expect(&req, EINVAL, "CreateVm.name", "slash in name");
+	m.name = "x123456789x123456789x123456789x123456789x123456789x1234567890"
+		 "12345";
+	expect(&req, EINVAL, "CreateVm.name", "65-char name");
+	m.name = "vm-1.test_a";
+	expect(&req, EINVAL, "CreateVm.vcpus", "no vcpus");
+	m.has_vcpus = 1;
+	expect(&req, EINVAL, "CreateVm.vcpus", "0 vcpus");
+	m.vcpus = 9;
+	expect(&req, EINVAL, "CreateVm.vcpus", "too many vcpus");
+	m.vcpus = 8;
+	expect(&req, EINVAL, "CreateVm.ram_bytes", "no ram");
+	m.has_ram_bytes = 1;
+	expect(&req, EINVAL, "CreateVm.ram_bytes", "0 ram");
+	m.ram_bytes = 4097;
+	expect(&req, EINVAL, "CreateVm.ram_bytes", "unaligned ram");
+	m.ram_bytes = (1ULL << 30) + 4096;
+	expect(&req, EINVAL, "CreateVm.ram_bytes", "ram over limit");
+	m.ram_bytes = 1ULL << 30;
+	expect(&req, 0, NULL, "good CreateVm");
+}
+
+static void test_map_region(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__MapRegion m = KVMMU__MAP_REGION__INIT;
+	Kvmmu__Region r = KVMMU__REGION__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_MAP_REGION;
+	req.map_region = &m;
+	expect(&req, EINVAL, "MapRegion.vm_id", "no vm_id");
+	m.has_vm_id = 1;
+	expect(&req, EINVAL, "MapRegion.region", "no region");
+	m.region = &r;
+	expect(&req, EINVAL, "Region.kind", "no kind");
+	r.has_kind = 1;
+	r.kind = 42;
+	expect(&req, EINVAL, "Region.kind", "unknown kind");
+	r.kind = KVMMU__REGION_KIND__REGION_RAM;
+	expect(&req, EINVAL, "Region.gpa", "no gpa");
+	r.has_gpa = 1;
+	expect(&req, EINVAL, "Region.size", "no size");
+	r.has_size = 1;
+	r.gpa = 0x1001;
+	r.size = 0x1000;
+	expect(&req, EINVAL, "Region.gpa", "unaligned gpa");
+	r.gpa = 0x1000;
+	r.size = 0;
+	expect(&req, EINVAL, "Region.size", "zero size");
+	r.size = 0x1800;
+	expect(&req, EINVAL, "Region.size", "unaligned size");
+	r.gpa = 1ULL << 40;
+	r.size = 0x1000;
+	expect(&req, EINVAL, "physical address", "gpa beyond phys bits");
+	r.gpa = 0xfffffffffffff000ULL;
+	r.size = 0x2000;
+	expect(&req, EINVAL, "Region.gpa", "gpa + size overflows");
+	r.gpa = 0x1000;
+	r.size = 0x1000;
+	expect(&req, EINVAL, "Region.offset", "RAM without offset");
+	r.has_offset = 1;
+	r.offset = 0x10;
+	expect(&req, EINVAL, "Region.offset", "unaligned offset");
+	r.offset = 0xfffffffffffff000ULL;
+	expect(&req, EINVAL, "Region.offset", "offset + size overflows");
+	r.offset = 0;
+	r.name = "bad name";
+	expect(&req, EINVAL, "Region.name", "space in region name");
+	r.name = "ram";
+	expect(&req, 0, NULL, "good RAM region");
+	r.kind = KVMMU__REGION_KIND__REGION_MMIO;
+	r.has_offset = 0;
+	expect(&req, 0, NULL, "MMIO region needs no offset");
+}
+
+static void test_unmap_and_vm_ops(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__UnmapRegion u = KVMMU__UNMAP_REGION__INIT;
+	Kvmmu__Run run = KVMMU__RUN__INIT;
+	Kvmmu__Stop stop = KVMMU__STOP__INIT;
+	Kvmmu__GetStats gs = KVMMU__GET_STATS__INIT;
+	Kvmmu__DestroyVm d = KVMMU__DESTROY_VM__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_UNMAP_REGION;
+	req.unmap_region = &u;
+	expect(&req, EINVAL, "UnmapRegion.vm_id", "unmap without vm_id");
+	u.has_vm_id = 1;
+	expect(&req, EINVAL, "UnmapRegion.gpa", "unmap without gpa");
+	req.body_case = KVMMU__REQUEST__BODY_RUN;
+	req.run = &run;
+	expect(&req, EINVAL, "Run.vm_id", "run without vm_id");
+	req.body_case = KVMMU__REQUEST__BODY_STOP;
+	req.stop = &stop;
+	expect(&req, EINVAL, "Stop.vm_id", "stop without vm_id");
+	req.body_case = KVMMU__REQUEST__BODY_GET_STATS;
+	req.get_stats = &gs;
+	expect(&req, EINVAL, "GetStats.vm_id", "stats without vm_id");
+	req.body_case = KVMMU__REQUEST__BODY_DESTROY_VM;
+	req.destroy_vm = &d;
+	expect(&req, EINVAL, "DestroyVm.vm_id", "destroy without vm_id");
+	d.has_vm_id = 1;
+	expect(&req, 0, NULL, "good DestroyVm");
+}
+
+static void good_segment(Kvmmu__Segment *s)
+{
+	kvmmu__segment__init(s);
+	s->has_present = s->present = 1;
+}
+
+static void test_vcpu_state(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__VcpuState m = KVMMU__VCPU_STATE__INIT;
+	Kvmmu__Segment seg[8];
+
+	req.body_case = KVMMU__REQUEST__BODY_SET_VCPU_STATE;
+	req.set_vcpu_state = &m;
+	expect(&req, EINVAL, "VcpuState.vm_id", "no vm_id");
+	m.has_vm_id = 1;
+	expect(&req, EINVAL, "VcpuState.vcpu", "no vcpu");
+	m.has_vcpu = 1;
+	m.vcpu = 8;
+	expect(&req, EINVAL, "VcpuState.vcpu", "vcpu beyond limit");
+	m.vcpu = 0;
+	expect(&req, EINVAL, "VcpuState.rip", "no rip");
+	m.has_rip = m.has_rsp = m.has_rflags = 1;
+	m.rflags = 1ULL << 22;
+	expect(&req, EINVAL, "VcpuState.rflags", "reserved rflags");
+	m.rflags = 0x3002;
+	expect(&req, EINVAL, "VcpuState.cr0", "no control registers");
+	m.has_cr0 = m.has_cr3 = m.has_cr4 = m.has_efer = 1;
+	m.cr0 = 1ULL << 32;
+	expect(&req, EINVAL, "VcpuState.cr0", "cr0 high bits");
+	m.cr0 = 0x80000031;
+	m.cr3 = 1ULL << 40;
+	expect(&req, EINVAL, "VcpuState.cr3", "cr3 beyond phys bits");
+	m.cr3 = 0x10000;
+	m.efer = 1ULL << 20;
+	expect(&req, EINVAL, "VcpuState.efer", "unknown efer bits");
+	m.efer = 0x500;
+	m.has_gdt_limit = 1;
+	m.gdt_limit = 0x10000;
+	expect(&req, EINVAL, "gdt_limit", "gdt limit too big");
+	m.gdt_limit = 0x37;
+	expect(&req, EINVAL, "VcpuState.cs", "no cs");
+	for (int i = 0; i < 8; i++)
+		good_segment(&seg[i]);
+	m.cs = &seg[0], m.ds = &seg[1], m.es = &seg[2], m.fs = &seg[3];
+	m.gs = &seg[4], m.ss = &seg[5], m.tr = &seg[6], m.ldt = &seg[7];
+	seg[5].dpl = 4;
+	expect(&req, EINVAL, "VcpuState.ss.dpl", "dpl 4");
+	seg[5].dpl = 3;
+	seg[0].type = 16;
+	expect(&req, EINVAL, "VcpuState.cs.type", "type 16");
+	seg[0].type = 11;
+	seg[0].l = seg[0].db = 1;
+	expect(&req, EINVAL, "VcpuState.cs", "l and db");
+	seg[0].db = 0;
+	seg[6].selector = 0x10000;
+	expect(&req, EINVAL, "VcpuState.tr.selector", "selector > 16 bits");
+	seg[6].selector = 0x28;
+	expect(&req, 0, NULL, "good VcpuState");
+}
+
+static struct region mkregion(enum region_kind k, uint64_t gpa, uint64_t size,
+			      uint64_t off)
+{
+	struct region r = {.r_kind = k,
+			   .r_gpa = gpa,
+			   .r_size = size,
+			   .r_offset = off,
+			   .r_slot = -1,
+			   .r_fd = -1};
+
+	strcpy(r.r_name, "t");
+	return r;
+}
+
+static void test_memmap(void)
+{
+	struct memmap mm;
+	struct region r, out;
+	struct verr e;
+
+	CHECK(memmap_init(&mm, 2) == 0, "init");
+	r = mkregion(RK_RAM, 0, 0x200000, 0);
+	CHECK(memmap_check(&mm, &r, 0x100000, &e) == -EINVAL &&
+		      strstr(e.msg, "Region.offset"),
+	      "RAM beyond memfd: %s", e.msg);
+	CHECK(memmap_check(&mm, &r, 0x200000, &e) == 0, "fits");
+	r.r_slot = memmap_slot_alloc(&mm);
+	CHECK(memmap_insert(&mm, &r) == 0, "insert");
+	r = mkregion(RK_MMIO, 0x1ff000, 0x2000, 0);
+	CHECK(memmap_check(&mm, &r, 0, &e) == -EEXIST &&
+		      strstr(e.msg, "overlaps"),
+	      "overlap refused: %s", e.msg);
+	r = mkregion(RK_MMIO, 0x200000, 0x1000, 0);
+	CHECK(memmap_check(&mm, &r, 0, &e) == 0, "adjacent ok: %s", e.msg);
+	CHECK(memmap_insert(&mm, &r) == 0, "insert mmio");
+	r = mkregion(RK_ROM, 0x300000, 0x1000, 0);
+	CHECK(memmap_check(&mm, &r, 0x1000, &e) == 0, "rom ok");
+	r.r_slot = memmap_slot_alloc(&mm);
+	CHECK(memmap_insert(&mm, &r) == 0, "insert rom");
+	r = mkregion(RK_RAM, 0x400000, 0x1000, 0);
+	CHECK(memmap_check(&mm, &r, 0x200000, &e) == -ENOSPC,
+	      "slots exhausted: %s", e.msg);
+	CHECK(memmap_find(&mm, 0x200000) == 1, "sorted by gpa");
+	CHECK(memmap_find(&mm, 0x201000) == -1, "find needs exact start");
+	memmap_remove(&mm, 0, &out);
+	memmap_slot_free(&mm, out.r_slot);
+	CHECK(mm.mm_n == 2 && out.r_gpa == 0, "remove");
+	CHECK(memmap_check(&mm, &r, 0x200000, &e) == 0, "slot freed");
+	memmap_free(&mm);
+}
+
+int main(void)
+{
+	test_envelope();
+	test_create_vm();
+	test_map_region();
+	test_unmap_and_vm_ops();
+	test_vcpu_state();
+	test_memmap();
+	return checks_report("test_validate");
+}
