@@ -1,0 +1,120 @@
+/*
+ * bench.c: shared benchmark helpers and the in-process baseline VM.
+ * Trust: benchmark code.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "guest.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double percentile(double *v, size_t n, double p)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+bool bench_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int inproc_vcpu(struct inproc *ip, const char *payload,
+		       const char *cmdline)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	char err[256];
+	void *img;
+	size_t len;
+	int r;
+
+	r = guest_load_file(payload, &img, &len, err, sizeof(err));
+	if (r == 0)
+		r = guest_setup(ip->ip_ram, ip->ip_ram_bytes, 1, img, len,
+				cmdline, err, sizeof(err));
+	free(img);
+	if (r < 0) {
+		fprintf(stderr, "inproc: %s\n", err);
+		return r;
+	}
+	ip->ip_vcpu = kvm_vcpu_create(&ip->ip_kh, ip->ip_vm, 0, &ip->ip_run);
+	if (ip->ip_vcpu < 0)
+		return ip->ip_vcpu;
+	r = kvm_vcpu_get_sregs(ip->ip_vcpu, &sregs);
+	guest_vcpu_state(0, &regs, &sregs);
+	if (r == 0)
+		r = kvm_vcpu_set_sregs(ip->ip_vcpu, &sregs);
+	return r ? r : kvm_vcpu_set_regs(ip->ip_vcpu, &regs);
+}
+
+int inproc_create(struct inproc *ip, uint64_t ram_bytes, const char *payload,
+		  const char *cmdline)
+{
+	int r;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->ip_vm = ip->ip_ram_fd = ip->ip_vcpu = -1;
+	ip->ip_ram_bytes = ram_bytes;
+	r = kvm_host_open(&ip->ip_kh, "/dev/kvm");
+	if (r < 0)
+		return r;
+	ip->ip_vm = kvm_vm_create(&ip->ip_kh);
+	ip->ip_ram_fd = memfd_create("inproc-ram", MFD_CLOEXEC);
+	if (ip->ip_vm < 0 || ip->ip_ram_fd < 0 ||
+	    ftruncate(ip->ip_ram_fd, (off_t)ram_bytes) < 0)
+		return -EIO;
+	ip->ip_ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_NORESERVE, ip->ip_ram_fd, 0);
+	if (ip->ip_ram == MAP_FAILED) {
+		ip->ip_ram = NULL;
+		return -errno;
+	}
+	r = kvm_vm_set_slot(ip->ip_vm, 0, 0, 0, ram_bytes, ip->ip_ram);
+	if (r == 0 && payload != NULL)
+		r = inproc_vcpu(ip, payload, cmdline);
+	return r;
+}
+
+void inproc_destroy(struct inproc *ip)
+{
+	kvm_vcpu_unmap_run(&ip->ip_kh, ip->ip_run);
+	if (ip->ip_vcpu >= 0)
+		close(ip->ip_vcpu);
+	if (ip->ip_vm >= 0)
+		close(ip->ip_vm);
+	if (ip->ip_ram != NULL)
+		munmap(ip->ip_ram, ip->ip_ram_bytes);
+	if (ip->ip_ram_fd >= 0)
+		close(ip->ip_ram_fd);
+	kvm_host_close(&ip->ip_kh);
+}

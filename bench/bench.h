@@ -1,0 +1,40 @@
+/*
+ * bench.h: what kvmmu's benchmarks share: a clock, sample statistics,
+ * table/JSON output, and an in-process VM (the monolithic-VMM baseline
+ * every ratio is measured against, using the same kvm.c and guest.c the
+ * server and frontend use).  Trust: benchmark code, run as root.
+ */
+#ifndef KVMMU_BENCH_H
+#define KVMMU_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvm.h"
+
+uint64_t now_ns(void);
+
+/* Sorts v in place and returns the p-th percentile (0..100). */
+double percentile(double *v, size_t n, double p);
+
+/* --json on the command line. */
+bool bench_json(int argc, char **argv);
+
+/* A VM created and run in this process. */
+struct inproc {
+	struct kvm_host ip_kh;
+	int ip_vm;
+	int ip_ram_fd;
+	uint8_t *ip_ram;
+	uint64_t ip_ram_bytes;
+	int ip_vcpu;
+	struct kvm_run *ip_run;
+};
+
+/* VM with RAM in slot 0 at GPA 0; with payload, one vCPU ready to run. */
+int inproc_create(struct inproc *ip, uint64_t ram_bytes, const char *payload,
+		  const char *cmdline);
+void inproc_destroy(struct inproc *ip);
+
+#endif
