@@ -1,0 +1,65 @@
+#!/bin/sh
+# demo.sh: the main job.  Builds kvmmu, starts mmu-server, and boots the
+# demo guests through vmm-frontend: hello (serial output) and memtouch
+# (2 vCPUs touching guest RAM, with KVM's and the server's statistics).
+# Started as root, the frontend runs as 'nobody', and the demo shows
+# which process holds what: /dev/kvm and the VM in the server, only the
+# RAM memfd and sockets in the frontend.
+set -eu
+cd "$(dirname "$0")/.."
+./deploy/build.sh >/dev/null
+top=$(pwd)
+
+dir=$(mktemp -d /tmp/kvmmu-demo.XXXXXX)
+chmod 0755 "$dir"
+sock="$dir/mmu.sock"
+srvpid=""
+cleanup() {
+	[ -n "$srvpid" ] && kill "$srvpid" 2>/dev/null && wait "$srvpid" || :
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+# The frontend reads its payload as the unprivileged user: copy it out.
+install -m 0644 build/guest/hello.bin build/guest/memtouch.bin "$dir/"
+
+as_user=""
+group_arg=""
+if [ "$(id -u)" -eq 0 ]; then
+	as_user="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	group_arg="--socket-group nogroup"
+fi
+
+echo "== mmu-server: the privileged process (uid $(id -u)) owns /dev/kvm"
+# shellcheck disable=SC2086
+"$top/build/bin/mmu-server" -d --socket "$sock" $group_arg &
+srvpid=$!
+while [ ! -S "$sock" ]; do sleep 0.05; done
+
+fe() {
+	# shellcheck disable=SC2086
+	$as_user "$top/build/bin/vmm-frontend" --socket "$sock" "$@"
+}
+
+echo
+echo "== vmm-frontend runs the 'hello' guest (CPL3, long mode)"
+fe --payload "$dir/hello.bin" --memory 64
+
+echo
+echo "== vmm-frontend runs 'memtouch': 2 vCPUs touch 254 MiB, 3 passes"
+# exec: $! is then the frontend itself (setpriv execs it too).
+(exec $as_user "$top/build/bin/vmm-frontend" --socket "$sock" \
+	--payload "$dir/memtouch.bin" --memory 256 --vcpus 2 \
+	--cmdline "passes=3" --stats >"$dir/memtouch.out") &
+fepid=$!
+until grep -q running "$dir/memtouch.out" 2>/dev/null; do sleep 0.05; done
+fds() {
+	for fd in /proc/"$1"/fd/*; do readlink "$fd"; done | sort | uniq -c
+}
+echo "-- while it runs: vmm-frontend pid $fepid, uid $(stat -c %u \
+"/proc/$fepid"), holds (no /dev/kvm, no VM or vCPU fd):"
+fds "$fepid"
+echo "-- mmu-server pid $srvpid, uid $(stat -c %u "/proc/$srvpid"), holds:"
+fds "$srvpid"
+wait "$fepid" || echo "(memtouch exited with status $?)"
+cat "$dir/memtouch.out"

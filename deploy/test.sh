@@ -1,0 +1,11 @@
+#!/bin/sh
+# test.sh: the whole test suite.  Installs the Debian packages, builds the
+# normal and the ASan+UBSan trees, and runs every test in both.  Tests that
+# need /dev/kvm run whenever it exists and are reported as skipped (with
+# the reason) where it does not.
+set -eu
+cd "$(dirname "$0")/.."
+./deploy/build.sh --sanitize
+# A run that executes no test is a failure, not a pass.
+ctest --test-dir build --output-on-failure --no-tests=error
+ctest --test-dir build-asan --output-on-failure --no-tests=error
