@@ -10,7 +10,7 @@
 #include "abi.h"
 #include "client.h"
 #include "devices.h"
-#include "vcpustate.h"
+#include "boot.h"
 
 struct options {
 	const char *socket;
@@ -28,11 +28,7 @@ struct options {
 struct frontend {
 	struct options *f_opt;
 	struct client f_cl;
-	uint32_t f_vm;
-	int f_ram_fd;
-	uint8_t *f_ram;
-	uint64_t f_ram_bytes;
-	int f_chans[GUEST_MAX_VCPUS];
+	struct boot f_boot; /* the VM: id, RAM, exit channels */
 	struct devices f_dev;
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */

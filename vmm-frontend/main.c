@@ -131,33 +131,16 @@ int fail(struct frontend *f, const char *what)
 	return -1;
 }
 
-/* CreateVm, guest image into the RAM memfd, RAM region, vCPU state. */
 static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 {
 	struct options *o = f->f_opt;
-	char err[256];
+	char err[300];
 
-	if (client_create_vm(&f->f_cl, o->name, o->vcpus, f->f_ram_bytes,
-			     &f->f_vm, &f->f_ram_fd, f->f_chans) < 0)
-		return fail(f, "CreateVm");
-	f->f_ram = mmap(NULL, f->f_ram_bytes, PROT_READ | PROT_WRITE,
-			MAP_SHARED, f->f_ram_fd, 0);
-	if (f->f_ram == MAP_FAILED) {
-		f->f_ram = NULL;
-		perror("vmm-frontend: mmap guest RAM");
-		return -1;
-	}
-	if (guest_setup(f->f_ram, f->f_ram_bytes, o->vcpus, payload, len,
-			o->cmdline, err, sizeof(err)) < 0) {
+	if (boot_vm(&f->f_cl, &f->f_boot, o->name, o->vcpus,
+		    o->memory_mib << 20, payload, len, o->cmdline, err,
+		    sizeof(err)) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", err);
 		return -1;
-	}
-	if (client_map(&f->f_cl, f->f_vm, KVMMU__REGION_KIND__REGION_RAM, 0,
-		       f->f_ram_bytes, 0, "ram", -1) < 0)
-		return fail(f, "MapRegion ram");
-	for (unsigned i = 0; i < o->vcpus; i++) {
-		if (vcpustate_send(&f->f_cl, f->f_vm, i) < 0)
-			return fail(f, "VcpuState");
 	}
 	return 0;
 }
@@ -176,7 +159,7 @@ static void frontend_summary(struct frontend *f, double secs)
 	Kvmmu__Reply *rep;
 	const Kvmmu__StatsReply *st;
 
-	if (client_get_stats(&f->f_cl, f->f_vm, &rep) < 0) {
+	if (client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep) < 0) {
 		fail(f, "GetStats");
 		return;
 	}
@@ -222,11 +205,7 @@ static int frontend_exit_code(const struct frontend *f)
 
 static void frontend_free(struct frontend *f)
 {
-	if (f->f_ram != NULL)
-		munmap(f->f_ram, f->f_ram_bytes);
-	if (f->f_ram_fd >= 0)
-		close(f->f_ram_fd);
-	wire_close_fds(f->f_chans, f->f_opt->vcpus);
+	boot_release(&f->f_boot);
 	devices_free(&f->f_dev);
 	client_close(&f->f_cl);
 }
@@ -234,7 +213,7 @@ static void frontend_free(struct frontend *f)
 int main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct frontend f = {.f_opt = &o, .f_ram_fd = -1};
+	struct frontend f = {.f_opt = &o, .f_boot.b_ram_fd = -1};
 	char err[256], namebuf[KVMMU_NAME_MAX + 1];
 	void *payload;
 	size_t len;
@@ -243,14 +222,13 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	for (unsigned i = 0; i < GUEST_MAX_VCPUS; i++)
-		f.f_chans[i] = -1;
+		f.f_boot.b_chans[i] = -1;
 	if (o.name == NULL) {
 		snprintf(namebuf, sizeof(namebuf), "%s",
 			 basename((char *)o.payload));
 		namebuf[strcspn(namebuf, ".")] = '\0';
 		o.name = namebuf;
 	}
-	f.f_ram_bytes = o.memory_mib << 20;
 	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", err);
 		return EXIT_USAGE;
@@ -265,11 +243,12 @@ int main(int argc, char **argv)
 	if (frontend_boot(&f, payload, len) < 0)
 		goto out;
 	if (!o.quiet)
-		printf("vmm-frontend: vm %u '%s' running (pid %d)\n", f.f_vm,
-		       o.name, (int)getpid());
+		printf("vmm-frontend: vm %u '%s' running (pid %d)\n",
+		       f.f_boot.b_vm, o.name, (int)getpid());
 	fflush(stdout);
 	t0 = now_s();
-	if (client_vm_op(&f.f_cl, f.f_vm, KVMMU__REQUEST__BODY_RUN) < 0) {
+	if (client_vm_op(&f.f_cl, f.f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
+	    0) {
 		fail(&f, "Run");
 		goto out;
 	}
@@ -281,8 +260,8 @@ int main(int argc, char **argv)
 		code = frontend_exit_code(&f);
 	if (r != -EPIPE)
 		frontend_summary(&f, now_s() - t0);
-	if (r != -EPIPE &&
-	    client_vm_op(&f.f_cl, f.f_vm, KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
+	if (r != -EPIPE && client_vm_op(&f.f_cl, f.f_boot.b_vm,
+					KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
 		fail(&f, "DestroyVm");
 out:
 	fflush(stdout);

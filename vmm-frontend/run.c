@@ -84,7 +84,7 @@ static int run_serve(struct frontend *f, unsigned i)
 	ssize_t n;
 	int r;
 
-	n = wire_recv(f->f_chans[i], buf, fds, &nfds);
+	n = wire_recv(f->f_boot.b_chans[i], buf, fds, &nfds);
 	wire_close_fds(fds, nfds);
 	if (n == -EAGAIN)
 		return 0;
@@ -101,7 +101,7 @@ static int run_serve(struct frontend *f, unsigned i)
 		ans.has_data = 0;
 		f->f_finished++;
 	}
-	r = wire_send(f->f_chans[i], &ans.base, NULL, 0);
+	r = wire_send(f->f_boot.b_chans[i], &ans.base, NULL, 0);
 	return r;
 }
 
@@ -120,7 +120,8 @@ int frontend_run(struct frontend *f, double t0)
 	int timeout_ms = f->f_opt->timeout_s ? 100 : -1, r;
 
 	for (unsigned i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){.fd = f->f_chans[i], .events = POLLIN};
+		pfd[i] = (struct pollfd){.fd = f->f_boot.b_chans[i],
+					 .events = POLLIN};
 	/* The control socket only speaks when the server goes away. */
 	pfd[n] = (struct pollfd){.fd = f->f_cl.cl_fd, .events = POLLIN};
 	while (f->f_finished < n) {

@@ -14,7 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "client.h"
+#include "guest.h"
 #include "harness.h"
 #include "wire.h"
 
@@ -305,6 +307,78 @@ static void test_violations_disconnect(void)
 	client_close(&c);
 }
 
+/* The next exit on a channel, or NULL when none comes within ms. */
+static Kvmmu__VcpuExit *next_exit(int chan, int ms)
+{
+	struct pollfd pfd = {.fd = chan, .events = POLLIN};
+	static uint8_t buf[WIRE_MAX_MSG];
+	int fds[WIRE_MAX_FDS];
+	size_t nfds;
+	ssize_t n;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return NULL;
+	n = wire_recv(chan, buf, fds, &nfds);
+	wire_close_fds(fds, nfds);
+	return n > 0 ? kvmmu__vcpu_exit__unpack(NULL, (size_t)n, buf) : NULL;
+}
+
+/*
+ * A hello guest whose "frontend" answers its first exit badly: the vCPU
+ * is parked (no further exit), and the VM, the server and a second VM
+ * are unaffected.
+ */
+static void bad_answer(const void *pkt, size_t len, const char *what)
+{
+	char err[300];
+	struct client cl;
+	struct boot b;
+	Kvmmu__VcpuExit *ex;
+	void *img;
+	size_t ilen;
+
+	CHECK(client_connect(&cl, srv.s_sock) == 0 &&
+		      guest_load_file(guest_path("hello"), &img, &ilen, err,
+				      sizeof(err)) == 0,
+	      "%s: setup", what);
+	CHECK(boot_vm(&cl, &b, "chan", 1, 8 << 20, img, ilen, NULL, err,
+		      sizeof(err)) == 0,
+	      "%s: boot: %s", what, err);
+	free(img);
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
+	ex = next_exit(b.b_chans[0], 5000);
+	CHECK(ex && ex->reason == KVMMU__EXIT_REASON__EXIT_IO, "%s: exit",
+	      what);
+	if (ex)
+		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
+	CHECK(send(b.b_chans[0], pkt, len, 0) == (ssize_t)len, "send");
+	ex = next_exit(b.b_chans[0], 300);
+	CHECK(ex == NULL, "%s: the vCPU is parked, no further exit", what);
+	if (ex)
+		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "%s: destroy after a bad answer: %s", what, cl.cl_err);
+	boot_release(&b);
+	client_close(&cl);
+}
+
+static void test_channel(void)
+{
+	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+	uint8_t data[16] = {0}, packed[64];
+	size_t len;
+
+	bad_answer(junk, sizeof(junk), "undecodable answer");
+	/* hello's first exit reads the UART status: 1 byte, not 16. */
+	ans.has_stop = 1;
+	ans.has_data = 1;
+	ans.data.data = data;
+	ans.data.len = sizeof(data);
+	len = kvmmu__vcpu_resume__pack(&ans, packed);
+	bad_answer(packed, len, "answer with 16 bytes for a 1-byte read");
+}
+
 int main(void)
 {
 	const char *args[] = {"--max-vms", "2", NULL};
@@ -317,6 +391,7 @@ int main(void)
 	test_fd_abuse();
 	test_memory_map();
 	test_violations_disconnect();
+	test_channel();
 	usleep(100000); /* let the server see the last close */
 	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
 	      proc_fd_count(srv.s_pid));

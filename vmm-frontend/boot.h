@@ -1,0 +1,38 @@
+/*
+ * boot.h: boots a payload through mmu-server: CreateVm, the guest image
+ * written into the RAM memfd, the RAM region, every vCPU's CPL3 start
+ * state.  Used by vmm-frontend, the benchmarks and the tests.
+ * Trust: unprivileged.
+ */
+#ifndef KVMMU_BOOT_H
+#define KVMMU_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "client.h"
+
+struct boot {
+	uint32_t b_vm;
+	unsigned b_nvcpus;
+	int b_ram_fd;	/* the guest's RAM memfd, from the server */
+	uint8_t *b_ram; /* our mapping of it (device models use it) */
+	uint64_t b_ram_bytes;
+	int b_chans[GUEST_MAX_VCPUS]; /* one exit channel per vCPU */
+};
+
+/*
+ * Creates the VM and makes it ready to Run.  On failure err says why
+ * (the server's message where it refused) and b holds nothing open.
+ */
+int boot_vm(struct client *cl, struct boot *b, const char *name,
+	    unsigned nvcpus, uint64_t ram_bytes, const void *payload,
+	    size_t len, const char *cmdline, char *err, size_t errlen);
+/* Unmaps RAM and closes every fd boot_vm handed out. */
+void boot_release(struct boot *b);
+
+/* Sends vCPU idx's CPL3 long-mode start state. */
+int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx);
+
+#endif
