@@ -111,7 +111,7 @@ static void conn_flush(struct conn *c)
 static bool verr_is_violation(int code)
 {
 	return code == EINVAL || code == EPROTO || code == EMSGSIZE ||
-	       code == ETOOMANYREFS || code == EBADF;
+	       code == E2BIG || code == ETOOMANYREFS || code == EBADF;
 }
 
 int conn_error(struct conn *c, uint64_t id, const struct verr *e)

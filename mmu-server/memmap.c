@@ -31,6 +31,8 @@ static const char *region_kind_name(enum region_kind k)
 		return "RAM";
 	case RK_ROM:
 		return "ROM";
+	case RK_ALLONES:
+		return "all-ones";
 	default:
 		return "MMIO";
 	}
@@ -142,4 +144,257 @@ void memmap_remove(struct memmap *mm, size_t idx, struct region *out)
 	memmove(&mm->mm_regions[idx], &mm->mm_regions[idx + 1],
 		(mm->mm_n - idx - 1) * sizeof(*out));
 	mm->mm_n--;
+}
+
+bool region_has_slot(const struct region *r)
+{
+	return r->r_slot >= 0;
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t asz, uint64_t b, uint64_t bsz)
+{
+	return a < b + bsz && b < a + asz;
+}
+
+/* Regions straddling the window's edge cannot be replaced in part. */
+static int plan_check_window(const struct memmap *mm, uint64_t gpa,
+			     uint64_t end, struct verr *e)
+{
+	for (size_t i = 0; i < mm->mm_n; i++) {
+		const struct region *o = &mm->mm_regions[i];
+		uint64_t oend = o->r_gpa + o->r_size;
+
+		if (ranges_overlap(o->r_gpa, o->r_size, gpa, end - gpa) &&
+		    (o->r_gpa < gpa || oend > end))
+			return verr_set(e, EINVAL,
+					"Transaction.window: region '%s' at "
+					"[0x%llx, 0x%llx) straddles its edge",
+					o->r_name, (unsigned long long)o->r_gpa,
+					(unsigned long long)oend);
+	}
+	return 0;
+}
+
+static int plan_check_new(const struct region *regs, size_t n, uint64_t gpa,
+			  uint64_t end, uint64_t ram_bytes, struct verr *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct region *r = &regs[i];
+
+		if (r->r_gpa < gpa || r->r_gpa + r->r_size > end)
+			return verr_set(
+				e, EINVAL,
+				"Transaction.regions[%zu] '%s': outside "
+				"the window",
+				i, r->r_name);
+		if (r->r_kind == RK_RAM && r->r_offset + r->r_size > ram_bytes)
+			return verr_set(e, EINVAL,
+					"Transaction.regions[%zu] '%s': offset "
+					"+ size exceeds the RAM backing of "
+					"0x%llx bytes",
+					i, r->r_name,
+					(unsigned long long)ram_bytes);
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(regs[j].r_name, r->r_name) == 0)
+				return verr_set(e, EINVAL,
+						"Transaction.regions[%zu]: "
+						"name '%s' used twice",
+						i, r->r_name);
+			if (ranges_overlap(regs[j].r_gpa, regs[j].r_size,
+					   r->r_gpa, r->r_size))
+				return verr_set(e, EEXIST,
+						"Transaction.regions[%zu] "
+						"'%s': overlaps regions[%zu] "
+						"'%s'",
+						i, r->r_name, j,
+						regs[j].r_name);
+		}
+	}
+	return 0;
+}
+
+/* The old region inside the window that new region r continues. */
+static int plan_match(const struct memmap *mm, uint64_t gpa, uint64_t end,
+		      const struct region *r)
+{
+	for (size_t i = 0; i < mm->mm_n; i++) {
+		const struct region *o = &mm->mm_regions[i];
+
+		if (o->r_gpa >= gpa && o->r_gpa + o->r_size <= end &&
+		    strcmp(o->r_name, r->r_name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static enum tx_op plan_op(const struct region *o, const struct region *r)
+{
+	if (o->r_kind != r->r_kind || o->r_size != r->r_size ||
+	    o->r_offset != r->r_offset || o->r_kind == RK_ROM ||
+	    (o->r_slot >= 0) != (r->r_slot >= 0))
+		return TX_CREATE; /* and the old one is deleted */
+	if (o->r_gpa != r->r_gpa)
+		return o->r_slot >= 0 ? TX_MOVE : TX_CREATE;
+	if (o->r_dirty_log != r->r_dirty_log && o->r_slot >= 0)
+		return TX_FLAGS;
+	return TX_KEEP;
+}
+
+static void plan_add(struct tx_plan *p, enum tx_op op, int old_idx,
+		     const struct region *o, const struct region *r,
+		     int req_idx)
+{
+	struct tx_step *s = &p->tp_steps[p->tp_n++];
+
+	s->op = op;
+	s->old_idx = old_idx;
+	if (o != NULL)
+		s->old = *o;
+	if (r != NULL)
+		s->new = *r;
+	s->req_idx = req_idx;
+	p->tp_count[op]++;
+}
+
+/* A move onto another moving region's old place becomes delete+create. */
+static void plan_break_move_conflicts(const struct memmap *mm,
+				      const struct region *regs, size_t n,
+				      int *match, enum tx_op *ops)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i] != TX_MOVE)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			const struct region *src;
+
+			if (j == i || ops[j] != TX_MOVE)
+				continue;
+			src = &mm->mm_regions[match[j]];
+			if (ranges_overlap(regs[i].r_gpa, regs[i].r_size,
+					   src->r_gpa, src->r_size)) {
+				ops[i] = TX_CREATE;
+				break;
+			}
+		}
+	}
+}
+
+static bool plan_is_matched(const int *match, size_t n, size_t old_idx,
+			    const enum tx_op *ops)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (match[j] == (int)old_idx && ops[j] != TX_CREATE)
+			return true;
+	}
+	return false;
+}
+
+/* Fills p's steps in apply order from the per-region decisions. */
+static void plan_steps(const struct memmap *mm, struct tx_plan *p,
+		       const struct region *regs, size_t n, const int *match,
+		       const enum tx_op *ops)
+{
+	static const enum tx_op order[] = {TX_MOVE, TX_FLAGS, TX_KEEP,
+					   TX_CREATE};
+
+	for (size_t i = 0; i < mm->mm_n; i++) {
+		const struct region *o = &mm->mm_regions[i];
+
+		if (o->r_gpa >= p->tp_gpa &&
+		    o->r_gpa + o->r_size <= p->tp_end &&
+		    !plan_is_matched(match, n, i, ops))
+			plan_add(p, TX_DELETE, (int)i, o, NULL, -1);
+	}
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i] != order[k])
+				continue;
+			plan_add(p, ops[i], ops[i] == TX_CREATE ? -1 : match[i],
+				 ops[i] == TX_CREATE
+					 ? NULL
+					 : &mm->mm_regions[match[i]],
+				 &regs[i], (int)i);
+		}
+	}
+}
+
+static unsigned plan_free_slots(const struct memmap *mm)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < mm->mm_nr_slots; i++)
+		n += !mm->mm_slot_used[i];
+	return n;
+}
+
+/* Slots the plan needs beyond those its deletes give back. */
+static int plan_check_slots(const struct memmap *mm, const struct tx_plan *p,
+			    struct verr *e)
+{
+	unsigned need = 0, freed = 0;
+
+	for (size_t i = 0; i < p->tp_n; i++) {
+		const struct tx_step *s = &p->tp_steps[i];
+
+		if (s->op == TX_CREATE && s->new.r_slot >= 0)
+			need++;
+		if (s->op == TX_DELETE && s->old.r_slot >= 0)
+			freed++;
+	}
+	if (need > plan_free_slots(mm) + freed)
+		return verr_set(e, ENOSPC,
+				"Transaction: needs %u memslots, %u are free",
+				need, plan_free_slots(mm) + freed);
+	return 0;
+}
+
+int memmap_plan(const struct memmap *mm, uint64_t gpa, uint64_t end,
+		const struct region *regs, size_t n, uint64_t ram_bytes,
+		struct tx_plan *p, struct verr *e)
+{
+	int *match = calloc(n ? n : 1, sizeof(int));
+	enum tx_op *ops = calloc(n ? n : 1, sizeof(enum tx_op));
+	int r = -ENOMEM;
+
+	memset(p, 0, sizeof(*p));
+	p->tp_gpa = gpa;
+	p->tp_end = end;
+	p->tp_steps = calloc(n + mm->mm_n + 1, sizeof(struct tx_step));
+	if (match == NULL || ops == NULL || p->tp_steps == NULL) {
+		verr_set(e, ENOMEM, "Transaction: out of memory");
+		goto out;
+	}
+	r = plan_check_window(mm, gpa, end, e);
+	if (r == 0)
+		r = plan_check_new(regs, n, gpa, end, ram_bytes, e);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		match[i] = plan_match(mm, gpa, end, &regs[i]);
+		ops[i] = match[i] < 0
+				 ? TX_CREATE
+				 : plan_op(&mm->mm_regions[match[i]], &regs[i]);
+	}
+	plan_break_move_conflicts(mm, regs, n, match, ops);
+	plan_steps(mm, p, regs, n, match, ops);
+	for (size_t i = 0; i < p->tp_n; i++) {
+		const struct tx_step *s = &p->tp_steps[i];
+
+		p->tp_slot_ops += s->op == TX_DELETE   ? s->old.r_slot >= 0
+				  : s->op == TX_CREATE ? s->new.r_slot >= 0
+						       : s->op != TX_KEEP;
+	}
+	r = plan_check_slots(mm, p, e);
+out:
+	free(match);
+	free(ops);
+	if (r < 0)
+		tx_plan_free(p);
+	return r;
+}
+
+void tx_plan_free(struct tx_plan *p)
+{
+	free(p->tp_steps);
+	memset(p, 0, sizeof(*p));
 }

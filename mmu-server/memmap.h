@@ -6,6 +6,7 @@
 #ifndef KVMMU_MEMMAP_H
 #define KVMMU_MEMMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ enum region_kind {
 	RK_RAM = 1, /* values match kvmmu.RegionKind */
 	RK_ROM = 2,
 	RK_MMIO = 3,
+	RK_ALLONES = 4,
 };
 
 struct region {
@@ -27,6 +29,7 @@ struct region {
 	int r_fd;	   /* ROM memfd (owned), else -1 */
 	void *r_map;	   /* ROM: our own mapping (owned), else NULL */
 	void *r_hva;	   /* what KVM was given */
+	bool r_dirty_log;  /* KVM_MEM_LOG_DIRTY_PAGES */
 	char r_name[KVMMU_NAME_MAX + 1];
 };
 
@@ -56,5 +59,52 @@ void memmap_slot_free(struct memmap *mm, int slot);
 int memmap_insert(struct memmap *mm, const struct region *r);
 /* Removes region idx, returning a copy of it in *out. */
 void memmap_remove(struct memmap *mm, size_t idx, struct region *out);
+
+/* True when the region is a KVM memslot (RAM, ROM, all-ones as ROM). */
+bool region_has_slot(const struct region *r);
+
+/*
+ * A transaction's plan: the fewest memslot changes that turn the regions
+ * inside a GPA window into a new set.  Steps come in the order they must
+ * be applied: deletes, moves, flag updates, creates (a region moving
+ * into a place another one leaves is therefore safe).
+ */
+enum tx_op {
+	TX_KEEP,   /* same name, kind, backing, place and flags: nothing */
+	TX_FLAGS,  /* only dirty logging changed: one update */
+	TX_MOVE,   /* same size and backing, new GPA: KVM_MR_MOVE */
+	TX_DELETE, /* gone from the window */
+	TX_CREATE, /* new, or changed beyond the above */
+	TX_NOPS
+};
+
+struct tx_step {
+	enum tx_op op;
+	int old_idx;	   /* in mm_regions; -1 for TX_CREATE */
+	struct region old; /* TX_KEEP, FLAGS, MOVE, DELETE */
+	struct region new; /* all but TX_DELETE; slot filled on apply */
+	int req_idx;	   /* which requested region, -1 for DELETE */
+};
+
+struct tx_plan {
+	uint64_t tp_gpa, tp_end; /* the window */
+	struct tx_step *tp_steps;
+	size_t tp_n;
+	unsigned tp_count[TX_NOPS];
+	unsigned tp_slot_ops; /* memslot ioctls the plan needs */
+};
+
+/*
+ * Plans replacing the regions inside [gpa, end) with regs[0..n), whose
+ * r_slot says whether each needs a memslot (0) or not (-1).  Checks
+ * everything KVM would refuse, before any ioctl: regions inside the
+ * window, none straddling its edge, no overlap, RAM within ram_bytes,
+ * unique names, enough free slots.  0 or -code with e set (the message
+ * names the region by index and name).
+ */
+int memmap_plan(const struct memmap *mm, uint64_t gpa, uint64_t end,
+		const struct region *regs, size_t n, uint64_t ram_bytes,
+		struct tx_plan *plan, struct verr *e);
+void tx_plan_free(struct tx_plan *plan);
 
 #endif

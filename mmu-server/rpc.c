@@ -81,6 +81,28 @@ static int rpc_hello(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 	return rpc_reply(c, req, &rep, NULL, 0);
 }
 
+/* Fields present in z replace those of *zp. */
+static void zap_from_proto(const Kvmmu__ZapControl *z, struct zap_policy *zp)
+{
+	if (z == NULL)
+		return;
+	if (z->has_mode)
+		zp->zp_mode = (enum zap_mode)z->mode;
+	if (z->has_batch_window_us)
+		zp->zp_window_us = z->batch_window_us;
+	if (z->has_allones)
+		zp->zp_allones = (enum allones_policy)z->allones;
+}
+
+static void zap_to_proto(const struct zap_policy *zp, Kvmmu__ZapControl *z)
+{
+	kvmmu__zap_control__init(z);
+	z->has_mode = z->has_batch_window_us = z->has_allones = 1;
+	z->mode = (Kvmmu__ZapMode)zp->zp_mode;
+	z->batch_window_us = zp->zp_window_us;
+	z->allones = (Kvmmu__AllOnes)zp->zp_allones;
+}
+
 static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
@@ -88,6 +110,7 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
 	Kvmmu__CreateVmReply cr = KVMMU__CREATE_VM_REPLY__INIT;
 	struct server *s = c->c_srv;
+	struct zap_policy zp = {ZAP_ALL, 0, ALLONES_MMIO};
 	int fds[WIRE_MAX_FDS];
 	struct vm *vm;
 	int r;
@@ -102,8 +125,9 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 				"CreateVm.ram_bytes: connection "
 				"RAM limit %llu MiB reached",
 				(unsigned long long)(s->s_max_ram >> 20));
-	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &vm, &fds[1],
-		      e);
+	zap_from_proto(m->zap, &zp);
+	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &zp, &vm,
+		      &fds[1], e);
 	if (r < 0)
 		return r;
 	vm->vm_owner = c;
@@ -136,6 +160,9 @@ static void rpc_region(const Kvmmu__Region *m, struct region *r)
 	r->r_gpa = m->gpa;
 	r->r_size = m->size;
 	r->r_offset = m->has_offset ? m->offset : 0;
+	r->r_dirty_log = m->has_dirty_log && m->dirty_log;
+	r->r_slot = -1;
+	r->r_fd = -1;
 	snprintf(r->r_name, sizeof(r->r_name), "%s", m->name ? m->name : "-");
 }
 
@@ -305,9 +332,17 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_add(sl, "vm.memslot_ioctls", vm->vm_memslot_ioctls);
 	statlist_add(sl, "vm.exits_forwarded", vm->vm_exits_forwarded);
 	statlist_add(sl, "vm.regions", vm->vm_map.mm_n);
+	statlist_add(sl, "vm.transactions", vm->vm_tx);
+	statlist_add(sl, "vm.tx_regions", vm->vm_tx_regions);
+	statlist_add(sl, "vm.tx_memslot_ioctls", vm->vm_tx_ioctls);
+	statlist_add(sl, "vm.tx_coalesced", vm->vm_tx_coalesced);
+	statlist_add(sl, "vm.tx_rolled_back", vm->vm_tx_failed);
+	statlist_add(sl, "vm.pause_us_p50", vm_pause_percentile(vm, 50));
+	statlist_add(sl, "vm.pause_us_p99", vm_pause_percentile(vm, 99));
+	statlist_add(sl, "vm.allones_mmio_reads", vm->vm_allones_reads);
 }
 
-#define VM_SERVER_STATS 3
+#define VM_SERVER_STATS 11
 
 struct stats_reply {
 	struct statlist sr_vm, sr_srv, *sr_vcpu;
@@ -374,6 +409,7 @@ static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
 {
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
 	Kvmmu__StatsReply st = KVMMU__STATS_REPLY__INIT;
+	Kvmmu__ZapControl zap;
 	struct stats_reply sr = {0};
 	struct vm *vm = rpc_vm(c, req->get_stats->vm_id, "GetStats.vm_id", e);
 	int r;
@@ -385,10 +421,88 @@ static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
 		stats_reply_free(&sr, vm->vm_nvcpus);
 		return verr_set(e, -r, "GetStats: %s", strerror(-r));
 	}
+	zap_to_proto(&vm->vm_zap, &zap);
+	st.zap = &zap;
 	rep.body_case = KVMMU__REPLY__BODY_STATS;
 	rep.stats = &st;
 	r = rpc_reply(c, req, &rep, NULL, 0);
 	stats_reply_free(&sr, vm->vm_nvcpus);
+	return r;
+}
+
+static int rpc_set_zap_control(struct conn *c, const Kvmmu__Request *req,
+			       struct verr *e)
+{
+	const Kvmmu__SetZapControl *m = req->set_zap_control;
+	struct vm *vm = rpc_vm(c, m->vm_id, "SetZapControl.vm_id", e);
+	struct zap_policy zp;
+
+	if (vm == NULL)
+		return -e->code;
+	zp = vm->vm_zap;
+	zap_from_proto(m->zap, &zp);
+	if (vm_set_zap(vm, &zp, e) < 0)
+		return -e->code;
+	log_info("vm %u '%s': zap control mode=%s batch-window-us=%u "
+		 "allones=%s",
+		 vm->vm_id, vm->vm_name,
+		 zp.zp_mode == ZAP_ALL ? "all" : "memslot", zp.zp_window_us,
+		 zp.zp_allones == ALLONES_MMIO ? "mmio" : "rom");
+	return rpc_ok(c, req);
+}
+
+static int rpc_tx_reply(struct conn *c, const Kvmmu__Request *req,
+			const struct tx_plan *p)
+{
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__TransactionReply tr = KVMMU__TRANSACTION_REPLY__INIT;
+
+	tr.has_memslot_ioctls = tr.has_unchanged = tr.has_created = 1;
+	tr.has_deleted = tr.has_moved = tr.has_flags_changed = 1;
+	tr.memslot_ioctls = p->tp_slot_ops;
+	tr.unchanged = p->tp_count[TX_KEEP];
+	tr.created = p->tp_count[TX_CREATE];
+	tr.deleted = p->tp_count[TX_DELETE];
+	tr.moved = p->tp_count[TX_MOVE];
+	tr.flags_changed = p->tp_count[TX_FLAGS];
+	rep.body_case = KVMMU__REPLY__BODY_TRANSACTION;
+	rep.transaction = &tr;
+	return rpc_reply(c, req, &rep, NULL, 0);
+}
+
+static int rpc_transaction(struct conn *c, const Kvmmu__Request *req,
+			   struct verr *e)
+{
+	const Kvmmu__Transaction *m = req->transaction;
+	struct vm *vm = rpc_vm(c, m->vm_id, "Transaction.vm_id", e);
+	uint64_t gpa = 0, end = UINT64_MAX;
+	struct region *regs;
+	struct tx_plan plan;
+	int r;
+
+	if (vm == NULL)
+		return -e->code;
+	if (m->has_window_gpa) {
+		gpa = m->window_gpa;
+		end = m->window_gpa + m->window_size;
+	}
+	regs = calloc(m->n_regions ? m->n_regions : 1, sizeof(*regs));
+	if (regs == NULL)
+		return verr_set(e, ENOMEM, "Transaction: out of memory");
+	for (size_t i = 0; i < m->n_regions; i++) {
+		rpc_region(m->regions[i], &regs[i]);
+		regs[i].r_slot = vm_region_needs_slot(vm, &regs[i]) ? 0 : -1;
+	}
+	r = memmap_plan(&vm->vm_map, gpa, end, regs, m->n_regions,
+			vm->vm_ram_bytes, &plan, e);
+	free(regs);
+	if (r < 0)
+		return r;
+	vm->vm_tx_regions += m->n_regions;
+	r = vm_transaction(vm, &plan, e);
+	if (r == 0)
+		r = rpc_tx_reply(c, req, &plan);
+	tx_plan_free(&plan);
 	return r;
 }
 
@@ -428,6 +542,10 @@ static enum srv_counter rpc_counter(Kvmmu__Request__BodyCase bc)
 		return SC_RPC_STOP;
 	case KVMMU__REQUEST__BODY_GET_STATS:
 		return SC_RPC_GET_STATS;
+	case KVMMU__REQUEST__BODY_TRANSACTION:
+		return SC_RPC_TRANSACTION;
+	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
+		return SC_RPC_SET_ZAP_CONTROL;
 	default:
 		return SC_RPC_DESTROY_VM;
 	}
@@ -453,6 +571,10 @@ static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
 		return rpc_run_stop(c, req, false, e);
 	case KVMMU__REQUEST__BODY_GET_STATS:
 		return rpc_get_stats(c, req, e);
+	case KVMMU__REQUEST__BODY_TRANSACTION:
+		return rpc_transaction(c, req, e);
+	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
+		return rpc_set_zap_control(c, req, e);
 	default:
 		return rpc_destroy_vm(c, req, e);
 	}

@@ -22,6 +22,26 @@ int verr_set(struct verr *e, int code, const char *fmt, ...)
 	return -code;
 }
 
+int verr_prefix(struct verr *e, const char *fmt, ...)
+{
+	char msg[sizeof(e->msg) * 2];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) / 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg) / 2)
+		n = (int)(sizeof(msg) / 2 - 1);
+	memcpy(msg + n, ": ", 3);
+	strncat(msg, e->msg, sizeof(msg) - strlen(msg) - 1);
+	memcpy(e->msg, msg, sizeof(e->msg) - 1);
+	e->msg[sizeof(e->msg) - 1] = '\0';
+	return -e->code;
+}
+
 #define MISSING(e, field) verr_set(e, EINVAL, "%s: missing", field)
 
 int validate_name(const char *name, const char *field, struct verr *e)
@@ -42,6 +62,22 @@ int validate_name(const char *name, const char *field, struct verr *e)
 					"(use [A-Za-z0-9._-])",
 					field, (unsigned char)c);
 	}
+	return 0;
+}
+
+int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e)
+{
+	if (z->has_mode && z->mode != KVMMU__ZAP_MODE__ZAP_ALL &&
+	    z->mode != KVMMU__ZAP_MODE__ZAP_MEMSLOT)
+		return verr_set(e, EINVAL, "%s.mode: unknown mode %d", field,
+				(int)z->mode);
+	if (z->has_allones && z->allones != KVMMU__ALL_ONES__ALLONES_MMIO &&
+	    z->allones != KVMMU__ALL_ONES__ALLONES_ROM)
+		return verr_set(e, EINVAL, "%s.allones: unknown policy %d",
+				field, (int)z->allones);
+	if (z->has_batch_window_us && z->batch_window_us > MAX_BATCH_WINDOW_US)
+		return verr_set(e, EINVAL, "%s.batch_window_us: %u exceeds %u",
+				field, z->batch_window_us, MAX_BATCH_WINDOW_US);
 	return 0;
 }
 
@@ -70,6 +106,8 @@ static int validate_create_vm(const Kvmmu__CreateVm *m,
 				"%llu",
 				(unsigned long long)m->ram_bytes,
 				(unsigned long long)lim->max_ram_bytes);
+	if (m->zap != NULL)
+		return validate_zap(m->zap, "CreateVm.zap", e);
 	return 0;
 }
 
@@ -82,7 +120,8 @@ static int validate_region(const Kvmmu__Region *r, const struct limits *lim,
 		return MISSING(e, "Region.kind");
 	if (r->kind != KVMMU__REGION_KIND__REGION_RAM &&
 	    r->kind != KVMMU__REGION_KIND__REGION_ROM &&
-	    r->kind != KVMMU__REGION_KIND__REGION_MMIO)
+	    r->kind != KVMMU__REGION_KIND__REGION_MMIO &&
+	    r->kind != KVMMU__REGION_KIND__REGION_ALLONES)
 		return verr_set(e, EINVAL, "Region.kind: unknown kind %d",
 				(int)r->kind);
 	if (!r->has_gpa)
@@ -106,7 +145,8 @@ static int validate_region(const Kvmmu__Region *r, const struct limits *lim,
 				"guest's %u-bit physical address space",
 				(unsigned long long)r->gpa,
 				(unsigned long long)r->size, lim->phys_bits);
-	if (r->kind != KVMMU__REGION_KIND__REGION_MMIO) {
+	if (r->kind == KVMMU__REGION_KIND__REGION_RAM ||
+	    r->kind == KVMMU__REGION_KIND__REGION_ROM) {
 		if (!r->has_offset)
 			return MISSING(e, "Region.offset");
 		if (!IS_PAGE_ALIGNED(r->offset))
@@ -121,6 +161,60 @@ static int validate_region(const Kvmmu__Region *r, const struct limits *lim,
 	}
 	if (r->name != NULL)
 		return validate_name(r->name, "Region.name", e);
+	return 0;
+}
+
+/* Prefixes e's message with the region's place in a transaction. */
+static int validate_tx_region(const Kvmmu__Region *r, size_t i,
+			      const struct limits *lim, struct verr *e)
+{
+	if (validate_region(r, lim, e) == 0) {
+		if (r->kind == KVMMU__REGION_KIND__REGION_ROM)
+			verr_set(e, EINVAL,
+				 "kind ROM carries an fd: use "
+				 "MapRegion");
+		else if (r->name == NULL)
+			verr_set(e, EINVAL,
+				 "name: missing (a transaction "
+				 "matches regions by name)");
+		else
+			return 0;
+	}
+	return verr_prefix(e, "Transaction.regions[%zu]", i);
+}
+
+static int validate_transaction(const Kvmmu__Transaction *m,
+				const struct limits *lim, struct verr *e)
+{
+	uint64_t end;
+
+	if (!m->has_vm_id)
+		return MISSING(e, "Transaction.vm_id");
+	if (m->has_window_gpa != m->has_window_size)
+		return verr_set(e, EINVAL,
+				"Transaction.window_gpa/size: give "
+				"both or neither");
+	if (m->has_window_gpa &&
+	    (!IS_PAGE_ALIGNED(m->window_gpa) ||
+	     !IS_PAGE_ALIGNED(m->window_size) || m->window_size == 0 ||
+	     __builtin_add_overflow(m->window_gpa, m->window_size, &end) ||
+	     end > (1ULL << lim->phys_bits)))
+		return verr_set(e, EINVAL,
+				"Transaction.window_gpa/size: [0x%llx, "
+				"+0x%llx) is not a page-aligned range of the "
+				"%u-bit guest physical address space",
+				(unsigned long long)m->window_gpa,
+				(unsigned long long)m->window_size,
+				lim->phys_bits);
+	if (m->n_regions > TX_MAX_REGIONS)
+		return verr_set(e, E2BIG,
+				"Transaction.regions: %zu regions, "
+				"at most %d",
+				m->n_regions, TX_MAX_REGIONS);
+	for (size_t i = 0; i < m->n_regions; i++) {
+		if (validate_tx_region(m->regions[i], i, lim, e) < 0)
+			return -e->code;
+	}
 	return 0;
 }
 
@@ -244,6 +338,15 @@ static int validate_body(const Kvmmu__Request *req, const struct limits *lim,
 	case KVMMU__REQUEST__BODY_DESTROY_VM:
 		return validate_vm_id(req->destroy_vm->has_vm_id,
 				      "DestroyVm.vm_id", e);
+	case KVMMU__REQUEST__BODY_TRANSACTION:
+		return validate_transaction(req->transaction, lim, e);
+	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
+		if (!req->set_zap_control->has_vm_id)
+			return MISSING(e, "SetZapControl.vm_id");
+		if (req->set_zap_control->zap == NULL)
+			return MISSING(e, "SetZapControl.zap");
+		return validate_zap(req->set_zap_control->zap,
+				    "SetZapControl.zap", e);
 	default:
 		return verr_set(e, EINVAL, "Request.body: missing or unknown");
 	}

@@ -24,11 +24,18 @@ struct verr {
 
 int verr_set(struct verr *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Puts "prefix: " before e's message (truncating); returns -e->code. */
+int verr_prefix(struct verr *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* 0, or -code with e filled in. */
 int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 		     struct verr *e);
 int validate_name(const char *name, const char *field, struct verr *e);
+int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
+
+#define MAX_BATCH_WINDOW_US 1000000 /* one second */
+#define TX_MAX_REGIONS	    256	    /* regions in one transaction */
 
 #define PAGE_SIZE_4K	   4096ULL
 #define IS_PAGE_ALIGNED(x) (((x) & (PAGE_SIZE_4K - 1)) == 0)

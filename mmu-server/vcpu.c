@@ -234,6 +234,23 @@ static int vcpu_forward_exit(struct vcpu *v)
 	return r;
 }
 
+/*
+ * An all-ones region served as MMIO reads 0xff and ignores writes; the
+ * server answers it itself, without a round trip to the frontend.
+ */
+static bool vcpu_serve_allones(struct vcpu *v)
+{
+	struct kvm_run *run = v->v_run;
+
+	if (run->exit_reason != KVM_EXIT_MMIO ||
+	    !vm_allones_mmio(v->v_vm, run->mmio.phys_addr))
+		return false;
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	v->v_vm->vm_allones_reads++;
+	return true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -249,6 +266,8 @@ static void *vcpu_thread(void *arg)
 				 v->v_idx, strerror(-r));
 			v->v_run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 			v->v_run->internal.suberror = (uint32_t)-r;
+		} else if (vcpu_serve_allones(v)) {
+			continue;
 		}
 		r = vcpu_forward_exit(v);
 		if (r != 0) {

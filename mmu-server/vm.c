@@ -87,7 +87,7 @@ static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
 	vm->vm_kh = kh;
 	snprintf(vm->vm_name, sizeof(vm->vm_name), "%s", name);
 	vm->vm_ram_bytes = ram_bytes;
-	vm->vm_fd = vm->vm_ram_fd = -1;
+	vm->vm_fd = vm->vm_ram_fd = vm->vm_ones_fd = -1;
 	vm->vm_stats.ks_fd = -1;
 	for (unsigned i = 0; i < nvcpus; i++) {
 		struct vcpu *v = &vm->vm_vcpus[i];
@@ -99,11 +99,56 @@ static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
 	}
 	pthread_mutex_init(&vm->vm_lock, NULL);
 	pthread_cond_init(&vm->vm_cv, NULL);
+	pthread_rwlock_init(&vm->vm_map_lock, NULL);
 	return vm;
 }
 
+#ifndef KVM_X86_QUIRK_SLOT_ZAP_ALL
+#define KVM_X86_QUIRK_SLOT_ZAP_ALL (1 << 7) /* Linux 6.12 uapi */
+#endif
+
+bool vm_zap_supported(const struct kvm_host *kh)
+{
+	return (kh->kh_quirks2 & KVM_X86_QUIRK_SLOT_ZAP_ALL) != 0;
+}
+
+/* Targeted zaps: disable the quirk that zaps every mapping. */
+static int vm_zap_memslot(struct vm *vm, struct verr *e)
+{
+	int r;
+
+	if (!vm_zap_supported(vm->vm_kh))
+		return verr_set(e, EOPNOTSUPP,
+				"ZapControl.mode: memslot needs "
+				"KVM_X86_QUIRK_SLOT_ZAP_ALL in "
+				"KVM_CAP_DISABLE_QUIRKS2 (Linux >= 6.12); "
+				"this kernel offers mask 0x%llx",
+				(unsigned long long)vm->vm_kh->kh_quirks2);
+	r = kvm_vm_disable_quirks2(vm->vm_fd, KVM_X86_QUIRK_SLOT_ZAP_ALL);
+	if (r < 0)
+		return verr_set(e, -r, "KVM_ENABLE_CAP(DISABLE_QUIRKS2): %s",
+				strerror(-r));
+	return 0;
+}
+
+int vm_set_zap(struct vm *vm, const struct zap_policy *zp, struct verr *e)
+{
+	if (zp->zp_mode == ZAP_ALL && vm->vm_zap.zp_mode == ZAP_MEMSLOT)
+		return verr_set(e, EBUSY,
+				"ZapControl.mode: all cannot be applied to a "
+				"running VM: KVM cannot re-enable "
+				"KVM_X86_QUIRK_SLOT_ZAP_ALL (Linux >= 6.16); "
+				"restart the VM with mode=all");
+	if (zp->zp_mode == ZAP_MEMSLOT && vm->vm_zap.zp_mode == ZAP_ALL &&
+	    vm_zap_memslot(vm, e) < 0)
+		return -e->code;
+	vm->vm_zap = *zp;
+	return 0;
+}
+
 int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
-	      uint64_t ram_bytes, struct vm **out, int *chans, struct verr *e)
+	      uint64_t ram_bytes, const struct zap_policy *zp, struct vm **out,
+	      int *chans, struct verr *e)
 {
 	struct vm *vm;
 	int r;
@@ -118,6 +163,12 @@ int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
 		r = verr_set(e, -vm->vm_fd, "KVM_CREATE_VM: %s",
 			     strerror(-vm->vm_fd));
 		goto err;
+	}
+	vm->vm_zap = *zp;
+	if (zp->zp_mode == ZAP_MEMSLOT) {
+		r = vm_zap_memslot(vm, e);
+		if (r < 0)
+			goto err;
 	}
 	r = kstats_open(&vm->vm_stats, vm->vm_fd);
 	if (r < 0) {
@@ -151,7 +202,7 @@ err:
 	return r;
 }
 
-static void vm_region_release(struct region *r)
+void vm_region_release(struct region *r)
 {
 	if (r->r_map != NULL)
 		munmap(r->r_map, r->r_size);
@@ -197,6 +248,9 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->vm_ram, vm->vm_ram_bytes);
 	if (vm->vm_ram_fd >= 0)
 		close(vm->vm_ram_fd);
+	if (vm->vm_ones_fd >= 0)
+		close(vm->vm_ones_fd);
+	pthread_rwlock_destroy(&vm->vm_map_lock);
 	pthread_cond_destroy(&vm->vm_cv);
 	pthread_mutex_destroy(&vm->vm_lock);
 	free(vm->vm_vcpus);
@@ -232,7 +286,63 @@ static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
 	return 0;
 }
 
-static int vm_region_backing(struct vm *vm, struct region *r, struct verr *e)
+#define ONES_BYTES (2ULL << 20)
+
+/* One sealed memfd of 0xff pages per VM, mapped as often as needed. */
+static int vm_ones_fd(struct vm *vm, struct verr *e)
+{
+	void *p;
+	int fd;
+
+	if (vm->vm_ones_fd >= 0)
+		return 0;
+	fd = memfd_create("kvmmu-allones", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, (off_t)ONES_BYTES) < 0)
+		goto err;
+	p = mmap(NULL, ONES_BYTES, PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err;
+	memset(p, 0xff, ONES_BYTES);
+	munmap(p, ONES_BYTES);
+	if (fcntl(fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		goto err;
+	vm->vm_ones_fd = fd;
+	return 0;
+err:
+	if (fd >= 0)
+		close(fd);
+	return verr_set(e, errno, "all-ones backing: %s", strerror(errno));
+}
+
+/* Reserves the region's size, then maps the 0xff memfd over it. */
+static int vm_allones_backing(struct vm *vm, struct region *r, struct verr *e)
+{
+	uint8_t *base;
+
+	if (vm_ones_fd(vm, e) < 0)
+		return -e->code;
+	base = mmap(NULL, r->r_size, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return verr_set(e, errno, "all-ones: mmap: %s",
+				strerror(errno));
+	for (uint64_t off = 0; off < r->r_size; off += ONES_BYTES) {
+		uint64_t len = r->r_size - off;
+
+		if (mmap(base + off, len < ONES_BYTES ? len : ONES_BYTES,
+			 PROT_READ, MAP_SHARED | MAP_FIXED, vm->vm_ones_fd,
+			 0) == MAP_FAILED) {
+			munmap(base, r->r_size);
+			return verr_set(e, errno, "all-ones: mmap: %s",
+					strerror(errno));
+		}
+	}
+	r->r_map = r->r_hva = base;
+	return 0;
+}
+
+int vm_region_backing(struct vm *vm, struct region *r, struct verr *e)
 {
 	void *p;
 
@@ -240,6 +350,8 @@ static int vm_region_backing(struct vm *vm, struct region *r, struct verr *e)
 		r->r_hva = (uint8_t *)vm->vm_ram + r->r_offset;
 		return 0;
 	}
+	if (r->r_kind == RK_ALLONES)
+		return vm_allones_backing(vm, r, e);
 	p = mmap(NULL, r->r_size, PROT_READ, MAP_SHARED, r->r_fd,
 		 (off_t)r->r_offset);
 	if (p == MAP_FAILED)
@@ -249,10 +361,19 @@ static int vm_region_backing(struct vm *vm, struct region *r, struct verr *e)
 	return 0;
 }
 
-static int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
-		       struct verr *e)
+static uint32_t region_flags(const struct region *r)
 {
-	uint32_t flags = r->r_kind == RK_ROM ? KVM_MEM_READONLY : 0;
+	uint32_t flags = r->r_dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+
+	if (r->r_kind == RK_ROM || r->r_kind == RK_ALLONES)
+		flags |= KVM_MEM_READONLY;
+	return flags;
+}
+
+int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
+		struct verr *e)
+{
+	uint32_t flags = region_flags(r);
 	int ret = kvm_vm_set_slot(vm->vm_fd, (uint32_t)r->r_slot, flags,
 				  r->r_gpa, size, r->r_hva);
 
@@ -264,6 +385,28 @@ static int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
 				"'%s': %s",
 				r->r_slot, r->r_name, strerror(-ret));
 	return 0;
+}
+
+bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
+{
+	if (r->r_kind == RK_ALLONES)
+		return vm->vm_zap.zp_allones == ALLONES_ROM;
+	return r->r_kind != RK_MMIO;
+}
+
+bool vm_allones_mmio(struct vm *vm, uint64_t gpa)
+{
+	bool hit = false;
+
+	pthread_rwlock_rdlock(&vm->vm_map_lock);
+	for (size_t i = 0; i < vm->vm_map.mm_n && !hit; i++) {
+		const struct region *r = &vm->vm_map.mm_regions[i];
+
+		hit = r->r_kind == RK_ALLONES && r->r_slot < 0 &&
+		      gpa >= r->r_gpa && gpa - r->r_gpa < r->r_size;
+	}
+	pthread_rwlock_unlock(&vm->vm_map_lock);
+	return hit;
 }
 
 int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
@@ -287,7 +430,7 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 	ret = memmap_check(&vm->vm_map, &r, backing, e);
 	if (ret < 0)
 		goto err;
-	if (r.r_kind != RK_MMIO) {
+	if (vm_region_needs_slot(vm, &r)) {
 		ret = vm_region_backing(vm, &r, e);
 		if (ret < 0)
 			goto err;
@@ -296,7 +439,9 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		if (ret < 0)
 			goto err_slot;
 	}
+	pthread_rwlock_wrlock(&vm->vm_map_lock);
 	ret = memmap_insert(&vm->vm_map, &r);
+	pthread_rwlock_unlock(&vm->vm_map_lock);
 	if (ret < 0) {
 		verr_set(e, ENOMEM, "MapRegion: out of memory");
 		if (r.r_slot >= 0)
@@ -326,7 +471,9 @@ int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
 		if (ret < 0)
 			return ret;
 	}
+	pthread_rwlock_wrlock(&vm->vm_map_lock);
 	memmap_remove(&vm->vm_map, (size_t)idx, &r);
+	pthread_rwlock_unlock(&vm->vm_map_lock);
 	memmap_slot_free(&vm->vm_map, r.r_slot);
 	vm_region_release(&r);
 	return 0;

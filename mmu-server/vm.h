@@ -17,6 +17,17 @@
 
 struct vm;
 
+enum zap_mode { ZAP_ALL = 1, ZAP_MEMSLOT = 2 };		   /* kvmmu.ZapMode */
+enum allones_policy { ALLONES_MMIO = 1, ALLONES_ROM = 2 }; /* kvmmu.AllOnes */
+
+struct zap_policy {
+	enum zap_mode zp_mode;
+	uint32_t zp_window_us;
+	enum allones_policy zp_allones;
+};
+
+#define PAUSE_SAMPLES 1024
+
 struct vcpu {
 	struct vm *v_vm;
 	unsigned v_idx;
@@ -47,6 +58,17 @@ struct vm {
 	struct kstats vm_stats;
 	unsigned vm_spin_us; /* busy-poll for the frontend\'s answers */
 	uint64_t vm_memslot_ioctls;
+	struct zap_policy vm_zap;
+	int vm_ones_fd; /* 2 MiB of 0xff for all-ones ROM regions */
+	pthread_rwlock_t vm_map_lock;	     /* vCPU threads read vm_map */
+	uint64_t vm_tx;			     /* transactions applied */
+	uint64_t vm_tx_regions;		     /* regions they named */
+	uint64_t vm_tx_ioctls;		     /* memslot ioctls they issued */
+	uint64_t vm_tx_coalesced;	     /* regions that needed no ioctl */
+	uint64_t vm_tx_failed;		     /* rolled back */
+	_Atomic uint64_t vm_allones_reads;   /* answered by the server */
+	uint32_t vm_pause_us[PAUSE_SAMPLES]; /* last pauses, microseconds */
+	uint64_t vm_pauses;
 	_Atomic uint64_t vm_exits_forwarded;
 
 	pthread_mutex_t vm_lock;
@@ -66,7 +88,30 @@ TAILQ_HEAD(vmlist, vm);
  * of vCPU i's channel (the caller owns it).  *out or -errno with e set.
  */
 int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
-	      uint64_t ram_bytes, struct vm **out, int *chans, struct verr *e);
+	      uint64_t ram_bytes, const struct zap_policy *zp, struct vm **out,
+	      int *chans, struct verr *e);
+
+/*
+ * Applies a new policy.  all -> memslot applies live; memslot -> all is
+ * refused (-EBUSY): KVM cannot re-enable the quirk on a live VM, so the
+ * VM must be restarted.
+ */
+int vm_set_zap(struct vm *vm, const struct zap_policy *zp, struct verr *e);
+bool vm_zap_supported(const struct kvm_host *kh);
+
+/* Applies a plan from memmap_plan with every vCPU out of KVM_RUN. */
+int vm_transaction(struct vm *vm, struct tx_plan *p, struct verr *e);
+/* p-th percentile of the recorded vCPU pause times, microseconds. */
+uint32_t vm_pause_percentile(const struct vm *vm, unsigned p);
+/* True when gpa lies in an all-ones region served as MMIO. */
+bool vm_allones_mmio(struct vm *vm, uint64_t gpa);
+
+/* Helpers shared by vm.c and txn.c. */
+bool vm_region_needs_slot(const struct vm *vm, const struct region *r);
+int vm_region_backing(struct vm *vm, struct region *r, struct verr *e);
+void vm_region_release(struct region *r);
+int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
+		struct verr *e);
 void vm_destroy(struct vm *vm);
 
 /* rom_fd: the frontend's memfd for RK_ROM (consumed either way), else -1. */

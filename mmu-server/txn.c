@@ -1,0 +1,204 @@
+/*
+ * txn.c: applies a memory-map transaction atomically for the guest.  The
+ * plan (memmap.c) was checked before anything happens here; vCPUs are
+ * kept out of KVM_RUN from the first ioctl to the last, and if an ioctl
+ * fails every step already taken is undone in reverse, so the guest sees
+ * the old map or the new one, never a mix (DESIGN.md §1, atomicity).
+ * Trust: privileged; the plan was built from validated requests.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "vm.h"
+
+static uint64_t txn_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Names the requested region a failing step was about. */
+static int txn_fail(struct tx_step *s, struct verr *e)
+{
+	return verr_prefix(e, "Transaction.regions[%d] '%s'", s->req_idx,
+			   s->op == TX_DELETE ? s->old.r_name : s->new.r_name);
+}
+
+static int txn_create(struct vm *vm, struct tx_step *s, struct verr *e)
+{
+	struct region *r = &s->new;
+
+	r->r_fd = -1;
+	r->r_map = r->r_hva = NULL;
+	if (r->r_slot < 0)
+		return 0; /* MMIO or all-ones as MMIO: bookkeeping only */
+	if (vm_region_backing(vm, r, e) < 0)
+		return -e->code;
+	r->r_slot = memmap_slot_alloc(&vm->vm_map);
+	if (vm_slot_set(vm, r, r->r_size, e) < 0) {
+		memmap_slot_free(&vm->vm_map, r->r_slot);
+		r->r_slot = 0;
+		vm_region_release(r);
+		return -e->code;
+	}
+	return 0;
+}
+
+/* Steps that keep the old slot carry its backing over to the new one. */
+static void txn_inherit(struct tx_step *s)
+{
+	s->new.r_slot = s->old.r_slot;
+	s->new.r_fd = s->old.r_fd;
+	s->new.r_map = s->old.r_map;
+	s->new.r_hva = s->old.r_hva;
+}
+
+static int txn_apply(struct vm *vm, struct tx_step *s, struct verr *e)
+{
+	switch (s->op) {
+	case TX_DELETE:
+		if (s->old.r_slot < 0)
+			return 0;
+		if (vm_slot_set(vm, &s->old, 0, e) < 0)
+			return -e->code;
+		/* A create later in this plan may reuse the slot. */
+		memmap_slot_free(&vm->vm_map, s->old.r_slot);
+		return 0;
+	case TX_CREATE:
+		return txn_create(vm, s, e);
+	case TX_KEEP:
+		txn_inherit(s);
+		return 0;
+	default: /* TX_MOVE, TX_FLAGS: one update of the same slot */
+		txn_inherit(s);
+		return vm_slot_set(vm, &s->new, s->new.r_size, e) < 0 ? -e->code
+								      : 0;
+	}
+}
+
+/* Undoes one applied step; failures here are logged, not hidden. */
+static void txn_undo(struct vm *vm, struct tx_step *s)
+{
+	struct verr e;
+	int r = 0;
+
+	switch (s->op) {
+	case TX_DELETE:
+		if (s->old.r_slot < 0)
+			return;
+		vm->vm_map.mm_slot_used[s->old.r_slot] = 1;
+		r = vm_slot_set(vm, &s->old, s->old.r_size, &e);
+		break;
+	case TX_CREATE:
+		if (s->new.r_slot < 0)
+			return;
+		r = vm_slot_set(vm, &s->new, 0, &e);
+		memmap_slot_free(&vm->vm_map, s->new.r_slot);
+		vm_region_release(&s->new);
+		break;
+	case TX_KEEP:
+		return;
+	default:
+		r = vm_slot_set(vm, &s->old, s->old.r_size, &e);
+	}
+	if (r < 0)
+		log_warn("vm %u: rollback of '%s' failed: %s; the guest map "
+			 "may be inconsistent",
+			 vm->vm_id, s->old.r_name, e.msg);
+}
+
+/* The new map: regions outside the window plus the applied new ones. */
+static int txn_commit(struct vm *vm, struct tx_plan *p)
+{
+	struct memmap *mm = &vm->vm_map;
+	struct region *old = mm->mm_regions, gone;
+	size_t n = mm->mm_n, cap = n + p->tp_n + 1;
+
+	mm->mm_regions = calloc(cap, sizeof(*old));
+	if (mm->mm_regions == NULL) {
+		mm->mm_regions = old;
+		return -ENOMEM;
+	}
+	mm->mm_cap = cap;
+	mm->mm_n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (old[i].r_gpa >= p->tp_gpa &&
+		    old[i].r_gpa + old[i].r_size <= p->tp_end)
+			continue;
+		memmap_insert(mm, &old[i]); /* within cap: cannot fail */
+	}
+	for (size_t i = 0; i < p->tp_n; i++) {
+		struct tx_step *s = &p->tp_steps[i];
+
+		if (s->op == TX_DELETE) {
+			gone = s->old;
+			vm_region_release(&gone); /* a ROM's fd and mapping */
+			continue;
+		}
+		memmap_insert(mm, &s->new);
+	}
+	free(old);
+	return 0;
+}
+
+static void txn_record_pause(struct vm *vm, uint64_t us)
+{
+	vm->vm_pause_us[vm->vm_pauses++ % PAUSE_SAMPLES] =
+		us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+int vm_transaction(struct vm *vm, struct tx_plan *p, struct verr *e)
+{
+	uint64_t t0 = txn_now_us(), ioctls = vm->vm_memslot_ioctls;
+	size_t i;
+	int r = 0;
+
+	vm_pause(vm);
+	pthread_rwlock_wrlock(&vm->vm_map_lock);
+	for (i = 0; i < p->tp_n && r == 0; i++) {
+		r = txn_apply(vm, &p->tp_steps[i], e);
+		if (r < 0)
+			txn_fail(&p->tp_steps[i], e);
+	}
+	if (r < 0) {
+		for (size_t j = i - 1; j-- > 0;)
+			txn_undo(vm, &p->tp_steps[j]);
+		vm->vm_tx_failed++;
+	} else if (txn_commit(vm, p) < 0) {
+		for (size_t j = p->tp_n; j-- > 0;)
+			txn_undo(vm, &p->tp_steps[j]);
+		r = verr_set(e, ENOMEM, "Transaction: out of memory");
+	}
+	pthread_rwlock_unlock(&vm->vm_map_lock);
+	vm_unpause(vm);
+	txn_record_pause(vm, txn_now_us() - t0);
+	vm->vm_tx++;
+	vm->vm_tx_ioctls += vm->vm_memslot_ioctls - ioctls;
+	vm->vm_tx_coalesced += p->tp_count[TX_KEEP];
+	return r;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t vm_pause_percentile(const struct vm *vm, unsigned pct)
+{
+	size_t n =
+		vm->vm_pauses < PAUSE_SAMPLES ? vm->vm_pauses : PAUSE_SAMPLES;
+	uint32_t v[PAUSE_SAMPLES];
+
+	if (n == 0)
+		return 0;
+	memcpy(v, vm->vm_pause_us, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_u32);
+	return v[(n - 1) * pct / 100];
+}
