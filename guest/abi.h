@@ -37,6 +37,42 @@
 #define GUEST_PORT_EXIT	  0x501 /* outl status: this vCPU is done */
 #define GUEST_PORT_REPORT 0x504 /* outl value: printed as a report */
 #define GUEST_PORT_NULL	  0x510 /* out: answered at once (benchmarks) */
+#define GUEST_PORT_PHASE  0x508 /* outl n: the payload enters phase n */
+#define GUEST_PORT_VGA	  0x50a /* outb 1/0: legacy VGA window on/off */
+
+/*
+ * The boot-churn machine (vmm-frontend --machine pc): the PCI devices
+ * and legacy windows a firmware and an OS reprogram while booting.
+ *
+ * PCI configuration mechanism #1: outl GUEST_PCI_ADDR = 0x80000000 |
+ * bus << 16 | dev << 11 | fn << 8 | reg; then in/out at GUEST_PCI_DATA
+ * (+ reg & 3).  Bus 0 holds devices 1..N (N from the frontend), each
+ * vendor GUEST_PCI_VENDOR, device GUEST_PCI_DEVICE + dev, with:
+ *   BAR0 (reg 0x10): 32-bit memory BAR of GUEST_PCI_BAR_SIZE bytes of
+ *     device memory (the frontend maps it as a memslot when decode is on);
+ *   expansion ROM BAR (reg 0x30) on device 1 only: GUEST_PCI_ROM_SIZE
+ *     bytes, read-only, starting 0x55 0xaa, enabled by bit 0;
+ *   command register (reg 0x04) bit 1: memory decode.
+ * Absent devices read as all ones.  At reset BARs and the command
+ * register read 0 (decode off), so nothing is mapped until a payload
+ * assigns a BAR and turns decode on.  The frontend's device count
+ * (--pci-devices) and a payload's devices= must agree.
+ *
+ * Legacy VGA window [GUEST_VGA_GPA, +GUEST_VGA_SIZE): RAM is not mapped
+ * there; GUEST_PORT_VGA 1 maps 128 KiB of video memory into it (a memslot),
+ * 0 (the reset state) leaves an MMIO hole that reads all ones.  The map
+ * change is complete when the out instruction completes.
+ */
+#define GUEST_PCI_ADDR	    0xcf8
+#define GUEST_PCI_DATA	    0xcfc
+#define GUEST_PCI_VENDOR    0x1af4
+#define GUEST_PCI_DEVICE    0x10f0
+#define GUEST_PCI_MAX_DEVS  31
+#define GUEST_PCI_BAR_SIZE  0x200000ULL	  /* 2 MiB */
+#define GUEST_PCI_ROM_SIZE  0x10000ULL	  /* 64 KiB */
+#define GUEST_PCI_MMIO_BASE 0xe0000000ULL /* where payloads put BARs */
+#define GUEST_VGA_GPA	    0xa0000ULL
+#define GUEST_VGA_SIZE	    0x20000ULL
 
 struct guest_bootinfo {
 	unsigned long long gb_magic;

@@ -52,6 +52,22 @@ static inline u8 inb(u16 port)
 	return val;
 }
 
+static inline u16 inw(u16 port)
+{
+	u16 val;
+
+	__asm__ volatile("inw %1, %0" : "=a"(val) : "Nd"(port) : "memory");
+	return val;
+}
+
+static inline u32 inl(u16 port)
+{
+	u32 val;
+
+	__asm__ volatile("inl %1, %0" : "=a"(val) : "Nd"(port) : "memory");
+	return val;
+}
+
 /* Spin-wait hint; also keeps a sibling hyperthread from being starved. */
 static inline void cpu_relax(void)
 {
