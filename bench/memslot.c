@@ -149,8 +149,8 @@ int main(int argc, char **argv)
 	/* Same shape as the server's VM: RAM slot and one vCPU. */
 	if (inproc_create(&ip, RAM_BYTES, guest_path("hello"), NULL) < 0 ||
 	    srv_start(&srv, NULL) < 0 || client_connect(&cl, srv.s_sock) < 0 ||
-	    client_create_vm(&cl, "bench", 1, RAM_BYTES, &vm, &ram, &chan) <
-		    0 ||
+	    client_create_vm(&cl, "bench", 1, RAM_BYTES, NULL, &vm, &ram,
+			     &chan) < 0 ||
 	    client_map(&cl, vm, KVMMU__REGION_KIND__REGION_RAM, 0, RAM_BYTES, 0,
 		       "ram", -1) < 0) {
 		fprintf(stderr, "memslot: setup failed: %s\n", cl.cl_err);

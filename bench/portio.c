@@ -97,31 +97,37 @@ static int serve_exits(int chan, unsigned long *exits)
 /* Through the server: this process is the frontend. */
 static double run_server(struct srv *srv, unsigned long *exits)
 {
-	char err[300] = "connect";
+	struct boot_spec spec = {.bs_name = "portio",
+				 .bs_vcpus = 1,
+				 .bs_ram = RAM_BYTES,
+				 .bs_cmdline = cmdline};
+	char err[300] = "";
 	struct client cl;
 	struct boot b;
 	double secs = -1;
 	void *img = NULL;
 	uint64_t t0;
-	size_t len;
+	int r;
 
 	*exits = 0;
-	if (client_connect(&cl, srv->s_sock) < 0 ||
-	    guest_load_file(guest_path("portio"), &img, &len, err,
-			    sizeof(err)) < 0 ||
-	    boot_vm(&cl, &b, "portio", 1, RAM_BYTES, img, len, cmdline, err,
-		    sizeof(err)) < 0) {
-		fprintf(stderr, "portio: %s %s\n", err, cl.cl_err);
-		free(img);
-		return -1;
+	r = guest_load_file(guest_path("portio"), &img, &spec.bs_len, err,
+			    sizeof(err));
+	spec.bs_payload = img;
+	if (r == 0 && client_connect(&cl, srv->s_sock) < 0)
+		snprintf(err, sizeof(err), "%s", cl.cl_err);
+	else if (r == 0 && boot_vm(&cl, &b, &spec, err, sizeof(err)) < 0)
+		client_close(&cl);
+	else if (r == 0) {
+		t0 = now_ns();
+		if (client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0 &&
+		    serve_exits(b.b_chans[0], exits) == 0)
+			secs = (double)(now_ns() - t0) / 1e9;
+		boot_release(&b);
+		client_close(&cl);
 	}
+	if (secs < 0)
+		fprintf(stderr, "portio: %s\n", err);
 	free(img);
-	t0 = now_ns();
-	if (client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0 &&
-	    serve_exits(b.b_chans[0], exits) == 0)
-		secs = (double)(now_ns() - t0) / 1e9;
-	boot_release(&b);
-	client_close(&cl);
 	return secs;
 }
 

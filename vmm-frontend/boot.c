@@ -81,25 +81,41 @@ static int boot_fail(struct client *cl, struct boot *b, const char *what,
 	return -1;
 }
 
-int boot_vm(struct client *cl, struct boot *b, const char *name,
-	    unsigned nvcpus, uint64_t ram_bytes, const void *payload,
-	    size_t len, const char *cmdline, char *err, size_t errlen)
+static int boot_map(struct client *cl, struct boot *b,
+		    const struct boot_spec *bs)
 {
+	Kvmmu__Region ram = KVMMU__REGION__INIT, *one = &ram;
+
+	if (bs->bs_map != NULL)
+		return client_transaction(cl, b->b_vm, 0, 0, bs->bs_map,
+					  bs->bs_nmap, NULL);
+	ram.has_kind = ram.has_gpa = ram.has_size = ram.has_offset = 1;
+	ram.kind = KVMMU__REGION_KIND__REGION_RAM;
+	ram.size = bs->bs_ram;
+	ram.name = "ram";
+	return client_transaction(cl, b->b_vm, 0, 0, &one, 1, NULL);
+}
+
+int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
+	    char *err, size_t errlen)
+{
+	uint64_t total = bs->bs_ram + bs->bs_extra;
+
 	memset(b, 0, sizeof(*b));
 	b->b_ram_fd = -1;
 	for (unsigned i = 0; i < GUEST_MAX_VCPUS; i++)
 		b->b_chans[i] = -1;
-	if (nvcpus == 0 || nvcpus > GUEST_MAX_VCPUS) {
-		snprintf(err, errlen, "%u vCPUs not in 1..%d", nvcpus,
+	if (bs->bs_vcpus == 0 || bs->bs_vcpus > GUEST_MAX_VCPUS) {
+		snprintf(err, errlen, "%u vCPUs not in 1..%d", bs->bs_vcpus,
 			 GUEST_MAX_VCPUS);
 		return -1;
 	}
-	if (client_create_vm(cl, name, nvcpus, ram_bytes, &b->b_vm,
-			     &b->b_ram_fd, b->b_chans) < 0)
+	if (client_create_vm(cl, bs->bs_name, bs->bs_vcpus, total, bs->bs_zap,
+			     &b->b_vm, &b->b_ram_fd, b->b_chans) < 0)
 		return boot_fail(cl, b, "CreateVm", err, errlen);
-	b->b_nvcpus = nvcpus;
-	b->b_ram_bytes = ram_bytes;
-	b->b_ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+	b->b_nvcpus = bs->bs_vcpus;
+	b->b_ram_bytes = total;
+	b->b_ram = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
 			b->b_ram_fd, 0);
 	if (b->b_ram == MAP_FAILED) {
 		b->b_ram = NULL;
@@ -107,15 +123,15 @@ int boot_vm(struct client *cl, struct boot *b, const char *name,
 		boot_release(b);
 		return -1;
 	}
-	if (guest_setup(b->b_ram, ram_bytes, nvcpus, payload, len, cmdline, err,
-			errlen) < 0) {
+	if (guest_setup(b->b_ram, bs->bs_ram, bs->bs_vcpus, bs->bs_payload,
+			bs->bs_len, bs->bs_cmdline, err, errlen) < 0) {
 		boot_release(b);
 		return -1;
 	}
-	if (client_map(cl, b->b_vm, KVMMU__REGION_KIND__REGION_RAM, 0,
-		       ram_bytes, 0, "ram", -1) < 0)
-		return boot_fail(cl, b, "MapRegion ram", err, errlen);
-	for (unsigned i = 0; i < nvcpus; i++) {
+	if (boot_map(cl, b, bs) < 0)
+		return boot_fail(cl, b, "Transaction (initial map)", err,
+				 errlen);
+	for (unsigned i = 0; i < bs->bs_vcpus; i++) {
 		if (vcpustate_send(cl, b->b_vm, i) < 0)
 			return boot_fail(cl, b, "VcpuState", err, errlen);
 	}

@@ -22,13 +22,28 @@ struct boot {
 	int b_chans[GUEST_MAX_VCPUS]; /* one exit channel per vCPU */
 };
 
+/* What to boot.  map NULL: one RAM region "ram" over [0, ram). */
+struct boot_spec {
+	const char *bs_name;
+	unsigned bs_vcpus;
+	uint64_t bs_ram;	/* guest RAM, as the payload sees it */
+	uint64_t bs_extra;	/* device memory after it in the memfd */
+	Kvmmu__Region **bs_map; /* the initial memory map */
+	size_t bs_nmap;
+	const Kvmmu__ZapControl *bs_zap; /* NULL: the server's default */
+	const void *bs_payload;
+	size_t bs_len;
+	const char *bs_cmdline;
+};
+
 /*
- * Creates the VM and makes it ready to Run.  On failure err says why
- * (the server's message where it refused) and b holds nothing open.
+ * Creates the VM and makes it ready to Run: the guest image in RAM, the
+ * initial map committed as one transaction, each vCPU's state.  On
+ * failure err says why (the server's message where it refused) and b
+ * holds nothing open.
  */
-int boot_vm(struct client *cl, struct boot *b, const char *name,
-	    unsigned nvcpus, uint64_t ram_bytes, const void *payload,
-	    size_t len, const char *cmdline, char *err, size_t errlen);
+int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
+	    char *err, size_t errlen);
 /* Unmaps RAM and closes every fd boot_vm handed out. */
 void boot_release(struct boot *b);
 

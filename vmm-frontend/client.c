@@ -158,8 +158,8 @@ int client_simple(struct client *cl, Kvmmu__Request *req)
 }
 
 int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
-		     uint64_t ram_bytes, uint32_t *vm_id, int *ram_fd,
-		     int *chans)
+		     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
+		     uint32_t *vm_id, int *ram_fd, int *chans)
 {
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
@@ -172,6 +172,7 @@ int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
 	m.has_vcpus = m.has_ram_bytes = 1;
 	m.vcpus = vcpus;
 	m.ram_bytes = ram_bytes;
+	m.zap = (Kvmmu__ZapControl *)zap;
 	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
 	req.create_vm = &m;
 	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);
@@ -214,6 +215,51 @@ int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
 			NULL);
 	client_free_reply(rep);
 	return r;
+}
+
+int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
+		       uint64_t size, Kvmmu__Region **regs, size_t n,
+		       Kvmmu__TransactionReply *out)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Transaction m = KVMMU__TRANSACTION__INIT;
+	Kvmmu__Reply *rep;
+	int r;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	if (size != 0) {
+		m.has_window_gpa = m.has_window_size = 1;
+		m.window_gpa = gpa;
+		m.window_size = size;
+	}
+	m.n_regions = n;
+	m.regions = regs;
+	req.body_case = KVMMU__REQUEST__BODY_TRANSACTION;
+	req.transaction = &m;
+	r = client_call(cl, &req, NULL, 0, &rep, NULL, NULL);
+	if (r == 0 && rep->body_case != KVMMU__REPLY__BODY_TRANSACTION)
+		r = client_fail(cl, EPROTO, "Transaction reply malformed");
+	if (r == 0 && out != NULL) {
+		*out = *rep->transaction;
+		out->base.descriptor = NULL; /* a copy of counters only */
+	}
+	client_free_reply(rep);
+	return r;
+}
+
+int client_set_zap(struct client *cl, uint32_t vm_id,
+		   const Kvmmu__ZapControl *zap)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__SetZapControl m = KVMMU__SET_ZAP_CONTROL__INIT;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	m.zap = (Kvmmu__ZapControl *)zap;
+	req.body_case = KVMMU__REQUEST__BODY_SET_ZAP_CONTROL;
+	req.set_zap_control = &m;
+	return client_simple(cl, &req);
 }
 
 int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa)

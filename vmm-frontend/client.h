@@ -38,8 +38,14 @@ void client_free_reply(Kvmmu__Reply *rep);
 /* Shorthands for calls that return Ok. */
 int client_simple(struct client *cl, Kvmmu__Request *req);
 int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
-		     uint64_t ram_bytes, uint32_t *vm_id, int *ram_fd,
-		     int *chans);
+		     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
+		     uint32_t *vm_id, int *ram_fd, int *chans);
+/* Replaces the regions inside the window (size 0: the whole map). */
+int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
+		       uint64_t size, Kvmmu__Region **regs, size_t n,
+		       Kvmmu__TransactionReply *out);
+int client_set_zap(struct client *cl, uint32_t vm_id,
+		   const Kvmmu__ZapControl *zap);
 int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
 	       uint64_t size, uint64_t offset, const char *name, int rom_fd);
 int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa);

@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "client.h"
 #include "devices.h"
+#include "machine.h"
 #include "boot.h"
 
 struct options {
@@ -23,6 +24,11 @@ struct options {
 	int stats;
 	int quiet;
 	unsigned spin_us;
+	int json;  /* one JSON summary line for scripts */
+	int pc;	   /* --machine pc */
+	int eager; /* --pci-commit eager */
+	unsigned pci_devices;
+	Kvmmu__ZapControl zap; /* fields set by --zap-mode and friends */
 };
 
 struct frontend {
@@ -30,6 +36,7 @@ struct frontend {
 	struct client f_cl;
 	struct boot f_boot; /* the VM: id, RAM, exit channels */
 	struct devices f_dev;
+	struct machine f_machine;
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */
 };

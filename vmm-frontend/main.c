@@ -33,7 +33,12 @@ static void usage(void)
 	fprintf(stderr, "usage: vmm-frontend --socket PATH --payload FILE "
 			"[--memory MiB] [--vcpus N]\n"
 			"                    [--cmdline STR] [--name NAME] "
-			"[--timeout SEC] [--stats] [-q] [--poll-us N]\n");
+			"[--timeout SEC] [--stats] [-q] [--poll-us N]\n"
+			"                    [--machine plain|pc] "
+			"[--pci-devices N] [--pci-commit lazy|eager]\n"
+			"                    [--json]\n"
+			"                    [--zap-mode all|memslot] "
+			"[--batch-window-us N] [--allones mmio|rom]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -52,6 +57,19 @@ static unsigned long long parse_num(const char *s, const char *what)
 	return v;
 }
 
+/* 0 for the first word, 1 for the second; anything else is refused. */
+static int parse_word(const char *s, const char *what, const char *w0,
+		      const char *w1)
+{
+	if (strcmp(s, w0) == 0)
+		return 0;
+	if (strcmp(s, w1) == 0)
+		return 1;
+	fprintf(stderr, "vmm-frontend: %s: '%s' is neither '%s' nor '%s'\n",
+		what, s, w0, w1);
+	exit(EXIT_USAGE);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -65,10 +83,19 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"stats", no_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"poll-us", required_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'J'},
+		{"machine", required_argument, NULL, 'M'},
+		{"pci-devices", required_argument, NULL, 'D'},
+		{"pci-commit", required_argument, NULL, 'E'},
+		{"zap-mode", required_argument, NULL, 'Z'},
+		{"batch-window-us", required_argument, NULL, 'W'},
+		{"allones", required_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 
+	kvmmu__zap_control__init(&o->zap);
+	o->pci_devices = 8;
 	o->memory_mib = 256;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->vcpus = 1;
@@ -104,12 +131,52 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P':
 			o->spin_us = (unsigned)parse_num(optarg, "--poll-us");
 			break;
+		case 'J':
+			o->json = 1;
+			break;
+		case 'M':
+			o->pc = parse_word(optarg, "--machine", "plain", "pc");
+			break;
+		case 'E':
+			o->eager = parse_word(optarg, "--pci-commit", "lazy",
+					      "eager");
+			break;
+		case 'D':
+			o->pci_devices =
+				(unsigned)parse_num(optarg, "--pci-devices");
+			break;
+		case 'Z':
+			o->zap.has_mode = 1;
+			o->zap.mode = parse_word(optarg, "--zap-mode", "all",
+						 "memslot")
+					      ? KVMMU__ZAP_MODE__ZAP_MEMSLOT
+					      : KVMMU__ZAP_MODE__ZAP_ALL;
+			break;
+		case 'W':
+			o->zap.has_batch_window_us = 1;
+			o->zap.batch_window_us = (uint32_t)parse_num(
+				optarg, "--batch-window-us");
+			break;
+		case 'A':
+			o->zap.has_allones = 1;
+			o->zap.allones =
+				parse_word(optarg, "--allones", "mmio", "rom")
+					? KVMMU__ALL_ONES__ALLONES_ROM
+					: KVMMU__ALL_ONES__ALLONES_MMIO;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!o->socket || !o->payload || optind != argc)
 		usage();
+	if (o->pci_devices == 0 || o->pci_devices > GUEST_PCI_MAX_DEVS) {
+		fprintf(stderr,
+			"vmm-frontend: --pci-devices: %u not in "
+			"1..%d\n",
+			o->pci_devices, GUEST_PCI_MAX_DEVS);
+		exit(EXIT_USAGE);
+	}
 	if (o->vcpus == 0 || o->vcpus > GUEST_MAX_VCPUS) {
 		fprintf(stderr, "vmm-frontend: --vcpus: %u not in 1..%d\n",
 			o->vcpus, GUEST_MAX_VCPUS);
@@ -134,15 +201,32 @@ int fail(struct frontend *f, const char *what)
 static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 {
 	struct options *o = f->f_opt;
+	struct boot_spec bs = {.bs_name = o->name,
+			       .bs_vcpus = o->vcpus,
+			       .bs_ram = o->memory_mib << 20,
+			       .bs_zap = &o->zap,
+			       .bs_payload = payload,
+			       .bs_len = len,
+			       .bs_cmdline = o->cmdline};
 	char err[300];
+	int r;
 
-	if (boot_vm(&f->f_cl, &f->f_boot, o->name, o->vcpus,
-		    o->memory_mib << 20, payload, len, o->cmdline, err,
-		    sizeof(err)) < 0) {
-		fprintf(stderr, "vmm-frontend: %s\n", err);
+	if (machine_init(&f->f_machine, o->pc, o->eager, o->pci_devices,
+			 bs.bs_ram) < 0) {
+		perror("vmm-frontend: option ROM");
 		return -1;
 	}
-	return 0;
+	bs.bs_extra = machine_extra_bytes(&f->f_machine);
+	bs.bs_map = machine_map(&f->f_machine, &bs.bs_nmap);
+	if (bs.bs_map == NULL) {
+		fprintf(stderr, "vmm-frontend: out of memory\n");
+		return -1;
+	}
+	r = boot_vm(&f->f_cl, &f->f_boot, &bs, err, sizeof(err));
+	machine_map_free(bs.bs_map, bs.bs_nmap);
+	if (r < 0)
+		fprintf(stderr, "vmm-frontend: %s\n", err);
+	return r;
 }
 
 static void print_stat_list(const char *prefix, Kvmmu__Stat **s, size_t n)
@@ -154,7 +238,49 @@ static void print_stat_list(const char *prefix, Kvmmu__Stat **s, size_t n)
 	}
 }
 
-static void frontend_summary(struct frontend *f, double secs)
+static uint64_t stat_of(const Kvmmu__StatsReply *st, const char *name)
+{
+	uint64_t v = 0;
+
+	stats_find(st, -1, name, &v);
+	return v;
+}
+
+/* One line for scripts (bench/zap-modes reads it). */
+static void frontend_json(struct frontend *f, double secs,
+			  const Kvmmu__StatsReply *st, int code)
+{
+	const struct machine *m = &f->f_machine;
+	uint64_t pf = stats_vcpu_sum(st, "pf_taken");
+	uint64_t churn = m->m_last_phase >= 2 ? pf - m->m_phase_pf[2] : 0;
+	const char *mode =
+		st->zap && st->zap->mode == KVMMU__ZAP_MODE__ZAP_MEMSLOT
+			? "memslot"
+			: "all";
+
+	printf("{\"vm\": \"%s\", \"ram_mib\": %llu, \"zap_mode\": \"%s\", "
+	       "\"pci_commit\": \"%s\", "
+	       "\"exit_code\": %d, \"boot_s\": %.4f, \"pf_taken\": %llu, "
+	       "\"pf_taken_churn\": %llu, \"pf_fixed\": %llu, "
+	       "\"shadow_zapped\": %llu, \"remote_tlb_flush\": %llu, "
+	       "\"memslot_ioctls\": %llu, \"transactions\": %llu, "
+	       "\"tx_coalesced\": %llu, \"pause_us_p50\": %llu, "
+	       "\"pause_us_p99\": %llu, \"churn_s\": %.4f}\n",
+	       f->f_opt->name, (unsigned long long)f->f_opt->memory_mib, mode,
+	       f->f_opt->eager ? "eager" : "lazy", code, secs,
+	       (unsigned long long)pf, (unsigned long long)churn,
+	       (unsigned long long)stats_vcpu_sum(st, "pf_fixed"),
+	       (unsigned long long)stat_of(st, "mmu_shadow_zapped"),
+	       (unsigned long long)stat_of(st, "remote_tlb_flush"),
+	       (unsigned long long)stat_of(st, "vm.memslot_ioctls"),
+	       (unsigned long long)stat_of(st, "vm.transactions"),
+	       (unsigned long long)stat_of(st, "vm.tx_coalesced"),
+	       (unsigned long long)stat_of(st, "vm.pause_us_p50"),
+	       (unsigned long long)stat_of(st, "vm.pause_us_p99"),
+	       m->m_last_phase >= 6 ? m->m_phase_s[6] - m->m_phase_s[2] : 0.0);
+}
+
+static void frontend_summary(struct frontend *f, double secs, int code)
 {
 	Kvmmu__Reply *rep;
 	const Kvmmu__StatsReply *st;
@@ -164,6 +290,11 @@ static void frontend_summary(struct frontend *f, double secs)
 		return;
 	}
 	st = rep->stats;
+	if (f->f_opt->json) {
+		frontend_json(f, secs, st, code);
+		client_free_reply(rep);
+		return;
+	}
 	printf("vmm-frontend: vm '%s' ran %.3f s on %u vCPU(s): %llu exits "
 	       "in KVM, %llu forwarded (%llu port I/O, %llu MMIO), %llu "
 	       "page faults taken\n",
@@ -206,6 +337,7 @@ static int frontend_exit_code(const struct frontend *f)
 static void frontend_free(struct frontend *f)
 {
 	boot_release(&f->f_boot);
+	machine_free(&f->f_machine);
 	devices_free(&f->f_dev);
 	client_close(&f->f_cl);
 }
@@ -213,7 +345,8 @@ static void frontend_free(struct frontend *f)
 int main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct frontend f = {.f_opt = &o, .f_boot.b_ram_fd = -1};
+	struct frontend f = {
+		.f_opt = &o, .f_boot.b_ram_fd = -1, .f_machine.m_rom_fd = -1};
 	char err[256], namebuf[KVMMU_NAME_MAX + 1];
 	void *payload;
 	size_t len;
@@ -259,7 +392,7 @@ int main(int argc, char **argv)
 	else if (r == 0)
 		code = frontend_exit_code(&f);
 	if (r != -EPIPE)
-		frontend_summary(&f, now_s() - t0);
+		frontend_summary(&f, now_s() - t0, code);
 	if (r != -EPIPE && client_vm_op(&f.f_cl, f.f_boot.b_vm,
 					KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
 		fail(&f, "DestroyVm");

@@ -32,17 +32,34 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 {
 	unsigned v = ex->vcpu;
 	size_t len;
+	int err;
 
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_IO && ex->io) {
 		const Kvmmu__IoExit *io = ex->io;
 
 		len = (size_t)io->size * io->count;
-		if (len > cap)
+		if (len > cap || (io->count != 1 && !io->out))
 			return true;
 		if (io->out) {
 			if (io->data.len != len)
 				return true;
 			memcpy(abuf, io->data.data, len);
+		}
+		if (io->count == 1 &&
+		    machine_io(f, v, (uint16_t)io->port, io->size, io->out,
+			       abuf, &err)) {
+			f->f_dev.d_exits_io++;
+			if (err < 0)
+				f->f_crashed++;
+			ans->has_data = !io->out;
+			ans->data.data = abuf;
+			ans->data.len = len;
+			return err < 0;
+		}
+		/* The guest moved on from config space: apply its changes. */
+		if (machine_flush(f) < 0) {
+			f->f_crashed++;
+			return true;
 		}
 		if (devices_io(&f->f_dev, v, (uint16_t)io->port, io->size,
 			       io->out, abuf, len))
@@ -54,6 +71,10 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 	}
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio &&
 	    ex->mmio->len <= 8) {
+		if (machine_flush(f) < 0) {
+			f->f_crashed++;
+			return true;
+		}
 		len = ex->mmio->len;
 		if (ex->mmio->write)
 			memcpy(abuf, ex->mmio->data.data,

@@ -224,7 +224,8 @@ static void test_memory_map(void)
 
 	CHECK(client_connect(&a, srv.s_sock) == 0, "connect a");
 	CHECK(client_connect(&b, srv.s_sock) == 0, "connect b");
-	CHECK(client_create_vm(&a, "a", 1, 16 << 20, &vm, &ram, &chan) == 0,
+	CHECK(client_create_vm(&a, "a", 1, 16 << 20, NULL, &vm, &ram, &chan) ==
+		      0,
 	      "create: %s", a.cl_err);
 	CHECK(client_map(&a, vm, 1, 0, 16 << 20, 0, "ram", -1) == 0,
 	      "map ram: %s", a.cl_err);
@@ -268,11 +269,12 @@ static void test_memory_map(void)
 	/* Quota: the server runs with --max-vms 2. */
 	close(ram);
 	close(chan);
-	CHECK(client_create_vm(&a, "a2", 1, 4 << 20, &vm2, &ram, &chan) == 0,
+	CHECK(client_create_vm(&a, "a2", 1, 4 << 20, NULL, &vm2, &ram, &chan) ==
+		      0,
 	      "second VM");
 	close(ram);
 	close(chan);
-	CHECK(client_create_vm(&a, "a3", 1, 4 << 20, &vm2, &ram, &chan) ==
+	CHECK(client_create_vm(&a, "a3", 1, 4 << 20, NULL, &vm2, &ram, &chan) ==
 		      -EDQUOT,
 	      "third VM over quota: %s", a.cl_err);
 	CHECK(client_vm_op(&a, vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
@@ -300,7 +302,8 @@ static void test_violations_disconnect(void)
 	CHECK(closed_by_server(fd), "disconnected after 16 violations");
 	close(fd);
 	CHECK(client_connect(&c, srv.s_sock) == 0, "server still serves");
-	CHECK(client_create_vm(&c, "after", 1, 4 << 20, &vm, &ram, &chan) == 0,
+	CHECK(client_create_vm(&c, "after", 1, 4 << 20, NULL, &vm, &ram,
+			       &chan) == 0,
 	      "and creates VMs: %s", c.cl_err);
 	close(ram);
 	close(chan);
@@ -330,6 +333,7 @@ static Kvmmu__VcpuExit *next_exit(int chan, int ms)
  */
 static void bad_answer(const void *pkt, size_t len, const char *what)
 {
+	struct boot_spec spec = {0};
 	char err[300];
 	struct client cl;
 	struct boot b;
@@ -341,9 +345,13 @@ static void bad_answer(const void *pkt, size_t len, const char *what)
 		      guest_load_file(guest_path("hello"), &img, &ilen, err,
 				      sizeof(err)) == 0,
 	      "%s: setup", what);
-	CHECK(boot_vm(&cl, &b, "chan", 1, 8 << 20, img, ilen, NULL, err,
-		      sizeof(err)) == 0,
-	      "%s: boot: %s", what, err);
+	spec.bs_name = "chan";
+	spec.bs_vcpus = 1;
+	spec.bs_ram = 8 << 20;
+	spec.bs_payload = img;
+	spec.bs_len = ilen;
+	CHECK(boot_vm(&cl, &b, &spec, err, sizeof(err)) == 0, "%s: boot: %s",
+	      what, err);
 	free(img);
 	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
 	ex = next_exit(b.b_chans[0], 5000);

@@ -1,0 +1,264 @@
+/*
+ * machine.c: the boot-churn machine's memory map and chipset ports.
+ *
+ * When map changes reach the server: PCI writes only mark the PCI window
+ * dirty; the window is sent as one transaction when a device turns decode
+ * (or its ROM) on, and before any exit that is not a config-space access
+ * is served.  So a BAR-sizing cycle (decode off, write all ones, read the
+ * mask, restore, decode on) reaches the server as one transaction that
+ * nets to nothing, and a BAR move as one MOVE.  A guest touching a BAR
+ * while its decode is off (which firmware does not do) would still see
+ * the old mapping until then.  --pci-commit eager instead sends every
+ * map-affecting write at once, as QEMU does, for comparison.
+ * Trust: unprivileged.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "machine.h"
+
+#define PCI_WIN_GPA  GUEST_PCI_MMIO_BASE
+#define PCI_WIN_SIZE 0x10000000ULL
+#define ROM_GPA	     (GUEST_PCI_MMIO_BASE + PCI_WIN_SIZE)
+
+uint64_t machine_extra_bytes(const struct machine *m)
+{
+	if (!m->m_pc)
+		return 0;
+	return m->m_pci.p_ndevs * GUEST_PCI_BAR_SIZE + GUEST_VGA_SIZE;
+}
+
+/* Device 1's option ROM: 0x55 0xaa, then a recognisable fill. */
+static int machine_rom(struct machine *m)
+{
+	uint8_t *p;
+
+	m->m_rom_fd =
+		memfd_create("kvmmu-optrom", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m->m_rom_fd < 0 ||
+	    ftruncate(m->m_rom_fd, (off_t)GUEST_PCI_ROM_SIZE) < 0)
+		return -errno;
+	p = mmap(NULL, GUEST_PCI_ROM_SIZE, PROT_WRITE, MAP_SHARED, m->m_rom_fd,
+		 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	for (uint64_t i = 0; i < GUEST_PCI_ROM_SIZE; i++)
+		p[i] = (uint8_t)(i * 7);
+	p[0] = 0x55;
+	p[1] = 0xaa;
+	munmap(p, GUEST_PCI_ROM_SIZE);
+	return 0;
+}
+
+int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
+		 uint64_t ram)
+{
+	memset(m, 0, sizeof(*m));
+	m->m_pc = pc;
+	m->m_eager = eager;
+	m->m_ram = ram;
+	m->m_rom_fd = -1;
+	if (!pc)
+		return 0;
+	pci_init(&m->m_pci, ndevs, ram);
+	m->m_vga_off = ram + ndevs * GUEST_PCI_BAR_SIZE;
+	return machine_rom(m);
+}
+
+void machine_free(struct machine *m)
+{
+	if (m->m_rom_fd >= 0)
+		close(m->m_rom_fd);
+	m->m_rom_fd = -1;
+}
+
+static Kvmmu__Region *region_new(int kind, uint64_t gpa, uint64_t size,
+				 uint64_t off, const char *name)
+{
+	Kvmmu__Region *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	kvmmu__region__init(r);
+	r->has_kind = r->has_gpa = r->has_size = 1;
+	r->kind = (Kvmmu__RegionKind)kind;
+	r->gpa = gpa;
+	r->size = size;
+	r->has_offset = kind == KVMMU__REGION_KIND__REGION_RAM;
+	r->offset = off;
+	r->name = (char *)name;
+	return r;
+}
+
+Kvmmu__Region **machine_map(const struct machine *m, size_t *n)
+{
+	Kvmmu__Region **map = calloc(3, sizeof(*map));
+	const uint64_t vga_end = GUEST_VGA_GPA + GUEST_VGA_SIZE;
+
+	*n = 0;
+	if (map == NULL)
+		return NULL;
+	if (!m->m_pc) {
+		map[(*n)++] = region_new(KVMMU__REGION_KIND__REGION_RAM, 0,
+					 m->m_ram, 0, "ram");
+	} else {
+		/* RAM around the legacy VGA window, which starts off. */
+		map[(*n)++] = region_new(KVMMU__REGION_KIND__REGION_RAM, 0,
+					 GUEST_VGA_GPA, 0, "ram-low");
+		map[(*n)++] = region_new(KVMMU__REGION_KIND__REGION_ALLONES,
+					 GUEST_VGA_GPA, GUEST_VGA_SIZE, 0,
+					 "vga-hole");
+		map[(*n)++] =
+			region_new(KVMMU__REGION_KIND__REGION_RAM, vga_end,
+				   m->m_ram - vga_end, vga_end, "ram-high");
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (map[i] == NULL) {
+			machine_map_free(map, *n);
+			return NULL;
+		}
+	}
+	return map;
+}
+
+void machine_map_free(Kvmmu__Region **map, size_t n)
+{
+	for (size_t i = 0; map && i < n; i++)
+		free(map[i]);
+	free(map);
+}
+
+static int machine_fail(struct frontend *f, const char *what)
+{
+	fprintf(stderr, "vmm-frontend: %s: %s\n", what, f->f_cl.cl_err);
+	return -1;
+}
+
+/* The VGA window: video memory (a memslot) or an all-ones hole. */
+static int machine_vga(struct frontend *f, bool on)
+{
+	struct machine *m = &f->f_machine;
+	Kvmmu__Region *r;
+	int ret;
+
+	if (on == m->m_vga_on)
+		return 0;
+	r = on ? region_new(KVMMU__REGION_KIND__REGION_RAM, GUEST_VGA_GPA,
+			    GUEST_VGA_SIZE, m->m_vga_off, "vga")
+	       : region_new(KVMMU__REGION_KIND__REGION_ALLONES, GUEST_VGA_GPA,
+			    GUEST_VGA_SIZE, 0, "vga-hole");
+	if (r == NULL)
+		return -ENOMEM;
+	ret = client_transaction(&f->f_cl, f->f_boot.b_vm, GUEST_VGA_GPA,
+				 GUEST_VGA_SIZE, &r, 1, NULL);
+	free(r);
+	if (ret < 0)
+		return machine_fail(f, "Transaction (VGA window)");
+	m->m_vga_on = on;
+	return 0;
+}
+
+/* Device 1's ROM BAR maps a read-only region outside the PCI window. */
+static int machine_rom_sync(struct frontend *f)
+{
+	struct machine *m = &f->f_machine;
+	const struct pci_dev *d = &m->m_pci.p_dev[1];
+	uint64_t want = 0;
+
+	if ((d->pd_rom & 1) && (d->pd_cmd & 2) &&
+	    (d->pd_rom & PCI_ROM_GPA_MASK) == ROM_GPA)
+		want = ROM_GPA;
+	if (want == m->m_rom_gpa)
+		return 0;
+	if (m->m_rom_gpa != 0 &&
+	    client_unmap(&f->f_cl, f->f_boot.b_vm, m->m_rom_gpa) < 0)
+		return machine_fail(f, "UnmapRegion (option ROM)");
+	m->m_rom_gpa = 0;
+	if (want != 0 &&
+	    client_map(&f->f_cl, f->f_boot.b_vm, KVMMU__REGION_KIND__REGION_ROM,
+		       want, GUEST_PCI_ROM_SIZE, 0, "optrom", m->m_rom_fd) < 0)
+		return machine_fail(f, "MapRegion (option ROM)");
+	m->m_rom_gpa = want;
+	return 0;
+}
+
+int machine_flush(struct frontend *f)
+{
+	struct machine *m = &f->f_machine;
+	Kvmmu__Region regs[GUEST_PCI_MAX_DEVS], *ptrs[GUEST_PCI_MAX_DEVS];
+	char names[GUEST_PCI_MAX_DEVS][16];
+	size_t n;
+
+	if (!m->m_pc || !m->m_pci.p_dirty)
+		return 0;
+	n = pci_regions(&m->m_pci, regs, names, GUEST_PCI_MAX_DEVS);
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &regs[i];
+	if (client_transaction(&f->f_cl, f->f_boot.b_vm, PCI_WIN_GPA,
+			       PCI_WIN_SIZE, ptrs, n, NULL) < 0)
+		return machine_fail(f, "Transaction (PCI window)");
+	m->m_commits++;
+	m->m_pci.p_dirty = m->m_pci.p_commit_now = false;
+	return machine_rom_sync(f);
+}
+
+static double machine_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Remembers when each phase began and how many faults came before it. */
+static void machine_phase(struct frontend *f, uint32_t n)
+{
+	struct machine *m = &f->f_machine;
+	Kvmmu__Reply *rep;
+
+	if (n == 0 || n >= MACHINE_PHASES)
+		return;
+	m->m_phase_s[n] = machine_now();
+	m->m_last_phase = n > m->m_last_phase ? n : m->m_last_phase;
+	if (client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep) == 0) {
+		m->m_phase_pf[n] = stats_vcpu_sum(rep->stats, "pf_taken");
+		client_free_reply(rep);
+	}
+}
+
+bool machine_io(struct frontend *f, unsigned vcpu, uint16_t port, unsigned size,
+		bool out, uint8_t *data, int *err)
+{
+	struct machine *m = &f->f_machine;
+	uint32_t v = 0;
+
+	(void)vcpu;
+	*err = 0;
+	if (!m->m_pc)
+		return false;
+	if (pci_port(port)) {
+		pci_io(&m->m_pci, port, size, out, data);
+		if (m->m_pci.p_commit_now || (m->m_eager && m->m_pci.p_dirty))
+			*err = machine_flush(f);
+		return true;
+	}
+	if (port == GUEST_PORT_VGA && out && size == 1) {
+		*err = machine_flush(f);
+		if (*err == 0)
+			*err = machine_vga(f, data[0] != 0);
+		return true;
+	}
+	if (port == GUEST_PORT_PHASE && out && size == 4) {
+		*err = machine_flush(f);
+		memcpy(&v, data, 4);
+		machine_phase(f, v);
+		return true;
+	}
+	return false;
+}

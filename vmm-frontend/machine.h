@@ -1,0 +1,55 @@
+/*
+ * machine.h: the machine a frontend emulates around its payload.  "plain"
+ * is RAM from 0; "pc" is the boot-churn machine of guest/abi.h: RAM with
+ * the legacy VGA hole, PCI devices whose BARs and option ROM come and go,
+ * and the VGA window.  Config-space writes become memory-map
+ * transactions, as in a real VMM.
+ * Trust: unprivileged; guest values are checked.
+ */
+#ifndef KVMMU_MACHINE_H
+#define KVMMU_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci.h"
+
+struct frontend;
+
+#define MACHINE_PHASES 8
+
+struct machine {
+	bool m_pc;
+	bool m_eager; /* apply every config write at once */
+	struct pci m_pci;
+	uint64_t m_ram;	    /* guest RAM */
+	uint64_t m_vga_off; /* video memory in the memfd */
+	bool m_vga_on;
+	int m_rom_fd;	    /* device 1's option ROM */
+	uint64_t m_rom_gpa; /* where it is mapped, 0: not */
+	unsigned m_commits; /* PCI transactions sent */
+	/* Phase n started at m_phase_s[n] with m_phase_pf[n] faults. */
+	double m_phase_s[MACHINE_PHASES];
+	uint64_t m_phase_pf[MACHINE_PHASES];
+	unsigned m_last_phase;
+};
+
+/* Memory after guest RAM in the memfd: BARs, video memory. */
+uint64_t machine_extra_bytes(const struct machine *m);
+int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
+		 uint64_t ram);
+void machine_free(struct machine *m);
+/* The initial map (to free with machine_map_free). */
+Kvmmu__Region **machine_map(const struct machine *m, size_t *n);
+void machine_map_free(Kvmmu__Region **map, size_t n);
+
+/*
+ * Port I/O the machine owns (PCI config, VGA, phase).  Returns true when
+ * handled; *err < 0 when a transaction failed (the run must stop).
+ */
+bool machine_io(struct frontend *f, unsigned vcpu, uint16_t port, unsigned size,
+		bool out, uint8_t *data, int *err);
+/* Sends pending PCI map changes; called before serving other exits. */
+int machine_flush(struct frontend *f);
+
+#endif
