@@ -31,6 +31,7 @@ struct options {
 	uint64_t max_ram_mib;
 	unsigned max_vcpus;
 	unsigned spin_us;
+	unsigned fail_tx_ioctl;
 };
 
 static void usage(void)
@@ -47,7 +48,10 @@ static void usage(void)
 		"  --max-vcpus N      vCPUs per VM (default %d, capped by "
 		"KVM)\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
-		"(default %d, 0 = off)\n",
+		"(default %d, 0 = off)\n"
+		"  --fail-tx-ioctl N  testing only: the Nth memslot ioctl of "
+		"every transaction\n"
+		"                     fails with EIO, to exercise rollback\n",
 		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS,
 		WIRE_DEFAULT_SPIN_US);
 	exit(2);
@@ -79,6 +83,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"max-ram-mib", required_argument, NULL, 'R'},
 		{"max-vcpus", required_argument, NULL, 'C'},
 		{"poll-us", required_argument, NULL, 'P'},
+		{"fail-tx-ioctl", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -115,6 +120,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P':
 			o->spin_us = (unsigned)strtoul(optarg, NULL, 0);
 			break;
+		case 'F':
+			o->fail_tx_ioctl =
+				(unsigned)parse_num(optarg, "--fail-tx-ioctl");
+			break;
 		default:
 			usage();
 		}
@@ -142,6 +151,7 @@ static void server_limits(struct server *s, const struct options *o)
 	s->s_max_vms = o->max_vms;
 	s->s_max_ram = o->max_ram_mib << 20;
 	s->s_spin_us = o->spin_us;
+	s->s_fail_tx_ioctl = o->fail_tx_ioctl;
 }
 
 int main(int argc, char **argv)
@@ -177,6 +187,10 @@ int main(int argc, char **argv)
 			fatal("daemon: %s", strerror(errno));
 		log_init("mmu-server", false, o.verbose);
 	}
+	if (o.fail_tx_ioctl)
+		log_warn("--fail-tx-ioctl %u: transactions will fail (testing "
+			 "only)",
+			 o.fail_tx_ioctl);
 	log_info("listening on %s (%d memslots, %u vCPUs/VM, %u-bit GPAs, "
 		 "quirks2 mask 0x%llx)",
 		 o.socket, s.s_kh.kh_nr_slots, s.s_lim.max_vcpus,

@@ -25,10 +25,11 @@ TAILQ_HEAD(connlist, conn);
 struct server {
 	struct event_base *s_base;
 	struct kvm_host s_kh;
-	struct limits s_lim; /* per VM */
-	unsigned s_max_vms;  /* per connection */
-	uint64_t s_max_ram;  /* per connection, bytes */
-	unsigned s_spin_us;  /* busy-poll window, see wire_poll */
+	struct limits s_lim;	  /* per VM */
+	unsigned s_max_vms;	  /* per connection */
+	uint64_t s_max_ram;	  /* per connection, bytes */
+	unsigned s_spin_us;	  /* busy-poll window, see wire_poll */
+	unsigned s_fail_tx_ioctl; /* testing only, see --fail-tx-ioctl */
 	const char *s_path;
 	int s_listen;
 	struct event *s_ev_listen;

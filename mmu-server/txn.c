@@ -152,12 +152,15 @@ static void txn_record_pause(struct vm *vm, uint64_t us)
 		us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-int vm_transaction(struct vm *vm, struct tx_plan *p, struct verr *e)
+int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
+		   struct verr *e)
 {
 	uint64_t t0 = txn_now_us(), ioctls = vm->vm_memslot_ioctls;
 	size_t i;
 	int r = 0;
 
+	vm->vm_tx_fail_at = fail_at;
+	vm->vm_tx_ioctl_n = 0;
 	vm_pause(vm);
 	pthread_rwlock_wrlock(&vm->vm_map_lock);
 	for (i = 0; i < p->tp_n && r == 0; i++) {
@@ -165,6 +168,7 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, struct verr *e)
 		if (r < 0)
 			txn_fail(&p->tp_steps[i], e);
 	}
+	vm->vm_tx_fail_at = 0; /* undo steps are never failed */
 	if (r < 0) {
 		for (size_t j = i - 1; j-- > 0;)
 			txn_undo(vm, &p->tp_steps[j]);

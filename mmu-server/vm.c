@@ -374,8 +374,12 @@ int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
 		struct verr *e)
 {
 	uint32_t flags = region_flags(r);
-	int ret = kvm_vm_set_slot(vm->vm_fd, (uint32_t)r->r_slot, flags,
-				  r->r_gpa, size, r->r_hva);
+	int ret;
+
+	if (vm->vm_tx_fail_at && ++vm->vm_tx_ioctl_n == vm->vm_tx_fail_at)
+		return verr_set(e, EIO, "injected failure (--fail-tx-ioctl)");
+	ret = kvm_vm_set_slot(vm->vm_fd, (uint32_t)r->r_slot, flags, r->r_gpa,
+			      size, r->r_hva);
 
 	vm->vm_memslot_ioctls++;
 	srv_count(SC_MEMSLOT_IOCTLS);

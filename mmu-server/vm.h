@@ -69,6 +69,9 @@ struct vm {
 	_Atomic uint64_t vm_allones_reads;   /* answered by the server */
 	uint32_t vm_pause_us[PAUSE_SAMPLES]; /* last pauses, microseconds */
 	uint64_t vm_pauses;
+	/* Testing only (--fail-tx-ioctl): fail this ioctl of a transaction. */
+	unsigned vm_tx_fail_at;
+	unsigned vm_tx_ioctl_n;
 	_Atomic uint64_t vm_exits_forwarded;
 
 	pthread_mutex_t vm_lock;
@@ -100,7 +103,8 @@ int vm_set_zap(struct vm *vm, const struct zap_policy *zp, struct verr *e);
 bool vm_zap_supported(const struct kvm_host *kh);
 
 /* Applies a plan from memmap_plan with every vCPU out of KVM_RUN. */
-int vm_transaction(struct vm *vm, struct tx_plan *p, struct verr *e);
+int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
+		   struct verr *e);
 /* p-th percentile of the recorded vCPU pause times, microseconds. */
 uint32_t vm_pause_percentile(const struct vm *vm, unsigned p);
 /* True when gpa lies in an all-ones region served as MMIO. */
