@@ -58,42 +58,6 @@ static double run_inproc(unsigned long *exits)
 	return secs;
 }
 
-/* Answers exits on the channel until the guest writes the exit port. */
-static int serve_exits(int chan, unsigned long *exits)
-{
-	static uint8_t buf[WIRE_MAX_MSG];
-	struct pollfd pfd = {.fd = chan, .events = POLLIN};
-	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
-	int fds[WIRE_MAX_FDS];
-	size_t nfds;
-
-	ans.has_stop = 1;
-	for (;;) {
-		Kvmmu__VcpuExit *ex;
-		ssize_t n;
-		bool done;
-
-		if (wire_poll(&pfd, 1, 10000, WIRE_DEFAULT_SPIN_US) <= 0)
-			return -ETIMEDOUT;
-		n = wire_recv(chan, buf, fds, &nfds);
-		wire_close_fds(fds, nfds);
-		if (n == -EAGAIN)
-			continue;
-		ex = n > 0 ? kvmmu__vcpu_exit__unpack(NULL, (size_t)n, buf)
-			   : NULL;
-		if (ex == NULL || !ex->io)
-			return -EPROTO;
-		done = ex->io->port == GUEST_PORT_EXIT;
-		*exits += ex->io->port == GUEST_PORT_NULL;
-		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
-		ans.stop = done;
-		if (wire_send(chan, &ans.base, NULL, 0) < 0)
-			return -EPIPE;
-		if (done)
-			return 0;
-	}
-}
-
 /* Through the server: this process is the frontend. */
 static double run_server(struct srv *srv, unsigned long *exits)
 {
@@ -119,9 +83,12 @@ static double run_server(struct srv *srv, unsigned long *exits)
 		client_close(&cl);
 	else if (r == 0) {
 		t0 = now_ns();
+		struct served sv = {0};
+
 		if (client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0 &&
-		    serve_exits(b.b_chans[0], exits) == 0)
+		    serve_vcpu(b.b_chans[0], 10000, &sv) == 0)
 			secs = (double)(now_ns() - t0) / 1e9;
+		*exits = sv.sv_null;
 		boot_release(&b);
 		client_close(&cl);
 	}

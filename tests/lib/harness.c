@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
+#include "boot.h"
+#include "guest.h"
 #include "harness.h"
+#include "kvmmu.pb-c.h"
+#include "wire.h"
 
 int checks_passed, checks_failed;
 
@@ -151,4 +157,95 @@ int checks_report(const char *test)
 	printf("%s: %d passed, %d failed\n", test, checks_passed,
 	       checks_failed);
 	return checks_failed ? 1 : 0;
+}
+
+/* Fills the answer to one exit; true when the guest is done. */
+static bool serve_one(const Kvmmu__VcpuExit *ex, struct served *s,
+		      uint8_t *data, size_t *len)
+{
+	const Kvmmu__IoExit *io = ex->io;
+	uint32_t v = 0;
+
+	*len = 0;
+	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio) {
+		s->sv_mmio++;
+		*len = ex->mmio->write ? 0 : ex->mmio->len;
+		memset(data, 0xff, 8);
+		return false;
+	}
+	if (ex->reason != KVMMU__EXIT_REASON__EXIT_IO || io == NULL)
+		return true; /* shutdown, internal error: nothing to serve */
+	s->sv_io++;
+	if (!io->out) {
+		*len = (size_t)io->size * io->count;
+		memset(data, io->port == GUEST_PORT_SERIAL + 5 ? 0x60 : 0,
+		       *len);
+		return false;
+	}
+	memcpy(&v, io->data.data, io->data.len < 4 ? io->data.len : 4);
+	if (io->port == GUEST_PORT_NULL)
+		s->sv_null++;
+	if (io->port == GUEST_PORT_REPORT && s->sv_nreports < 8)
+		s->sv_reports[s->sv_nreports++] = v;
+	if (io->port == GUEST_PORT_EXIT) {
+		s->sv_status = v;
+		return true;
+	}
+	return false;
+}
+
+int serve_vcpu(int chan, int timeout_ms, struct served *s)
+{
+	static uint8_t buf[WIRE_MAX_MSG];
+	struct pollfd pfd = {.fd = chan, .events = POLLIN};
+	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
+	uint8_t data[4096];
+	int fds[WIRE_MAX_FDS];
+	size_t nfds, len;
+
+	for (;;) {
+		Kvmmu__VcpuExit *ex;
+		ssize_t n;
+		bool done;
+
+		if (wire_poll(&pfd, 1, timeout_ms, WIRE_DEFAULT_SPIN_US) <= 0)
+			return -ETIMEDOUT;
+		n = wire_recv(chan, buf, fds, &nfds);
+		wire_close_fds(fds, nfds);
+		if (n == -EAGAIN)
+			continue;
+		if (n <= 0)
+			return -EPIPE;
+		ex = kvmmu__vcpu_exit__unpack(NULL, (size_t)n, buf);
+		if (ex == NULL)
+			return -EPROTO;
+		done = serve_one(ex, s, data, &len);
+		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
+		ans.has_stop = 1;
+		ans.stop = done;
+		ans.has_data = len > 0;
+		ans.data.data = data;
+		ans.data.len = len;
+		if (wire_send(chan, &ans.base, NULL, 0) < 0)
+			return -EPIPE;
+		if (done)
+			return 0;
+	}
+}
+
+int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
+	      const char *payload, char *err, size_t errlen)
+{
+	void *img;
+	int r;
+
+	r = guest_load_file(guest_path(payload), &img, &bs->bs_len, err,
+			    errlen);
+	if (r < 0)
+		return r;
+	bs->bs_payload = img;
+	r = boot_vm(cl, b, bs, err, errlen);
+	free(img);
+	bs->bs_payload = NULL;
+	return r;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SKIP_CODE 77 /* ctest's SKIP_RETURN_CODE */
@@ -37,6 +38,31 @@ long proc_rss_kib(pid_t pid);
 
 const char *bin_path(const char *prog);
 const char *guest_path(const char *payload);
+
+/* What serve_vcpu saw of a guest. */
+struct served {
+	unsigned long sv_io;	/* port I/O exits */
+	unsigned long sv_mmio;	/* MMIO exits (answered with all ones) */
+	unsigned long sv_null;	/* writes to GUEST_PORT_NULL */
+	uint32_t sv_status;	/* what the guest wrote to GUEST_PORT_EXIT */
+	uint32_t sv_reports[8]; /* GUEST_PORT_REPORT values, in order */
+	unsigned sv_nreports;
+};
+
+/*
+ * A minimal frontend for one vCPU channel: serial output is dropped, the
+ * UART reads ready, MMIO reads all ones.  Answers exits until the guest
+ * writes its exit port (0), or none comes for timeout_ms (-ETIMEDOUT;
+ * 0 ms: serve what is pending and return), or the channel fails.
+ */
+int serve_vcpu(int chan, int timeout_ms, struct served *s);
+
+struct client;
+struct boot;
+struct boot_spec;
+/* boot_vm() with build/guest/<payload>.bin as the payload. */
+int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
+	      const char *payload, char *err, size_t errlen);
 
 extern int checks_passed, checks_failed;
 
