@@ -12,8 +12,8 @@
 
 #include "wire.h"
 
-int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
-	      size_t nfds)
+int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,
+		  size_t nfds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * WIRE_MAX_FDS)];
@@ -21,22 +21,13 @@ int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
 	} cmsgbuf;
 	struct msghdr mh = {0};
 	struct iovec iov;
-	uint8_t *buf;
-	size_t len;
 	ssize_t n;
-	int ret = 0;
 
 	if (nfds > WIRE_MAX_FDS)
 		return -EINVAL;
-	len = protobuf_c_message_get_packed_size(msg);
 	if (len > WIRE_MAX_MSG)
 		return -EMSGSIZE;
-	buf = malloc(len ? len : 1);
-	if (buf == NULL)
-		return -ENOMEM;
-	protobuf_c_message_pack(msg, buf);
-
-	iov.iov_base = buf;
+	iov.iov_base = (void *)buf;
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -55,10 +46,25 @@ int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
 	do {
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		ret = -errno;
+	return n < 0 ? -errno : 0;
+}
+
+int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
+	      size_t nfds)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf;
+	int r;
+
+	if (len > WIRE_MAX_MSG)
+		return -EMSGSIZE;
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	protobuf_c_message_pack(msg, buf);
+	r = wire_send_buf(sock, buf, len, fds, nfds);
 	free(buf);
-	return ret;
+	return r;
 }
 
 void wire_close_fds(int *fds, size_t n)

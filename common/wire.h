@@ -21,6 +21,10 @@
 int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
 	      size_t nfds);
 
+/* Sends an already packed message; otherwise as wire_send. */
+int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,
+		  size_t nfds);
+
 /*
  * Receives one packet into buf (WIRE_MAX_MSG bytes) and its fds (up to
  * WIRE_MAX_FDS, opened close-on-exec; the caller owns them).  Returns the

@@ -14,6 +14,18 @@
 #include "protocol.h"
 #include "validate.h"
 
+/* A packed reply waiting for the socket, with dups of its fds. */
+struct outmsg {
+	STAILQ_ENTRY(outmsg) o_entry;
+	size_t o_len;
+	size_t o_nfds;
+	int o_fds[WIRE_MAX_FDS];
+	uint8_t o_buf[];
+};
+
+/* Replies a connection may owe before it is taken for a non-reader. */
+#define CONN_MAX_OUTQ 1024
+
 struct conn {
 	struct server *c_srv;
 	int c_fd;
@@ -25,11 +37,9 @@ struct conn {
 	unsigned c_violations;
 	unsigned c_nvms;
 	uint64_t c_ram;
-	/* A reply the socket could not take yet; reading waits for it. */
-	uint8_t *c_out;
-	size_t c_out_len;
-	int c_out_fds[WIRE_MAX_FDS];
-	size_t c_out_nfds;
+	/* Replies the socket could not take yet; reading waits for them. */
+	STAILQ_HEAD(, outmsg) c_outq;
+	unsigned c_outq_len;
 	TAILQ_ENTRY(conn) c_entry;
 };
 

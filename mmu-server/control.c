@@ -29,6 +29,18 @@
 
 static void conn_event(evutil_socket_t fd, short what, void *arg);
 
+static void conn_outq_free(struct conn *c)
+{
+	struct outmsg *o;
+
+	while ((o = STAILQ_FIRST(&c->c_outq)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->c_outq, o_entry);
+		wire_close_fds(o->o_fds, o->o_nfds);
+		free(o);
+	}
+	c->c_outq_len = 0;
+}
+
 static void conn_close(struct conn *c)
 {
 	struct server *s = c->c_srv;
@@ -47,8 +59,7 @@ static void conn_close(struct conn *c)
 	TAILQ_REMOVE(&s->s_conns, c, c_entry);
 	event_free(c->c_ev);
 	close(c->c_fd);
-	free(c->c_out);
-	wire_close_fds(c->c_out_fds, c->c_out_nfds);
+	conn_outq_free(c);
 	free(c);
 }
 
@@ -60,50 +71,72 @@ static int conn_watch(struct conn *c, short what)
 	return event_add(c->c_ev, NULL);
 }
 
-/* Keeps an unsent reply (with dups of its fds) and stops reading. */
-static int conn_defer(struct conn *c, const ProtobufCMessage *m, const int *fds,
-		      size_t nfds)
+/* Queues a reply (with dups of its fds) and waits for the socket. */
+static int conn_enqueue(struct conn *c, const ProtobufCMessage *m,
+			const int *fds, size_t nfds)
 {
-	c->c_out_len = protobuf_c_message_get_packed_size(m);
-	c->c_out = malloc(c->c_out_len ? c->c_out_len : 1);
-	if (c->c_out == NULL)
-		return -ENOMEM;
-	protobuf_c_message_pack(m, c->c_out);
-	for (size_t i = 0; i < nfds; i++) {
-		c->c_out_fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
-		c->c_out_nfds = i + 1;
-		if (c->c_out_fds[i] < 0)
-			return -errno;
+	size_t len = protobuf_c_message_get_packed_size(m);
+	struct outmsg *o;
+
+	if (c->c_outq_len >= CONN_MAX_OUTQ) {
+		log_warn("conn pid %d: %u replies unread, disconnecting",
+			 (int)c->c_pid, c->c_outq_len);
+		return -ENOBUFS;
 	}
-	return conn_watch(c, EV_WRITE);
+	o = malloc(sizeof(*o) + (len ? len : 1));
+	if (o == NULL)
+		return -ENOMEM;
+	protobuf_c_message_pack(m, o->o_buf);
+	o->o_len = len;
+	o->o_nfds = 0;
+	for (size_t i = 0; i < nfds; i++) {
+		o->o_fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+		if (o->o_fds[i] < 0) {
+			wire_close_fds(o->o_fds, o->o_nfds);
+			free(o);
+			return -errno;
+		}
+		o->o_nfds = i + 1;
+	}
+	if (STAILQ_EMPTY(&c->c_outq) && conn_watch(c, EV_WRITE) < 0) {
+		wire_close_fds(o->o_fds, o->o_nfds);
+		free(o);
+		return -EIO;
+	}
+	STAILQ_INSERT_TAIL(&c->c_outq, o, o_entry);
+	c->c_outq_len++;
+	return 0;
 }
 
 /* Sends a reply; the caller keeps its fds.  -errno: drop the connection. */
 int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds)
 {
-	int r = wire_send(c->c_fd, &rep->base, fds, nfds);
+	int r = -EAGAIN;
 
+	if (STAILQ_EMPTY(&c->c_outq)) /* keep replies in order */
+		r = wire_send(c->c_fd, &rep->base, fds, nfds);
 	if (r == -EAGAIN)
-		r = conn_defer(c, &rep->base, fds, nfds);
+		r = conn_enqueue(c, &rep->base, fds, nfds);
 	return r;
 }
 
 static void conn_flush(struct conn *c)
 {
-	Kvmmu__Reply *rep;
-	int r = -EPROTO;
+	struct outmsg *o;
+	int r = 0;
 
-	rep = kvmmu__reply__unpack(NULL, c->c_out_len, c->c_out);
-	if (rep != NULL) {
-		r = wire_send(c->c_fd, &rep->base, c->c_out_fds, c->c_out_nfds);
-		kvmmu__reply__free_unpacked(rep, NULL);
+	while ((o = STAILQ_FIRST(&c->c_outq)) != NULL) {
+		r = wire_send_buf(c->c_fd, o->o_buf, o->o_len, o->o_fds,
+				  o->o_nfds);
+		if (r == -EAGAIN)
+			return;
+		STAILQ_REMOVE_HEAD(&c->c_outq, o_entry);
+		c->c_outq_len--;
+		wire_close_fds(o->o_fds, o->o_nfds);
+		free(o);
+		if (r < 0)
+			break;
 	}
-	if (r == -EAGAIN)
-		return;
-	free(c->c_out);
-	c->c_out = NULL;
-	wire_close_fds(c->c_out_fds, c->c_out_nfds);
-	c->c_out_nfds = 0;
 	if (r < 0 || c->c_close_after_send || conn_watch(c, EV_READ) < 0)
 		conn_close(c);
 }
@@ -180,7 +213,7 @@ static int conn_read(struct conn *c)
 		kvmmu__request__free_unpacked(req, NULL);
 	}
 	free(buf);
-	if (r < 0 || (c->c_close_after_send && c->c_out == NULL)) {
+	if (r < 0 || (c->c_close_after_send && STAILQ_EMPTY(&c->c_outq))) {
 		conn_close(c);
 		return -1;
 	}
@@ -200,7 +233,7 @@ static void conn_serve(struct conn *c)
 	unsigned spin = c->c_srv->s_spin_us;
 
 	for (int i = 0; i < CONN_BURST; i++) {
-		if (conn_read(c) < 0 || c->c_out != NULL)
+		if (conn_read(c) < 0 || !STAILQ_EMPTY(&c->c_outq))
 			return; /* closed, or waiting for the socket */
 		if (wire_poll(&pfd, 1, 0, spin) <= 0)
 			return;
@@ -240,6 +273,7 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 	c->c_srv = s;
 	c->c_fd = fd;
+	STAILQ_INIT(&c->c_outq);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->c_uid = cred.uid;
 		c->c_pid = cred.pid;
