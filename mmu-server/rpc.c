@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "inval.h"
 #include "log.h"
 #include "server.h"
 #include "wire.h"
@@ -340,9 +341,12 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_add(sl, "vm.pause_us_p50", vm_pause_percentile(vm, 50));
 	statlist_add(sl, "vm.pause_us_p99", vm_pause_percentile(vm, 99));
 	statlist_add(sl, "vm.allones_mmio_reads", vm->vm_allones_reads);
+	statlist_add(sl, "vm.inval_requests", vm->vm_inval_requests);
+	statlist_add(sl, "vm.inval_ranges", vm->vm_inval_ranges);
+	statlist_add(sl, "vm.inval_calls", vm->vm_inval_calls);
 }
 
-#define VM_SERVER_STATS 11
+#define VM_SERVER_STATS 14
 
 struct stats_reply {
 	struct statlist sr_vm, sr_srv, *sr_vcpu;
@@ -506,6 +510,17 @@ static int rpc_transaction(struct conn *c, const Kvmmu__Request *req,
 	return r;
 }
 
+static int rpc_invalidate(struct conn *c, const Kvmmu__Request *req,
+			  struct verr *e)
+{
+	struct vm *vm =
+		rpc_vm(c, req->invalidate->vm_id, "Invalidate.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	return inval_request(c, vm, req, e); /* it replies when done */
+}
+
 static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
@@ -513,6 +528,7 @@ static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 
 	if (vm == NULL)
 		return -e->code;
+	inval_flush(vm); /* answer queued invalidations first */
 	TAILQ_REMOVE(&c->c_srv->s_vms, vm, vm_entry);
 	c->c_nvms--;
 	c->c_ram -= vm->vm_ram_bytes;
@@ -546,6 +562,8 @@ static enum srv_counter rpc_counter(Kvmmu__Request__BodyCase bc)
 		return SC_RPC_TRANSACTION;
 	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
 		return SC_RPC_SET_ZAP_CONTROL;
+	case KVMMU__REQUEST__BODY_INVALIDATE:
+		return SC_RPC_INVALIDATE;
 	default:
 		return SC_RPC_DESTROY_VM;
 	}
@@ -575,6 +593,8 @@ static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
 		return rpc_transaction(c, req, e);
 	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
 		return rpc_set_zap_control(c, req, e);
+	case KVMMU__REQUEST__BODY_INVALIDATE:
+		return rpc_invalidate(c, req, e);
 	default:
 		return rpc_destroy_vm(c, req, e);
 	}

@@ -136,6 +136,7 @@ static const char *const srv_counter_names[SC_COUNT] = {
 	[SC_RPC_DESTROY_VM] = "rpc.destroy_vm",
 	[SC_RPC_TRANSACTION] = "rpc.transaction",
 	[SC_RPC_SET_ZAP_CONTROL] = "rpc.set_zap_control",
+	[SC_RPC_INVALIDATE] = "rpc.invalidate",
 	[SC_ERRORS] = "errors",
 	[SC_BAD_FRAMES] = "bad_frames",
 	[SC_DISCONNECTS] = "disconnects.violations",

@@ -218,6 +218,40 @@ static int validate_transaction(const Kvmmu__Transaction *m,
 	return 0;
 }
 
+static int validate_invalidate(const Kvmmu__Invalidate *m,
+			       const struct limits *lim, struct verr *e)
+{
+	uint64_t end;
+
+	if (!m->has_vm_id)
+		return MISSING(e, "Invalidate.vm_id");
+	if (m->n_ranges == 0 || m->n_ranges > INVAL_MAX_RANGES)
+		return verr_set(e, EINVAL,
+				"Invalidate.ranges: %zu ranges, "
+				"want 1..%d",
+				m->n_ranges, INVAL_MAX_RANGES);
+	for (size_t i = 0; i < m->n_ranges; i++) {
+		const Kvmmu__Range *r = m->ranges[i];
+
+		if (!r->has_gpa || !r->has_size)
+			return verr_set(e, EINVAL,
+					"Invalidate.ranges[%zu]: "
+					"gpa and size are required",
+					i);
+		if (!IS_PAGE_ALIGNED(r->gpa) || !IS_PAGE_ALIGNED(r->size) ||
+		    r->size == 0 ||
+		    __builtin_add_overflow(r->gpa, r->size, &end) ||
+		    end > (1ULL << lim->phys_bits))
+			return verr_set(e, EINVAL,
+					"Invalidate.ranges[%zu]: [0x%llx, "
+					"+0x%llx) is not a non-empty "
+					"page-aligned guest range",
+					i, (unsigned long long)r->gpa,
+					(unsigned long long)r->size);
+	}
+	return 0;
+}
+
 static int validate_segment(const Kvmmu__Segment *s, const char *field,
 			    struct verr *e)
 {
@@ -340,6 +374,8 @@ static int validate_body(const Kvmmu__Request *req, const struct limits *lim,
 				      "DestroyVm.vm_id", e);
 	case KVMMU__REQUEST__BODY_TRANSACTION:
 		return validate_transaction(req->transaction, lim, e);
+	case KVMMU__REQUEST__BODY_INVALIDATE:
+		return validate_invalidate(req->invalidate, lim, e);
 	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
 		if (!req->set_zap_control->has_vm_id)
 			return MISSING(e, "SetZapControl.vm_id");

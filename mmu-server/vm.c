@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inval.h"
 #include "log.h"
 #include "vm.h"
 
@@ -229,6 +230,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (vm == NULL)
 		return;
+	inval_free(vm);
 	pthread_mutex_lock(&vm->vm_lock);
 	vm->vm_quit = true;
 	for (unsigned i = 0; i < vm->vm_nvcpus; i++)

@@ -69,6 +69,10 @@ struct vm {
 	_Atomic uint64_t vm_allones_reads;   /* answered by the server */
 	uint32_t vm_pause_us[PAUSE_SAMPLES]; /* last pauses, microseconds */
 	uint64_t vm_pauses;
+	struct inval_batch *vm_inval; /* queued invalidations (inval.c) */
+	uint64_t vm_inval_requests;
+	uint64_t vm_inval_ranges;
+	uint64_t vm_inval_calls;
 	/* Testing only (--fail-tx-ioctl): fail this ioctl of a transaction. */
 	unsigned vm_tx_fail_at;
 	unsigned vm_tx_ioctl_n;

@@ -106,29 +106,36 @@ static int client_check(struct client *cl, Kvmmu__Reply *rep, uint64_t id)
 	return 0;
 }
 
-int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
-		size_t nfds, Kvmmu__Reply **rep, int *rfds, size_t *rnfds)
+int client_send(struct client *cl, Kvmmu__Request *req, const int *fds,
+		size_t nfds, uint64_t *id)
 {
-	uint8_t *buf = malloc(WIRE_MAX_MSG);
-	int got[WIRE_MAX_FDS];
-	size_t ngot = 0;
-	int n, r;
+	int r;
 
-	*rep = NULL;
-	if (buf == NULL)
-		return client_fail(cl, ENOMEM, "out of memory");
 	req->has_version = req->has_id = 1;
 	req->version = KVMMU_PROTOCOL_VERSION;
 	req->id = cl->cl_next_id++;
 	r = wire_send(cl->cl_fd, &req->base, fds, nfds);
-	if (r < 0) {
-		free(buf);
+	if (r < 0)
 		return client_fail(cl, -r, "send failed");
-	}
+	*id = req->id;
+	return 0;
+}
+
+int client_recv_reply(struct client *cl, uint64_t id, Kvmmu__Reply **rep,
+		      int *rfds, size_t *rnfds)
+{
+	uint8_t *buf = malloc(WIRE_MAX_MSG);
+	int got[WIRE_MAX_FDS];
+	size_t ngot = 0;
+	int n;
+
+	*rep = NULL;
+	if (buf == NULL)
+		return client_fail(cl, ENOMEM, "out of memory");
 	n = client_recv(cl, buf, got, &ngot);
 	if (n >= 0) {
 		*rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
-		n = *rep ? client_check(cl, *rep, req->id)
+		n = *rep ? client_check(cl, *rep, id)
 			 : client_fail(cl, EPROTO, "undecodable reply");
 	}
 	free(buf);
@@ -146,6 +153,17 @@ int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
 		*rnfds = ngot;
 	}
 	return 0;
+}
+
+int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
+		size_t nfds, Kvmmu__Reply **rep, int *rfds, size_t *rnfds)
+{
+	uint64_t id;
+
+	*rep = NULL;
+	if (client_send(cl, req, fds, nfds, &id) < 0)
+		return -cl->cl_errcode;
+	return client_recv_reply(cl, id, rep, rfds, rnfds);
 }
 
 int client_simple(struct client *cl, Kvmmu__Request *req)
@@ -260,6 +278,52 @@ int client_set_zap(struct client *cl, uint32_t vm_id,
 	req.body_case = KVMMU__REQUEST__BODY_SET_ZAP_CONTROL;
 	req.set_zap_control = &m;
 	return client_simple(cl, &req);
+}
+
+int client_invalidate_send(struct client *cl, uint32_t vm_id, uint64_t gpa,
+			   uint64_t size, bool discard, uint64_t *id)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Invalidate m = KVMMU__INVALIDATE__INIT;
+	Kvmmu__Range r = KVMMU__RANGE__INIT, *rp = &r;
+
+	r.has_gpa = r.has_size = 1;
+	r.gpa = gpa;
+	r.size = size;
+	m.has_vm_id = m.has_discard = 1;
+	m.vm_id = vm_id;
+	m.discard = discard;
+	m.n_ranges = 1;
+	m.ranges = &rp;
+	req.body_case = KVMMU__REQUEST__BODY_INVALIDATE;
+	req.invalidate = &m;
+	return client_send(cl, &req, NULL, 0, id);
+}
+
+int client_invalidate_wait(struct client *cl, uint64_t id,
+			   Kvmmu__InvalidateReply *out)
+{
+	Kvmmu__Reply *rep;
+	int r = client_recv_reply(cl, id, &rep, NULL, NULL);
+
+	if (r == 0 && rep->body_case != KVMMU__REPLY__BODY_INVALIDATE)
+		r = client_fail(cl, EPROTO, "Invalidate reply malformed");
+	if (r == 0 && out != NULL) {
+		*out = *rep->invalidate;
+		out->base.descriptor = NULL; /* a copy of counters only */
+	}
+	client_free_reply(rep);
+	return r;
+}
+
+int client_invalidate(struct client *cl, uint32_t vm_id, uint64_t gpa,
+		      uint64_t size, bool discard, Kvmmu__InvalidateReply *out)
+{
+	uint64_t id;
+
+	if (client_invalidate_send(cl, vm_id, gpa, size, discard, &id) < 0)
+		return -cl->cl_errcode;
+	return client_invalidate_wait(cl, id, out);
 }
 
 int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa)

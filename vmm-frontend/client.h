@@ -6,6 +6,7 @@
 #ifndef KVMMU_CLIENT_H
 #define KVMMU_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,11 @@ void client_close(struct client *cl);
 int client_call(struct client *cl, Kvmmu__Request *req, const int *fds,
 		size_t nfds, Kvmmu__Reply **rep, int *rfds, size_t *rnfds);
 void client_free_reply(Kvmmu__Reply *rep);
+/* The two halves of client_call, for pipelining requests. */
+int client_send(struct client *cl, Kvmmu__Request *req, const int *fds,
+		size_t nfds, uint64_t *id);
+int client_recv_reply(struct client *cl, uint64_t id, Kvmmu__Reply **rep,
+		      int *rfds, size_t *rnfds);
 
 /* Shorthands for calls that return Ok. */
 int client_simple(struct client *cl, Kvmmu__Request *req);
@@ -46,6 +52,13 @@ int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 		       Kvmmu__TransactionReply *out);
 int client_set_zap(struct client *cl, uint32_t vm_id,
 		   const Kvmmu__ZapControl *zap);
+/* Invalidate (or discard) one GPA range; the reply says how it merged. */
+int client_invalidate(struct client *cl, uint32_t vm_id, uint64_t gpa,
+		      uint64_t size, bool discard, Kvmmu__InvalidateReply *out);
+int client_invalidate_send(struct client *cl, uint32_t vm_id, uint64_t gpa,
+			   uint64_t size, bool discard, uint64_t *id);
+int client_invalidate_wait(struct client *cl, uint64_t id,
+			   Kvmmu__InvalidateReply *out);
 int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
 	       uint64_t size, uint64_t offset, const char *name, int rom_fd);
 int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "inval.h"
 #include "memmap.h"
 #include "protocol.h"
 #include "validate.h"
@@ -235,8 +236,30 @@ static void test_messages(void)
 	expect_bad(&req, 0, "", "good SetZapControl");
 }
 
+static void test_merge(void)
+{
+	struct inval_range r[] = {
+		{0x3000, 0x1000, false}, {0x0000, 0x1000, false},
+		{0x1000, 0x2000, false}, /* adjacent: one run [0, 0x4000) */
+		{0x8000, 0x1000, false}, /* a gap: its own run */
+		{0x1800, 0x1000, true},	 /* discard overlaps: kept apart */
+		{0x2000, 0x2000, true},	 /* overlapping discards merge */
+	};
+	size_t n = inval_merge(r, 6);
+
+	CHECK(n == 3, "3 runs, got %zu", n);
+	CHECK(r[0].ir_discard && r[0].ir_off == 0x1800 && r[0].ir_len == 0x2800,
+	      "discards merged: [0x%llx, +0x%llx)",
+	      (unsigned long long)r[0].ir_off, (unsigned long long)r[0].ir_len);
+	CHECK(!r[1].ir_discard && r[1].ir_off == 0 && r[1].ir_len == 0x4000,
+	      "adjacent invalidations merged");
+	CHECK(r[2].ir_off == 0x8000 && r[2].ir_len == 0x1000, "gap kept");
+	CHECK(inval_merge(r, 0) == 0, "empty");
+}
+
 int main(void)
 {
+	test_merge();
 	test_plans();
 	test_refusals();
 	test_messages();
