@@ -208,6 +208,57 @@ static void test_unprivileged(void)
 	      f.buf);
 }
 
+/* A number from the --json summary line, or -1. */
+static double json_num(const char *out, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	at = strstr(out, pat);
+	return at ? strtod(at + strlen(pat), NULL) : -1;
+}
+
+/* bootchurn on the pc machine; returns its memslot ioctls (or -1). */
+static double bootchurn(const char *cycles, const char *extra1,
+			const char *extra2, const char *extra3)
+{
+	char cmd[64];
+	const char *args[] = {
+		"--socket",  srv.s_sock,  "--payload", guest_path("bootchurn"),
+		"--machine", "pc",	  "--memory",  "64",
+		"--json",    "--cmdline", cmd,	       extra1,
+		extra2,	     extra3,	  NULL};
+	struct fe f;
+	int code;
+
+	snprintf(cmd, sizeof(cmd), "cycles=%s vga=4", cycles);
+	CHECK(fe_spawn(&f, args, 0, 0) == 0, "spawn");
+	code = fe_wait(&f);
+	CHECK(code == 0 && strstr(f.buf, "vga toggles: ok"),
+	      "bootchurn %s %s %s cycles=%s: exit %d: %s", extra1, extra2,
+	      extra3 ? extra3 : "", cycles, code, f.buf);
+	return code == 0 ? json_num(f.buf, "memslot_ioctls") : -1;
+}
+
+static void test_pc_machine(void)
+{
+	double lazy0, lazy8, eager8;
+
+	bootchurn("2", "--zap-mode", "memslot", "--allones=rom");
+	lazy0 = bootchurn("0", "--zap-mode", "all", NULL);
+	lazy8 = bootchurn("8", "--zap-mode", "all", NULL);
+	eager8 = bootchurn("8", "--pci-commit", "eager", NULL);
+	printf("test_frontend: bootchurn memslot ioctls: lazy 0 cycles %.0f, "
+	       "lazy 8 cycles %.0f, eager 8 cycles %.0f\n",
+	       lazy0, lazy8, eager8);
+	CHECK(lazy0 > 0 && lazy8 == lazy0,
+	      "sizing cycles with no net change cost no ioctl (%.0f vs %.0f)",
+	      lazy8, lazy0);
+	CHECK(eager8 > lazy8, "eager commit pays for every cycle (%.0f)",
+	      eager8);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
@@ -280,6 +331,7 @@ int main(void)
 	test_hello();
 	test_memtouch();
 	test_unprivileged();
+	test_pc_machine();
 	test_kills();
 	CHECK(srv_stop(&srv) == 0, "server exits cleanly (no leak)");
 	return checks_report("test_frontend");
