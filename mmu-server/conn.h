@@ -48,6 +48,10 @@ int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds);
 /* Sends an error reply and counts protocol violations. */
 int conn_error(struct conn *c, uint64_t id, const struct verr *e);
 
+struct vm;
+/* Destroys a VM of this connection and gives back its quota. */
+void conn_destroy_vm(struct conn *c, struct vm *vm);
+
 /* rpc.c: handles one decoded request; owns fds[0..nfds). */
 int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds);

@@ -202,6 +202,24 @@ int inval_request(struct conn *c, struct vm *vm, const Kvmmu__Request *req,
 	return 0;
 }
 
+int inval_now(struct vm *vm, uint64_t gpa, uint64_t size, bool discard,
+	      unsigned *calls, struct verr *e)
+{
+	struct inval_batch one = {0};
+
+	inval_flush(vm);
+	if (inval_translate(vm, &one, 0, gpa, size, discard, e) < 0) {
+		free(one.ib_r);
+		return -e->code;
+	}
+	*calls = inval_apply(vm, &one);
+	vm->vm_inval_requests++;
+	vm->vm_inval_ranges++;
+	vm->vm_inval_calls += *calls;
+	free(one.ib_r);
+	return 0;
+}
+
 void inval_free(struct vm *vm)
 {
 	struct inval_batch *b = vm->vm_inval;

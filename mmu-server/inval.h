@@ -35,6 +35,12 @@ size_t inval_merge(struct inval_range *r, size_t n);
  */
 int inval_request(struct conn *c, struct vm *vm, const Kvmmu__Request *req,
 		  struct verr *e);
+/*
+ * Invalidates (or discards) one GPA range at once, for the admin API:
+ * queued requests are applied and answered first.  *calls: calls made.
+ */
+int inval_now(struct vm *vm, uint64_t gpa, uint64_t size, bool discard,
+	      unsigned *calls, struct verr *e);
 /* Applies and answers whatever is queued (before DestroyVm). */
 void inval_flush(struct vm *vm);
 /* Drops the queue without answering (the connection is gone). */

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "admin.h"
 #include "server.h"
 #include "wire.h"
 
@@ -32,6 +33,7 @@ struct options {
 	unsigned max_vcpus;
 	unsigned spin_us;
 	unsigned fail_tx_ioctl;
+	struct admin_opts admin;
 };
 
 static void usage(void)
@@ -49,6 +51,12 @@ static void usage(void)
 		"KVM)\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
 		"(default %d, 0 = off)\n"
+		"  --admin-socket P   serve the gRPC admin API on unix socket "
+		"P\n"
+		"  --admin-group G    let group G use it (mode 0660); default "
+		"0600\n"
+		"  --admin-listen A   also on loopback TCP A "
+		"(127.0.0.1:PORT)\n"
 		"  --fail-tx-ioctl N  testing only: the Nth memslot ioctl of "
 		"every transaction\n"
 		"                     fails with EIO, to exercise rollback\n",
@@ -74,6 +82,19 @@ static unsigned long long parse_num(const char *s, const char *what)
 	return v;
 }
 
+/* The admin API is for operators: TCP only on a loopback address. */
+static const char *loopback_only(const char *addr)
+{
+	if (strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 ||
+	    strncmp(addr, "localhost:", 10) == 0)
+		return addr;
+	fprintf(stderr,
+		"mmu-server: --admin-listen: '%s' is not a loopback "
+		"address (127.x.x.x:PORT, [::1]:PORT, localhost:PORT)\n",
+		addr);
+	exit(2);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -84,6 +105,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"max-vcpus", required_argument, NULL, 'C'},
 		{"poll-us", required_argument, NULL, 'P'},
 		{"fail-tx-ioctl", required_argument, NULL, 'F'},
+		{"admin-socket", required_argument, NULL, 'a'},
+		{"admin-group", required_argument, NULL, 'G'},
+		{"admin-listen", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -119,6 +143,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'P':
 			o->spin_us = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'a':
+			o->admin.ao_socket = optarg;
+			break;
+		case 'G':
+			o->admin.ao_group = optarg;
+			break;
+		case 'L':
+			o->admin.ao_listen = loopback_only(optarg);
 			break;
 		case 'F':
 			o->fail_tx_ioctl =
@@ -157,6 +190,7 @@ static void server_limits(struct server *s, const struct options *o)
 int main(int argc, char **argv)
 {
 	struct event *ev_term, *ev_int;
+	struct admin *admin = NULL;
 	struct server s = {.s_listen = -1};
 	struct options o = {0};
 	int r;
@@ -177,6 +211,14 @@ int main(int argc, char **argv)
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));
+	if (o.admin.ao_socket != NULL || o.admin.ao_listen != NULL) {
+		r = admin_start(&s, &o.admin, &admin);
+		if (r < 0)
+			fatal("admin API on %s: %s",
+			      o.admin.ao_socket ? o.admin.ao_socket
+						: o.admin.ao_listen,
+			      strerror(-r));
+	}
 	ev_term = evsignal_new(s.s_base, SIGTERM, on_signal, &s);
 	ev_int = evsignal_new(s.s_base, SIGINT, on_signal, &s);
 	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) < 0 ||
@@ -197,6 +239,7 @@ int main(int argc, char **argv)
 		 s.s_lim.phys_bits, (unsigned long long)s.s_kh.kh_quirks2);
 	event_base_dispatch(s.s_base);
 
+	admin_stop(admin); /* no admin call may see a VM being destroyed */
 	control_shutdown(&s);
 	event_free(ev_term);
 	event_free(ev_int);

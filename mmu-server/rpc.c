@@ -6,6 +6,7 @@
  * Trust: the request is untrusted frontend data.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "conn.h"
 #include "inval.h"
+#include "vmstats.h"
 #include "log.h"
 #include "server.h"
 #include "wire.h"
@@ -82,6 +84,25 @@ static int rpc_hello(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 	return rpc_reply(c, req, &rep, NULL, 0);
 }
 
+/* A version 4 (random) UUID in canonical form. */
+static void uuid_random(char out[37])
+{
+	uint8_t b[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, b, sizeof(b)) != sizeof(b))
+		memset(b, 0, sizeof(b)); /* still unique enough: see vm_id */
+	if (fd >= 0)
+		close(fd);
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
+		 "%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 /* Fields present in z replace those of *zp. */
 static void zap_from_proto(const Kvmmu__ZapControl *z, struct zap_policy *zp)
 {
@@ -132,6 +153,10 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	if (r < 0)
 		return r;
 	vm->vm_owner = c;
+	if (m->uuid != NULL)
+		snprintf(vm->vm_uuid, sizeof(vm->vm_uuid), "%s", m->uuid);
+	else
+		uuid_random(vm->vm_uuid);
 	vm->vm_spin_us = s->s_spin_us;
 	TAILQ_INSERT_TAIL(&s->s_vms, vm, vm_entry);
 	c->c_nvms++;
@@ -281,133 +306,6 @@ static int rpc_run_stop(struct conn *c, const Kvmmu__Request *req, bool run,
 	return rpc_ok(c, req);
 }
 
-/* A list of name/value stats in one allocation-owning builder. */
-struct statlist {
-	Kvmmu__Stat *sl_stats;
-	Kvmmu__Stat **sl_ptrs;
-	size_t sl_n;
-};
-
-static int statlist_init(struct statlist *sl, size_t cap)
-{
-	sl->sl_n = 0;
-	sl->sl_stats = calloc(cap ? cap : 1, sizeof(*sl->sl_stats));
-	sl->sl_ptrs = calloc(cap ? cap : 1, sizeof(*sl->sl_ptrs));
-	return sl->sl_stats && sl->sl_ptrs ? 0 : -ENOMEM;
-}
-
-static void statlist_add(struct statlist *sl, const char *name, uint64_t value)
-{
-	Kvmmu__Stat *st = &sl->sl_stats[sl->sl_n];
-
-	kvmmu__stat__init(st);
-	st->name = (char *)name;
-	st->has_value = 1;
-	st->value = value;
-	sl->sl_ptrs[sl->sl_n++] = st;
-}
-
-static void statlist_free(struct statlist *sl)
-{
-	free(sl->sl_stats);
-	free(sl->sl_ptrs);
-}
-
-/* KVM's binary stats of one fd; values[] must outlive the reply. */
-static int statlist_kvm(struct statlist *sl, struct kstats *ks,
-			uint64_t *values)
-{
-	int r = statlist_init(sl, ks->ks_n);
-
-	if (r == 0)
-		r = kstats_read(ks, values);
-	for (size_t i = 0; r == 0 && i < ks->ks_n; i++)
-		statlist_add(sl, ks->ks_names[i], values[i]);
-	return r;
-}
-
-static void statlist_server(struct statlist *sl, const struct vm *vm)
-{
-	for (int i = 0; i < SC_COUNT; i++)
-		statlist_add(sl, srv_counter_name(i), srv_counter_get(i));
-	statlist_add(sl, "vm.memslot_ioctls", vm->vm_memslot_ioctls);
-	statlist_add(sl, "vm.exits_forwarded", vm->vm_exits_forwarded);
-	statlist_add(sl, "vm.regions", vm->vm_map.mm_n);
-	statlist_add(sl, "vm.transactions", vm->vm_tx);
-	statlist_add(sl, "vm.tx_regions", vm->vm_tx_regions);
-	statlist_add(sl, "vm.tx_memslot_ioctls", vm->vm_tx_ioctls);
-	statlist_add(sl, "vm.tx_coalesced", vm->vm_tx_coalesced);
-	statlist_add(sl, "vm.tx_rolled_back", vm->vm_tx_failed);
-	statlist_add(sl, "vm.pause_us_p50", vm_pause_percentile(vm, 50));
-	statlist_add(sl, "vm.pause_us_p99", vm_pause_percentile(vm, 99));
-	statlist_add(sl, "vm.allones_mmio_reads", vm->vm_allones_reads);
-	statlist_add(sl, "vm.inval_requests", vm->vm_inval_requests);
-	statlist_add(sl, "vm.inval_ranges", vm->vm_inval_ranges);
-	statlist_add(sl, "vm.inval_calls", vm->vm_inval_calls);
-}
-
-#define VM_SERVER_STATS 14
-
-struct stats_reply {
-	struct statlist sr_vm, sr_srv, *sr_vcpu;
-	uint64_t *sr_values; /* backing for every KVM value */
-	Kvmmu__VcpuStats *sr_vs, **sr_vsp;
-};
-
-static void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
-{
-	statlist_free(&sr->sr_vm);
-	statlist_free(&sr->sr_srv);
-	for (unsigned i = 0; sr->sr_vcpu && i < nvcpus; i++)
-		statlist_free(&sr->sr_vcpu[i]);
-	free(sr->sr_vcpu);
-	free(sr->sr_values);
-	free(sr->sr_vs);
-	free(sr->sr_vsp);
-}
-
-static int stats_reply_build(struct stats_reply *sr, struct vm *vm,
-			     Kvmmu__StatsReply *st)
-{
-	size_t nval = vm->vm_stats.ks_n, off;
-	int r;
-
-	for (unsigned i = 0; i < vm->vm_nvcpus; i++)
-		nval += vm->vm_vcpus[i].v_stats.ks_n;
-	sr->sr_values = calloc(nval ? nval : 1, sizeof(uint64_t));
-	sr->sr_vcpu = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vcpu));
-	sr->sr_vs = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vs));
-	sr->sr_vsp = calloc(vm->vm_nvcpus, sizeof(*sr->sr_vsp));
-	if (!sr->sr_values || !sr->sr_vcpu || !sr->sr_vs || !sr->sr_vsp)
-		return -ENOMEM;
-	r = statlist_kvm(&sr->sr_vm, &vm->vm_stats, sr->sr_values);
-	off = vm->vm_stats.ks_n;
-	for (unsigned i = 0; r == 0 && i < vm->vm_nvcpus; i++) {
-		struct kstats *ks = &vm->vm_vcpus[i].v_stats;
-
-		r = statlist_kvm(&sr->sr_vcpu[i], ks, sr->sr_values + off);
-		off += ks->ks_n;
-		kvmmu__vcpu_stats__init(&sr->sr_vs[i]);
-		sr->sr_vs[i].has_vcpu = 1;
-		sr->sr_vs[i].vcpu = i;
-		sr->sr_vs[i].n_stats = sr->sr_vcpu[i].sl_n;
-		sr->sr_vs[i].stats = sr->sr_vcpu[i].sl_ptrs;
-		sr->sr_vsp[i] = &sr->sr_vs[i];
-	}
-	if (r == 0)
-		r = statlist_init(&sr->sr_srv, SC_COUNT + VM_SERVER_STATS);
-	if (r < 0)
-		return r;
-	statlist_server(&sr->sr_srv, vm);
-	st->n_vm = sr->sr_vm.sl_n;
-	st->vm = sr->sr_vm.sl_ptrs;
-	st->n_vcpus = vm->vm_nvcpus;
-	st->vcpus = sr->sr_vsp;
-	st->n_server = sr->sr_srv.sl_n;
-	st->server = sr->sr_srv.sl_ptrs;
-	return 0;
-}
-
 static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
@@ -521,13 +419,8 @@ static int rpc_invalidate(struct conn *c, const Kvmmu__Request *req,
 	return inval_request(c, vm, req, e); /* it replies when done */
 }
 
-static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
-			  struct verr *e)
+void conn_destroy_vm(struct conn *c, struct vm *vm)
 {
-	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id", e);
-
-	if (vm == NULL)
-		return -e->code;
 	inval_flush(vm); /* answer queued invalidations first */
 	TAILQ_REMOVE(&c->c_srv->s_vms, vm, vm_entry);
 	c->c_nvms--;
@@ -535,6 +428,16 @@ static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 	log_info("vm %u '%s' destroyed", vm->vm_id, vm->vm_name);
 	vm_destroy(vm);
 	srv_count(SC_VMS_DESTROYED);
+}
+
+static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
+			  struct verr *e)
+{
+	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	conn_destroy_vm(c, vm);
 	return rpc_ok(c, req);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,25 @@ int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e)
 	return 0;
 }
 
+int validate_uuid(const char *u, const char *field, struct verr *e)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+
+	if (strlen(u) != 36)
+		return verr_set(e, EINVAL, "%s: '%.40s' is not a UUID", field,
+				u);
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? u[i] != '-' : strchr(hex, u[i]) == NULL)
+			return verr_set(e, EINVAL,
+					"%s: '%s' is not a UUID (8-4-4-4-12 "
+					"hex digits)",
+					field, u);
+	}
+	return 0;
+}
+
 static int validate_create_vm(const Kvmmu__CreateVm *m,
 			      const struct limits *lim, struct verr *e)
 {
@@ -106,6 +126,8 @@ static int validate_create_vm(const Kvmmu__CreateVm *m,
 				"%llu",
 				(unsigned long long)m->ram_bytes,
 				(unsigned long long)lim->max_ram_bytes);
+	if (m->uuid != NULL && validate_uuid(m->uuid, "CreateVm.uuid", e) < 0)
+		return -e->code;
 	if (m->zap != NULL)
 		return validate_zap(m->zap, "CreateVm.zap", e);
 	return 0;

@@ -32,6 +32,7 @@ int verr_prefix(struct verr *e, const char *fmt, ...)
 int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 		     struct verr *e);
 int validate_name(const char *name, const char *field, struct verr *e);
+int validate_uuid(const char *u, const char *field, struct verr *e);
 int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
 
 #define MAX_BATCH_WINDOW_US 1000000 /* one second */

@@ -46,7 +46,8 @@ struct vcpu {
 struct vm {
 	uint32_t vm_id;
 	char vm_name[KVMMU_NAME_MAX + 1];
-	void *vm_owner; /* the connection that created it */
+	char vm_uuid[37]; /* canonical 8-4-4-4-12 form */
+	void *vm_owner;	  /* the connection that created it */
 	struct kvm_host *vm_kh;
 	int vm_fd;
 	int vm_ram_fd; /* memfd, size sealed */
@@ -83,6 +84,7 @@ struct vm {
 	bool vm_running;   /* Run was asked for and no Stop since */
 	unsigned vm_pause; /* > 0: keep vCPUs out of KVM_RUN */
 	bool vm_quit;
+	bool vm_admin_paused; /* PauseVm from the admin API */
 
 	TAILQ_ENTRY(vm) vm_entry;
 };

@@ -1,0 +1,409 @@
+/*
+ * admin.c: the gRPC admin server.  gRPC's completion queue runs on its own
+ * thread, which only forwards events through a pipe to the libevent loop;
+ * every request is handled on the loop's thread, the same one that serves
+ * frontends, so VM state is never touched from gRPC's threads.
+ * Each method always has one request posted; a catch-all request answers
+ * unknown methods with UNIMPLEMENTED at once (else they would hang until
+ * the caller's deadline).  Shutdown cancels calls in flight and drains
+ * the queue, freeing every call.
+ * Trust: callers reach the socket only through its file permissions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+#include "admin.h"
+#include "admin.pb-c.h"
+#include "health.pb-c.h"
+#include "log.h"
+#include "server.h"
+
+#define ADMIN_MAX_METHODS 16
+#define ADMIN_CATCH_ALL	  (ADMIN_MAX_METHODS + 1)
+
+struct admin_call {
+	struct admin *ac_admin;
+	unsigned ac_method; /* index, ADMIN_HEALTH or ADMIN_CATCH_ALL */
+	bool ac_replying;   /* the reply batch is under way */
+	grpc_call *ac_call;
+	gpr_timespec ac_deadline;
+	grpc_metadata_array ac_md;
+	grpc_call_details ac_details; /* catch-all only */
+	grpc_byte_buffer *ac_payload;
+	grpc_byte_buffer *ac_reply;
+	grpc_slice ac_msg;
+	int ac_cancelled;
+};
+
+struct admin_method {
+	char am_path[128];
+	unsigned am_index;
+	void *am_handle;
+};
+
+struct admin {
+	struct server *a_srv;
+	grpc_server *a_server;
+	grpc_completion_queue *a_cq;
+	struct admin_method a_methods[ADMIN_MAX_METHODS];
+	size_t a_nmethods;
+	pthread_t a_thread;
+	bool a_thread_started;
+	int a_pipe[2];
+	struct event *a_ev;
+	char a_path[108];
+	bool a_stopping;
+	unsigned a_calls;   /* admin_call objects alive */
+	int a_shutdown_tag; /* its address is the shutdown tag */
+};
+
+struct admin_event {
+	void *ae_tag;
+	int ae_success;
+};
+
+static void call_free(struct admin_call *ac)
+{
+	if (ac->ac_call != NULL)
+		grpc_call_unref(ac->ac_call);
+	grpc_metadata_array_destroy(&ac->ac_md);
+	if (ac->ac_method == ADMIN_CATCH_ALL)
+		grpc_call_details_destroy(&ac->ac_details);
+	if (ac->ac_payload != NULL)
+		grpc_byte_buffer_destroy(ac->ac_payload);
+	if (ac->ac_reply != NULL)
+		grpc_byte_buffer_destroy(ac->ac_reply);
+	grpc_slice_unref(ac->ac_msg);
+	ac->ac_admin->a_calls--;
+	free(ac);
+}
+
+/* Posts a request for the next call of method m. */
+static void admin_post(struct admin *a, unsigned m, void *handle)
+{
+	struct admin_call *ac = calloc(1, sizeof(*ac));
+	grpc_call_error err;
+
+	if (ac == NULL) {
+		log_warn("out of memory: method %u is no longer served", m);
+		return;
+	}
+	ac->ac_admin = a;
+	ac->ac_method = m;
+	ac->ac_msg = grpc_empty_slice();
+	grpc_metadata_array_init(&ac->ac_md);
+	a->a_calls++;
+	if (m == ADMIN_CATCH_ALL) {
+		grpc_call_details_init(&ac->ac_details);
+		err = grpc_server_request_call(a->a_server, &ac->ac_call,
+					       &ac->ac_details, &ac->ac_md,
+					       a->a_cq, a->a_cq, ac);
+	} else {
+		err = grpc_server_request_registered_call(
+			a->a_server, handle, &ac->ac_call, &ac->ac_deadline,
+			&ac->ac_md, &ac->ac_payload, a->a_cq, a->a_cq, ac);
+	}
+	if (err != GRPC_CALL_OK) {
+		log_warn("request for method %u: error %d", m, (int)err);
+		call_free(ac);
+	}
+}
+
+static void *admin_method_handle(struct admin *a, unsigned m)
+{
+	for (size_t i = 0; i < a->a_nmethods; i++) {
+		if (a->a_methods[i].am_index == m)
+			return a->a_methods[i].am_handle;
+	}
+	return NULL;
+}
+
+/* The request's bytes, flattened. */
+static grpc_slice call_request(struct admin_call *ac)
+{
+	grpc_byte_buffer_reader r;
+	grpc_slice s;
+
+	if (ac->ac_payload == NULL ||
+	    !grpc_byte_buffer_reader_init(&r, ac->ac_payload))
+		return grpc_empty_slice();
+	s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	return s;
+}
+
+/* Runs the handler, then sends its reply or error in one batch. */
+static void call_answer(struct admin_call *ac)
+{
+	grpc_status_code code = GRPC_STATUS_UNIMPLEMENTED;
+	char msg[256] = "unknown method";
+	grpc_op ops[4];
+	size_t n = 0;
+
+	if (ac->ac_method != ADMIN_CATCH_ALL) {
+		grpc_slice req = call_request(ac);
+
+		code = admin_handle(ac->ac_admin->a_srv, ac->ac_method,
+				    GRPC_SLICE_START_PTR(req),
+				    GRPC_SLICE_LENGTH(req), &ac->ac_reply, msg,
+				    sizeof(msg));
+		grpc_slice_unref(req);
+	}
+	memset(ops, 0, sizeof(ops));
+	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (code == GRPC_STATUS_OK) {
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n++].data.send_message.send_message = ac->ac_reply;
+		msg[0] = '\0';
+	}
+	ac->ac_msg = grpc_slice_from_copied_string(msg);
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = code;
+	ops[n++].data.send_status_from_server.status_details = &ac->ac_msg;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n++].data.recv_close_on_server.cancelled = &ac->ac_cancelled;
+	ac->ac_replying = true;
+	if (grpc_call_start_batch(ac->ac_call, ops, n, ac, NULL) !=
+	    GRPC_CALL_OK)
+		call_free(ac);
+}
+
+static void admin_event(struct admin *a, void *tag, int success)
+{
+	struct admin_call *ac = tag;
+
+	if (tag == &a->a_shutdown_tag)
+		return;
+	if (ac->ac_replying || !success) {
+		call_free(ac); /* reply sent, or the request was cancelled */
+		return;
+	}
+	if (!a->a_stopping) /* keep one request posted per method */
+		admin_post(a, ac->ac_method,
+			   admin_method_handle(a, ac->ac_method));
+	call_answer(ac);
+}
+
+/* libevent: events forwarded by the completion-queue thread. */
+static void admin_pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_event ev;
+	struct admin *a = arg;
+
+	(void)what;
+	while (read(fd, &ev, sizeof(ev)) == sizeof(ev))
+		admin_event(a, ev.ae_tag, ev.ae_success);
+}
+
+static void *admin_cq_thread(void *arg)
+{
+	struct admin *a = arg;
+
+	for (;;) {
+		grpc_event e = grpc_completion_queue_next(
+			a->a_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		struct admin_event ev = {e.tag, e.success};
+
+		if (e.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		/* One small write is atomic on a pipe: no tearing. */
+		if (write(a->a_pipe[1], &ev, sizeof(ev)) != sizeof(ev))
+			log_warn("admin event lost: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+static void admin_register(struct admin *a,
+			   const ProtobufCServiceDescriptor *sd, unsigned base)
+{
+	for (unsigned i = 0; i < sd->n_methods; i++) {
+		struct admin_method *m = &a->a_methods[a->a_nmethods++];
+
+		snprintf(m->am_path, sizeof(m->am_path), "/%s/%s", sd->name,
+			 sd->methods[i].name);
+		m->am_index = base + i;
+		m->am_handle = grpc_server_register_method(
+			a->a_server, m->am_path, NULL,
+			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+	}
+}
+
+/* A stale socket file from a dead server is removed; a live one is not. */
+static int admin_unix_path(struct admin *a, const struct admin_opts *o)
+{
+	struct stat st;
+
+	if (strlen(o->ao_socket) >= sizeof(a->a_path))
+		return -ENAMETOOLONG;
+	strcpy(a->a_path, o->ao_socket);
+	if (lstat(a->a_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		unlink(a->a_path);
+	}
+	return 0;
+}
+
+/* Listening addresses: the unix socket, and loopback TCP when asked. */
+static int admin_ports(struct admin *a, const struct admin_opts *o)
+{
+	grpc_server_credentials *cr = grpc_insecure_server_credentials_create();
+	char target[160];
+	int ok = 1;
+
+	if (o->ao_socket != NULL) {
+		snprintf(target, sizeof(target), "unix:%s", a->a_path);
+		ok = grpc_server_add_http2_port(a->a_server, target, cr) != 0;
+	}
+	if (ok && o->ao_listen != NULL)
+		ok = grpc_server_add_http2_port(a->a_server, o->ao_listen,
+						cr) != 0;
+	grpc_server_credentials_release(cr);
+	return ok ? 0 : -EADDRNOTAVAIL;
+}
+
+/* 0600, or 0660 for the admin group. */
+static int admin_permissions(struct admin *a, const struct admin_opts *o)
+{
+	struct group *gr;
+
+	if (o->ao_socket == NULL || o->ao_group == NULL)
+		return 0;
+	gr = getgrnam(o->ao_group);
+	if (gr == NULL)
+		return -ENOENT;
+	if (chown(a->a_path, (uid_t)-1, gr->gr_gid) < 0 ||
+	    chmod(a->a_path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
+static int admin_listen(struct admin *a, const struct admin_opts *o)
+{
+	mode_t old;
+	int r;
+
+	admin_register(a, &kvmmu__admin__v1__admin__descriptor, 0);
+	admin_register(a, &grpc__health__v1__health__descriptor, ADMIN_HEALTH);
+	old = umask(0177); /* the socket is born 0600 */
+	r = admin_ports(a, o);
+	if (r == 0)
+		grpc_server_start(a->a_server);
+	umask(old);
+	if (r == 0)
+		r = admin_permissions(a, o);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < a->a_nmethods; i++)
+		admin_post(a, a->a_methods[i].am_index,
+			   a->a_methods[i].am_handle);
+	admin_post(a, ADMIN_CATCH_ALL, NULL);
+	return 0;
+}
+
+int admin_start(struct server *s, const struct admin_opts *o,
+		struct admin **out)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+	int r = -ENOMEM;
+
+	if (a == NULL)
+		return -ENOMEM;
+	a->a_srv = s;
+	a->a_pipe[0] = a->a_pipe[1] = -1;
+	grpc_init();
+	a->a_cq = grpc_completion_queue_create_for_next(NULL);
+	a->a_server = grpc_server_create(NULL, NULL);
+	grpc_server_register_completion_queue(a->a_server, a->a_cq, NULL);
+	if (o->ao_socket != NULL && (r = admin_unix_path(a, o)) < 0)
+		goto err;
+	/* The queue thread's end blocks: an event must never be dropped. */
+	if (pipe2(a->a_pipe, O_CLOEXEC) < 0 ||
+	    fcntl(a->a_pipe[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		goto err;
+	}
+	a->a_ev = event_new(s->s_base, a->a_pipe[0], EV_READ | EV_PERSIST,
+			    admin_pipe_cb, a);
+	if (a->a_ev == NULL || event_add(a->a_ev, NULL) < 0)
+		goto err;
+	r = admin_listen(a, o);
+	if (r < 0)
+		goto err;
+	r = -pthread_create(&a->a_thread, NULL, admin_cq_thread, a);
+	if (r < 0)
+		goto err;
+	a->a_thread_started = true;
+	*out = a;
+	return 0;
+err:
+	admin_stop(a);
+	return r;
+}
+
+/* Reads forwarded events synchronously until the shutdown tag comes. */
+static void admin_drain(struct admin *a)
+{
+	struct admin_event ev;
+
+	for (;;) {
+		ssize_t n = read(a->a_pipe[0], &ev, sizeof(ev));
+
+		if (n == sizeof(ev)) {
+			admin_event(a, ev.ae_tag, ev.ae_success);
+			if (ev.ae_tag == &a->a_shutdown_tag)
+				return;
+			continue;
+		}
+		usleep(1000); /* the queue thread has more to forward */
+	}
+}
+
+void admin_stop(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	a->a_stopping = true;
+	grpc_server_shutdown_and_notify(a->a_server, a->a_cq,
+					&a->a_shutdown_tag);
+	grpc_server_cancel_all_calls(a->a_server);
+	if (a->a_thread_started)
+		admin_drain(a);
+	grpc_server_destroy(a->a_server);
+	grpc_completion_queue_shutdown(a->a_cq);
+	if (a->a_thread_started)
+		pthread_join(a->a_thread, NULL);
+	else /* nothing was posted: drain here */
+		while (grpc_completion_queue_next(
+			       a->a_cq, gpr_inf_past(GPR_CLOCK_REALTIME), NULL)
+			       .type != GRPC_QUEUE_SHUTDOWN)
+			;
+	admin_pipe_cb(a->a_pipe[0], 0, a); /* events forwarded last */
+	grpc_completion_queue_destroy(a->a_cq);
+	grpc_shutdown();
+	if (a->a_calls != 0)
+		log_warn("%u admin calls still alive at shutdown", a->a_calls);
+	if (a->a_ev != NULL)
+		event_free(a->a_ev);
+	if (a->a_pipe[0] >= 0)
+		close(a->a_pipe[0]);
+	if (a->a_pipe[1] >= 0)
+		close(a->a_pipe[1]);
+	if (a->a_path[0])
+		unlink(a->a_path);
+	free(a);
+}
