@@ -2,7 +2,11 @@
  * admin.c: the gRPC admin server.  gRPC's completion queue runs on its own
  * thread, which only forwards events through a pipe to the libevent loop;
  * every request is handled on the loop's thread, the same one that serves
- * frontends, so VM state is never touched from gRPC's threads.
+ * frontends, so VM state is never touched from gRPC's threads.  Handing
+ * the reply to gRPC (starting the batch, posting the next request) costs
+ * more than computing it, so a sender thread does that: the loop is busy
+ * for as short a time as possible, and frontends' events, which have a
+ * higher libevent priority, never wait behind the admin API's.
  * Each method always has one request posted; a catch-all request answers
  * unknown methods with UNIMPLEMENTED at once (else they would hang until
  * the caller's deadline).  Shutdown cancels calls in flight and drains
@@ -14,6 +18,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +52,9 @@ struct admin_call {
 	grpc_byte_buffer *ac_reply;
 	grpc_slice ac_msg;
 	int ac_cancelled;
+	grpc_status_code ac_code; /* computed on the loop thread */
+	char ac_text[256];
+	STAILQ_ENTRY(admin_call) ac_entry; /* in the sender's queue */
 };
 
 struct admin_method {
@@ -67,7 +75,13 @@ struct admin {
 	struct event *a_ev;
 	char a_path[108];
 	bool a_stopping;
-	unsigned a_calls;   /* admin_call objects alive */
+	_Atomic unsigned a_calls; /* admin_call objects alive */
+	pthread_t a_sender;
+	bool a_sender_started;
+	pthread_mutex_t a_mu; /* guards the queue and a_sender_quit */
+	pthread_cond_t a_cv;
+	STAILQ_HEAD(, admin_call) a_sendq;
+	bool a_sender_quit;
 	int a_shutdown_tag; /* its address is the shutdown tag */
 };
 
@@ -146,33 +160,39 @@ static grpc_slice call_request(struct admin_call *ac)
 	return s;
 }
 
-/* Runs the handler, then sends its reply or error in one batch. */
-static void call_answer(struct admin_call *ac)
+/* On the loop thread: runs the handler; the reply waits in ac. */
+static void call_compute(struct admin_call *ac)
 {
-	grpc_status_code code = GRPC_STATUS_UNIMPLEMENTED;
-	char msg[256] = "unknown method";
-	grpc_op ops[4];
-	size_t n = 0;
-
+	ac->ac_code = GRPC_STATUS_UNIMPLEMENTED;
+	snprintf(ac->ac_text, sizeof(ac->ac_text), "unknown method");
 	if (ac->ac_method != ADMIN_CATCH_ALL) {
 		grpc_slice req = call_request(ac);
 
-		code = admin_handle(ac->ac_admin->a_srv, ac->ac_method,
-				    GRPC_SLICE_START_PTR(req),
-				    GRPC_SLICE_LENGTH(req), &ac->ac_reply, msg,
-				    sizeof(msg));
+		ac->ac_code = admin_handle(
+			ac->ac_admin->a_srv, ac->ac_method,
+			GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req),
+			&ac->ac_reply, ac->ac_text, sizeof(ac->ac_text));
 		grpc_slice_unref(req);
 	}
+	if (ac->ac_code == GRPC_STATUS_OK)
+		ac->ac_text[0] = '\0';
+}
+
+/* On the sender thread: the reply or error, in one batch. */
+static void call_send(struct admin_call *ac)
+{
+	grpc_op ops[4];
+	size_t n = 0;
+
 	memset(ops, 0, sizeof(ops));
 	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (code == GRPC_STATUS_OK) {
+	if (ac->ac_code == GRPC_STATUS_OK) {
 		ops[n].op = GRPC_OP_SEND_MESSAGE;
 		ops[n++].data.send_message.send_message = ac->ac_reply;
-		msg[0] = '\0';
 	}
-	ac->ac_msg = grpc_slice_from_copied_string(msg);
+	ac->ac_msg = grpc_slice_from_copied_string(ac->ac_text);
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-	ops[n].data.send_status_from_server.status = code;
+	ops[n].data.send_status_from_server.status = ac->ac_code;
 	ops[n++].data.send_status_from_server.status_details = &ac->ac_msg;
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n++].data.recv_close_on_server.cancelled = &ac->ac_cancelled;
@@ -180,6 +200,38 @@ static void call_answer(struct admin_call *ac)
 	if (grpc_call_start_batch(ac->ac_call, ops, n, ac, NULL) !=
 	    GRPC_CALL_OK)
 		call_free(ac);
+}
+
+static void *admin_sender_thread(void *arg)
+{
+	struct admin *a = arg;
+	struct admin_call *ac;
+
+	pthread_mutex_lock(&a->a_mu);
+	for (;;) {
+		while (STAILQ_EMPTY(&a->a_sendq) && !a->a_sender_quit)
+			pthread_cond_wait(&a->a_cv, &a->a_mu);
+		ac = STAILQ_FIRST(&a->a_sendq);
+		if (ac == NULL)
+			break; /* quit, and nothing left to send */
+		STAILQ_REMOVE_HEAD(&a->a_sendq, ac_entry);
+		pthread_mutex_unlock(&a->a_mu);
+		if (!a->a_stopping) /* keep one request posted per method */
+			admin_post(a, ac->ac_method,
+				   admin_method_handle(a, ac->ac_method));
+		call_send(ac);
+		pthread_mutex_lock(&a->a_mu);
+	}
+	pthread_mutex_unlock(&a->a_mu);
+	return NULL;
+}
+
+static void admin_send_later(struct admin *a, struct admin_call *ac)
+{
+	pthread_mutex_lock(&a->a_mu);
+	STAILQ_INSERT_TAIL(&a->a_sendq, ac, ac_entry);
+	pthread_cond_signal(&a->a_cv);
+	pthread_mutex_unlock(&a->a_mu);
 }
 
 static void admin_event(struct admin *a, void *tag, int success)
@@ -192,10 +244,8 @@ static void admin_event(struct admin *a, void *tag, int success)
 		call_free(ac); /* reply sent, or the request was cancelled */
 		return;
 	}
-	if (!a->a_stopping) /* keep one request posted per method */
-		admin_post(a, ac->ac_method,
-			   admin_method_handle(a, ac->ac_method));
-	call_answer(ac);
+	call_compute(ac);
+	admin_send_later(a, ac);
 }
 
 /* libevent: events forwarded by the completion-queue thread. */
@@ -325,6 +375,9 @@ int admin_start(struct server *s, const struct admin_opts *o,
 		return -ENOMEM;
 	a->a_srv = s;
 	a->a_pipe[0] = a->a_pipe[1] = -1;
+	pthread_mutex_init(&a->a_mu, NULL);
+	pthread_cond_init(&a->a_cv, NULL);
+	STAILQ_INIT(&a->a_sendq);
 	grpc_init();
 	a->a_cq = grpc_completion_queue_create_for_next(NULL);
 	a->a_server = grpc_server_create(NULL, NULL);
@@ -339,8 +392,14 @@ int admin_start(struct server *s, const struct admin_opts *o,
 	}
 	a->a_ev = event_new(s->s_base, a->a_pipe[0], EV_READ | EV_PERSIST,
 			    admin_pipe_cb, a);
-	if (a->a_ev == NULL || event_add(a->a_ev, NULL) < 0)
+	/* Below every frontend event (see main.c's priorities). */
+	if (a->a_ev == NULL || event_priority_set(a->a_ev, 2) < 0 ||
+	    event_add(a->a_ev, NULL) < 0)
 		goto err;
+	r = -pthread_create(&a->a_sender, NULL, admin_sender_thread, a);
+	if (r < 0)
+		goto err;
+	a->a_sender_started = true;
 	r = admin_listen(a, o);
 	if (r < 0)
 		goto err;
@@ -373,6 +432,19 @@ static void admin_drain(struct admin *a)
 	}
 }
 
+/* Sends what is queued (onto cancelled calls) and ends the sender. */
+static void admin_stop_sender(struct admin *a)
+{
+	if (!a->a_sender_started)
+		return;
+	pthread_mutex_lock(&a->a_mu);
+	a->a_sender_quit = true;
+	pthread_cond_signal(&a->a_cv);
+	pthread_mutex_unlock(&a->a_mu);
+	pthread_join(a->a_sender, NULL);
+	a->a_sender_started = false;
+}
+
 void admin_stop(struct admin *a)
 {
 	if (a == NULL)
@@ -383,6 +455,7 @@ void admin_stop(struct admin *a)
 	grpc_server_cancel_all_calls(a->a_server);
 	if (a->a_thread_started)
 		admin_drain(a);
+	admin_stop_sender(a);
 	grpc_server_destroy(a->a_server);
 	grpc_completion_queue_shutdown(a->a_cq);
 	if (a->a_thread_started)
@@ -397,6 +470,8 @@ void admin_stop(struct admin *a)
 	grpc_shutdown();
 	if (a->a_calls != 0)
 		log_warn("%u admin calls still alive at shutdown", a->a_calls);
+	pthread_cond_destroy(&a->a_cv);
+	pthread_mutex_destroy(&a->a_mu);
 	if (a->a_ev != NULL)
 		event_free(a->a_ev);
 	if (a->a_pipe[0] >= 0)

@@ -206,7 +206,11 @@ int main(int argc, char **argv)
 		fatal("/dev/kvm: %s", strerror(-r));
 	server_limits(&s, &o);
 	s.s_base = event_base_new();
-	if (s.s_base == NULL)
+	/*
+	 * Three priorities: 0 unused, 1 (the default) frontends, 2 the admin
+	 * API, so a frontend never waits behind an operator's query.
+	 */
+	if (s.s_base == NULL || event_base_priority_init(s.s_base, 3) < 0)
 		fatal("event_base_new failed");
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
