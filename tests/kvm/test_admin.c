@@ -1,0 +1,379 @@
+/*
+ * test_admin.c: every admin RPC through a real mmu-server's gRPC socket,
+ * with every error status it can return: NOT_FOUND, INVALID_ARGUMENT,
+ * FAILED_PRECONDITION, UNIMPLEMENTED for unknown methods (at once, not
+ * at the deadline), DEADLINE_EXCEEDED; pause really stops the guest;
+ * destroy really ends the frontend's VM; the socket is 0600 or 0660 for
+ * an admin group; TCP is loopback only; shutdown with calls in flight
+ * is clean (LeakSanitizer in the sanitizer build).
+ * Trust: test code, run as root with /dev/kvm.
+ */
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin_client.h"
+#include "boot.h"
+#include "client.h"
+#include "harness.h"
+
+#define ADM(sd) (&kvmmu__admin__v1__##sd##__descriptor)
+
+static struct srv srv;
+static char admin_sock[160];
+static struct admin_client ac;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Serves a guest's exits until its channel closes. */
+static void *server_thread(void *arg)
+{
+	struct boot *b = arg;
+	struct served sv = {0};
+
+	while (serve_vcpu(b->b_chans[0], 100, &sv) != -EPIPE)
+		;
+	return NULL;
+}
+
+/* A frontend VM running memtouch for a long time, served by us. */
+static void start_guest(struct client *cl, struct boot *b, const char *name,
+			pthread_t *t)
+{
+	struct boot_spec bs = {.bs_name = name,
+			       .bs_vcpus = 1,
+			       .bs_ram = 32ULL << 20,
+			       .bs_cmdline = "passes=100000000"};
+	char err[300];
+
+	CHECK(client_connect(cl, srv.s_sock) == 0 &&
+		      test_boot(cl, b, &bs, "memtouch", err, sizeof(err)) ==
+			      0 &&
+		      client_vm_op(cl, b->b_vm, KVMMU__REQUEST__BODY_RUN) == 0,
+	      "guest %s: %s", name, err);
+	pthread_create(t, NULL, server_thread, b);
+}
+
+static grpc_status_code call(const char *method, const ProtobufCMessage *req,
+			     ProtobufCMessage **rep)
+{
+	return admin_call(&ac, ADM(admin), method, req, rep);
+}
+
+static Kvmmu__Admin__V1__VmRef ref_id(uint32_t id)
+{
+	Kvmmu__Admin__V1__VmRef r = KVMMU__ADMIN__V1__VM_REF__INIT;
+
+	r.has_id = 1;
+	r.id = id;
+	return r;
+}
+
+static uint64_t vcpu_stat(uint32_t id, const char *name)
+{
+	Kvmmu__Admin__V1__GetStatsRequest q =
+		KVMMU__ADMIN__V1__GET_STATS_REQUEST__INIT;
+	Kvmmu__Admin__V1__VmRef r = ref_id(id);
+	Kvmmu__Admin__V1__GetStatsReply *st;
+	uint64_t v = ~0ULL;
+
+	q.vm = &r;
+	if (call("GetStats", &q.base, (ProtobufCMessage **)&st) != 0)
+		return v;
+	for (size_t i = 0; st->n_vcpus && i < st->vcpus[0]->n_stats; i++) {
+		if (strcmp(st->vcpus[0]->stats[i]->name, name) == 0)
+			v = st->vcpus[0]->stats[i]->value;
+	}
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	return v;
+}
+
+static void test_list_show_stats(uint32_t id)
+{
+	Kvmmu__Admin__V1__ListVmsRequest lq =
+		KVMMU__ADMIN__V1__LIST_VMS_REQUEST__INIT;
+	Kvmmu__Admin__V1__GetVmRequest gq =
+		KVMMU__ADMIN__V1__GET_VM_REQUEST__INIT;
+	Kvmmu__Admin__V1__VmRef r = ref_id(id);
+	Kvmmu__Admin__V1__ListVmsReply *l;
+	Kvmmu__Admin__V1__GetVmReply *g;
+
+	CHECK(call("ListVms", &lq.base, (ProtobufCMessage **)&l) == 0 &&
+		      l->n_vms == 3,
+	      "ListVms: %s", ac.ac_msg);
+	if (l)
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+	gq.vm = &r;
+	CHECK(call("GetVm", &gq.base, (ProtobufCMessage **)&g) == 0, "GetVm");
+	if (g) {
+		CHECK(g->vm && strcmp(g->vm->name, "one") == 0 &&
+			      strcmp(g->vm->state, "running") == 0 &&
+			      g->vm->vcpus == 1 &&
+			      g->vm->ram_bytes == (32ULL << 20) &&
+			      strlen(g->vm->uuid) == 36 && g->vm->zap &&
+			      strcmp(g->vm->zap->mode, "all") == 0 &&
+			      g->vm->owner_pid == getpid(),
+		      "GetVm summary");
+		CHECK(g->n_regions == 1 &&
+			      strcmp(g->regions[0]->kind, "ram") == 0,
+		      "GetVm regions");
+		protobuf_c_message_free_unpacked(&g->base, NULL);
+	}
+	CHECK(vcpu_stat(id, "pf_taken") > 1000, "GetStats: KVM stats");
+}
+
+static void expect(grpc_status_code want, const char *method,
+		   const ProtobufCMessage *req, const char *text)
+{
+	ProtobufCMessage *rep;
+	grpc_status_code got = call(method, req, &rep);
+
+	CHECK(got == want && strstr(ac.ac_msg, text),
+	      "%s: want %s '%s', got %s '%s'", method, admin_status_name(want),
+	      text, admin_status_name(got), ac.ac_msg);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+}
+
+static void test_errors(uint32_t id)
+{
+	Kvmmu__Admin__V1__GetVmRequest gq =
+		KVMMU__ADMIN__V1__GET_VM_REQUEST__INIT;
+	Kvmmu__Admin__V1__SetZapControlRequest zq =
+		KVMMU__ADMIN__V1__SET_ZAP_CONTROL_REQUEST__INIT;
+	Kvmmu__Admin__V1__InvalidateRequest iq =
+		KVMMU__ADMIN__V1__INVALIDATE_REQUEST__INIT;
+	Kvmmu__Admin__V1__ZapControl z = KVMMU__ADMIN__V1__ZAP_CONTROL__INIT;
+	Kvmmu__Admin__V1__VmRef r = ref_id(999), byname, good = ref_id(id);
+	double t0;
+
+	gq.vm = &r;
+	expect(GRPC_STATUS_NOT_FOUND, "GetVm", &gq.base, "no VM with id 999");
+	gq.vm = NULL;
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "GetVm", &gq.base, "id or a name");
+	byname = (Kvmmu__Admin__V1__VmRef)KVMMU__ADMIN__V1__VM_REF__INIT;
+	byname.name = "twin";
+	gq.vm = &byname;
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "GetVm", &gq.base,
+	       "used by 2 VMs");
+	zq.vm = &good;
+	zq.zap = &z;
+	z.mode = "sometimes";
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "SetZapControl", &zq.base,
+	       "neither");
+	z.mode = NULL;
+	z.allones = "zeros";
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "SetZapControl", &zq.base,
+	       "zap.allones");
+	z.allones = NULL;
+	z.has_batch_window_us = 1;
+	z.batch_window_us = 5000000;
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "SetZapControl", &zq.base,
+	       "exceeds");
+	z.has_batch_window_us = 0;
+	z.mode = "memslot";
+	expect(GRPC_STATUS_OK, "SetZapControl", &zq.base, "");
+	z.mode = "all";
+	expect(GRPC_STATUS_FAILED_PRECONDITION, "SetZapControl", &zq.base,
+	       "restart");
+	iq.vm = &good;
+	iq.has_gpa = iq.has_size = 1;
+	iq.gpa = 0x1001;
+	iq.size = 0x1000;
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "Invalidate", &iq.base,
+	       "page-aligned");
+	iq.gpa = 1ULL << 33;
+	expect(GRPC_STATUS_INVALID_ARGUMENT, "Invalidate", &iq.base,
+	       "not guest RAM");
+	iq.gpa = 4 << 20;
+	expect(GRPC_STATUS_OK, "Invalidate", &iq.base, "");
+	t0 = now_s();
+	CHECK(admin_call_raw(&ac, "/kvmmu.admin.v1.Admin/Reboot") ==
+			      GRPC_STATUS_UNIMPLEMENTED &&
+		      now_s() - t0 < 1.0,
+	      "unknown method: UNIMPLEMENTED at once (%.3f s)", now_s() - t0);
+	ac.ac_timeout_ms = -1000; /* a deadline already past */
+	CHECK(admin_call_raw(&ac, "/kvmmu.admin.v1.Admin/ListVms") ==
+		      GRPC_STATUS_DEADLINE_EXCEEDED,
+	      "an expired deadline is honoured: %s", ac.ac_msg);
+	ac.ac_timeout_ms = 5000;
+}
+
+static void test_health(void)
+{
+	Grpc__Health__V1__HealthCheckRequest q =
+		GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+	Grpc__Health__V1__HealthCheckResponse *h;
+
+	CHECK(admin_call(&ac, &grpc__health__v1__health__descriptor, "Check",
+			 &q.base, (ProtobufCMessage **)&h) == 0 &&
+		      h->status == 1,
+	      "Health: SERVING");
+	if (h)
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	q.service = "no.such.Service";
+	CHECK(admin_call(&ac, &grpc__health__v1__health__descriptor, "Check",
+			 &q.base,
+			 (ProtobufCMessage **)&h) == GRPC_STATUS_NOT_FOUND,
+	      "Health of an unknown service: NOT_FOUND");
+}
+
+static void vm_op(const char *method, uint32_t id, const char *state)
+{
+	Kvmmu__Admin__V1__VmRequest q = KVMMU__ADMIN__V1__VM_REQUEST__INIT;
+	Kvmmu__Admin__V1__VmRef r = ref_id(id);
+	Kvmmu__Admin__V1__VmReply *rep;
+
+	q.vm = &r;
+	CHECK(call(method, &q.base, (ProtobufCMessage **)&rep) == 0 &&
+		      (state ? rep->vm && strcmp(rep->vm->state, state) == 0
+			     : rep->vm == NULL),
+	      "%s -> %s", method, state ? state : "gone");
+	if (rep)
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+}
+
+/* Pause: the guest makes no progress; resume: it does again. */
+static void test_pause(uint32_t id)
+{
+	uint64_t a, b;
+
+	vm_op("PauseVm", id, "paused");
+	a = vcpu_stat(id, "exits");
+	usleep(200000);
+	b = vcpu_stat(id, "exits");
+	CHECK(a == b, "paused: no exits (%llu -> %llu)", (unsigned long long)a,
+	      (unsigned long long)b);
+	vm_op("ResumeVm", id, "running");
+	usleep(200000);
+	CHECK(vcpu_stat(id, "exits") > b, "resumed: the guest runs again");
+}
+
+static void test_destroy(struct client *cl, struct boot *b, pthread_t t)
+{
+	Kvmmu__Reply *rep;
+	struct served sv = {0};
+
+	vm_op("DestroyVm", b->b_vm, NULL);
+	CHECK(client_get_stats(cl, b->b_vm, &rep) == -ENOENT,
+	      "the frontend's VM is gone: %s", cl->cl_err);
+	/* Its server thread sees the vCPU channel close and ends. */
+	CHECK(pthread_join(t, NULL) == 0, "the vCPU channel closed");
+	(void)sv;
+}
+
+static void test_socket_modes(void)
+{
+	const char *args[] = {"--admin-socket", NULL, "--admin-group",
+			      "nogroup", NULL};
+	char path[200];
+	struct stat st;
+	struct srv s2;
+	int status;
+
+	CHECK(stat(admin_sock, &st) == 0 && (st.st_mode & 0777) == 0600,
+	      "admin socket is 0600 by default (%o)", st.st_mode & 0777);
+	snprintf(path, sizeof(path), "%s/admin2.sock", srv.s_dir);
+	args[1] = path;
+	CHECK(srv_start(&s2, args) == 0, "server with --admin-group");
+	usleep(200000);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0660 &&
+		      st.st_gid == getgrnam("nogroup")->gr_gid,
+	      "0660 for the admin group (%o)", st.st_mode & 0777);
+	CHECK(srv_stop(&s2) == 0, "second server exits cleanly");
+	if (fork() == 0) {
+		execl(bin_path("mmu-server"), "mmu-server", "-d", "--socket",
+		      "/nonexistent/x", "--admin-listen", "0.0.0.0:50051",
+		      (char *)NULL);
+		_exit(127);
+	}
+	wait(&status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+	      "--admin-listen refuses a non-loopback address");
+}
+
+/* SIGTERM while a client hammers the API: the server exits 0. */
+static void test_shutdown_in_flight(void)
+{
+	const char *args[] = {"--admin-socket", NULL, NULL};
+	char path[200], target[220];
+	struct srv s3;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/admin3.sock", srv.s_dir);
+	snprintf(target, sizeof(target), "unix:%s", path);
+	args[1] = path;
+	CHECK(srv_start(&s3, args) == 0, "server for the shutdown test");
+	usleep(100000);
+	pid = fork();
+	if (pid == 0) {
+		struct admin_client c;
+		Kvmmu__Admin__V1__ListVmsRequest q =
+			KVMMU__ADMIN__V1__LIST_VMS_REQUEST__INIT;
+		ProtobufCMessage *r;
+
+		admin_client_open(&c, target, 2000);
+		for (;;) {
+			if (admin_call(&c, ADM(admin), "ListVms", &q.base,
+				       &r) == 0)
+				protobuf_c_message_free_unpacked(r, NULL);
+		}
+	}
+	usleep(300000);
+	CHECK(srv_stop(&s3) == 0,
+	      "SIGTERM with calls in flight: clean exit, no leak");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int main(void)
+{
+	const char *args[] = {"--admin-socket", admin_sock, NULL};
+	struct client c1, c2, c3;
+	struct boot b1, b2, b3;
+	pthread_t t1, t2, t3;
+	char target[200];
+
+	require_kvm("test_admin");
+	snprintf(admin_sock, sizeof(admin_sock), "/tmp/kvmmu-admin-%d.sock",
+		 (int)getpid());
+	CHECK(srv_start(&srv, args) == 0, "server start");
+	usleep(200000);
+	snprintf(target, sizeof(target), "unix:%s", admin_sock);
+	CHECK(admin_client_open(&ac, target, 5000) == 0, "channel");
+	start_guest(&c1, &b1, "one", &t1);
+	start_guest(&c2, &b2, "twin", &t2);
+	start_guest(&c3, &b3, "twin", &t3);
+	usleep(300000);
+	test_list_show_stats(b1.b_vm);
+	test_errors(b1.b_vm);
+	test_health();
+	test_pause(b1.b_vm);
+	test_destroy(&c2, &b2, t2);
+	test_socket_modes();
+	test_shutdown_in_flight();
+	admin_client_close(&ac);
+	client_vm_op(&c1, b1.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM);
+	client_vm_op(&c3, b3.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM);
+	pthread_join(t1, NULL);
+	pthread_join(t3, NULL);
+	boot_release(&b1);
+	boot_release(&b2);
+	boot_release(&b3);
+	client_close(&c1);
+	client_close(&c2);
+	client_close(&c3);
+	CHECK(srv_stop(&srv) == 0, "server exits cleanly (no leak)");
+	unlink(admin_sock);
+	return checks_report("test_admin");
+}
