@@ -35,7 +35,8 @@ fi
 
 echo "== mmu-server: the privileged process (uid $(id -u)) owns /dev/kvm"
 # shellcheck disable=SC2086
-"$top/build/bin/mmu-server" -d --socket "$sock" $group_arg &
+"$top/build/bin/mmu-server" -d --socket "$sock" $group_arg \
+	--admin-socket "$dir/admin.sock" &
 srvpid=$!
 while [ ! -S "$sock" ]; do sleep 0.05; done
 
@@ -64,6 +65,9 @@ echo "-- while it runs: vmm-frontend pid $fepid, uid $(stat -c %u \
 fds "$fepid"
 echo "-- mmu-server pid $srvpid, uid $(stat -c %u "/proc/$srvpid"), holds:"
 fds "$srvpid"
+echo "-- the operator's view, over the gRPC admin API (mmuctl list / show):"
+"$top/build/bin/mmuctl" --socket "$dir/admin.sock" list
+"$top/build/bin/mmuctl" --socket "$dir/admin.sock" show memtouch | tail -2
 wait "$fepid" || echo "(memtouch exited with status $?)"
 cat "$dir/memtouch.out"
 
