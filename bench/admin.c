@@ -46,19 +46,6 @@ static double get_stats_us(uint32_t vm)
 	return (double)(now_ns() - t0) / 1e3;
 }
 
-static double pair_us(struct client *cl, uint32_t vm)
-{
-	uint64_t t0 = now_ns();
-
-	if (client_map(cl, vm, KVMMU__REGION_KIND__REGION_RAM, ALIAS_GPA,
-		       2ULL << 20, 0, "alias", -1) < 0 ||
-	    client_unmap(cl, vm, ALIAS_GPA) < 0) {
-		fprintf(stderr, "admin: %s\n", cl->cl_err);
-		exit(1);
-	}
-	return (double)(now_ns() - t0) / 1e3;
-}
-
 /* A child that calls GetStats every millisecond until killed. */
 static pid_t start_poller(const char *target, uint32_t vm)
 {
@@ -91,11 +78,13 @@ static void data_plane(struct client *cl, uint32_t vm, pid_t poller, double *q,
 		kill(poller, SIGSTOP);
 		usleep(20000);
 		for (int i = 0; i < per; i++)
-			alone[r * per + i] = pair_us(cl, vm);
+			alone[r * per + i] =
+				bench_rpc_pair_us(cl, vm, ALIAS_GPA);
 		kill(poller, SIGCONT);
 		usleep(20000);
 		for (int i = 0; i < per; i++)
-			polled[r * per + i] = pair_us(cl, vm);
+			polled[r * per + i] =
+				bench_rpc_pair_us(cl, vm, ALIAS_GPA);
 	}
 	q[0] = percentile(alone, PAIRS, 50);
 	q[1] = percentile(alone, PAIRS, 99);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "client.h"
 #include "guest.h"
 
 uint64_t now_ns(void)
@@ -117,4 +118,17 @@ void inproc_destroy(struct inproc *ip)
 	if (ip->ip_ram_fd >= 0)
 		close(ip->ip_ram_fd);
 	kvm_host_close(&ip->ip_kh);
+}
+
+double bench_rpc_pair_us(struct client *cl, uint32_t vm, uint64_t gpa)
+{
+	uint64_t t0 = now_ns();
+
+	if (client_map(cl, vm, KVMMU__REGION_KIND__REGION_RAM, gpa, 2ULL << 20,
+		       0, "alias", -1) < 0 ||
+	    client_unmap(cl, vm, gpa) < 0) {
+		fprintf(stderr, "bench: %s\n", cl->cl_err);
+		exit(1);
+	}
+	return (double)(now_ns() - t0) / 1e3;
 }

@@ -21,6 +21,13 @@ double percentile(double *v, size_t n, double p);
 /* --json on the command line. */
 bool bench_json(int argc, char **argv);
 
+struct client;
+/*
+ * Maps a 2 MiB RAM alias at gpa through mmu-server and unmaps it again;
+ * returns the microseconds the pair took (exits on failure).
+ */
+double bench_rpc_pair_us(struct client *cl, uint32_t vm, uint64_t gpa);
+
 /* A VM created and run in this process. */
 struct inproc {
 	struct kvm_host ip_kh;

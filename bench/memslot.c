@@ -48,19 +48,6 @@ static double pair_inproc(struct inproc *ip)
 	return (double)(now_ns() - t0) / 1e3;
 }
 
-static double pair_server(struct client *cl, uint32_t vm)
-{
-	uint64_t t0 = now_ns();
-
-	if (client_map(cl, vm, KVMMU__REGION_KIND__REGION_RAM, ALIAS_GPA,
-		       ALIAS_BYTES, 0, "alias", -1) < 0 ||
-	    client_unmap(cl, vm, ALIAS_GPA) < 0) {
-		fprintf(stderr, "memslot: %s\n", cl->cl_err);
-		exit(1);
-	}
-	return (double)(now_ns() - t0) / 1e3;
-}
-
 /* An RPC that issues no ioctl: the RPC layer's own round trip. */
 static double rpc_only(struct client *cl, uint32_t vm)
 {
@@ -84,7 +71,7 @@ static void measure(struct row *row, struct inproc *ip, struct client *cl,
 		pin_cpu(0, row->cpu);
 		in_us[i] = pair_inproc(ip);
 		pin_cpu(0, other);
-		srv_us[i] = pair_server(cl, vm);
+		srv_us[i] = bench_rpc_pair_us(cl, vm, ALIAS_GPA);
 		rpc_us[i] = rpc_only(cl, vm);
 	}
 	row->in50 = percentile(in_us, PAIRS, 50);

@@ -15,18 +15,6 @@
 #define RAM (32ULL << 20)
 #define MB  (1ULL << 20)
 
-static uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name)
-{
-	Kvmmu__Reply *rep;
-	uint64_t v = ~0ULL;
-
-	if (client_get_stats(cl, vm, &rep) == 0) {
-		stats_find(rep->stats, -1, name, &v);
-		client_free_reply(rep);
-	}
-	return v;
-}
-
 static uint64_t word(const struct boot *b, uint64_t gpa)
 {
 	uint64_t v;
@@ -39,24 +27,24 @@ static void test_keep_and_discard(struct client *cl, struct boot *b)
 {
 	Kvmmu__InvalidateReply ir;
 	uint64_t before = word(b, 4 * MB),
-		 pages = vm_stat(cl, b->b_vm, "pages_4k");
+		 pages = vm_stat(cl, b->b_vm, "pages_4k", NULL);
 
 	CHECK(before != 0, "the guest wrote its pattern at 4 MiB");
 	CHECK(client_invalidate(cl, b->b_vm, 4 * MB, MB, false, &ir) == 0 &&
 		      ir.calls == 1 && ir.requests == 1,
 	      "invalidate: %s", cl->cl_err);
-	CHECK(vm_stat(cl, b->b_vm, "pages_4k") + 200 < pages,
+	CHECK(vm_stat(cl, b->b_vm, "pages_4k", NULL) + 200 < pages,
 	      "KVM's mappings of the range are gone: %llu -> %llu",
 	      (unsigned long long)pages,
-	      (unsigned long long)vm_stat(cl, b->b_vm, "pages_4k"));
+	      (unsigned long long)vm_stat(cl, b->b_vm, "pages_4k", NULL));
 	CHECK(word(b, 4 * MB) == before, "invalidate keeps the data");
-	pages = vm_stat(cl, b->b_vm, "pages_4k");
+	pages = vm_stat(cl, b->b_vm, "pages_4k", NULL);
 	CHECK(word(b, 8 * MB) != 0, "pattern at 8 MiB");
 	CHECK(client_invalidate(cl, b->b_vm, 8 * MB, MB, true, &ir) == 0,
 	      "discard: %s", cl->cl_err);
 	CHECK(word(b, 8 * MB) == 0 && word(b, 9 * MB - 8) == 0,
 	      "discard zeroes the data");
-	CHECK(vm_stat(cl, b->b_vm, "pages_4k") + 200 < pages,
+	CHECK(vm_stat(cl, b->b_vm, "pages_4k", NULL) + 200 < pages,
 	      "and drops the mappings");
 	CHECK(word(b, 9 * MB) != 0, "but nothing past the range");
 }
@@ -72,7 +60,7 @@ static void test_batching(struct client *cl, struct boot *b, unsigned window,
 	z.has_batch_window_us = 1;
 	z.batch_window_us = window;
 	CHECK(client_set_zap(cl, b->b_vm, &z) == 0, "window %u", window);
-	calls0 = vm_stat(cl, b->b_vm, "vm.inval_calls");
+	calls0 = vm_stat(cl, b->b_vm, "vm.inval_calls", NULL);
 	for (unsigned i = 0; i < k; i++)
 		CHECK(client_invalidate_send(cl, b->b_vm,
 					     12 * MB + i * 64 * 1024, 64 * 1024,
@@ -86,7 +74,8 @@ static void test_batching(struct client *cl, struct boot *b, unsigned window,
 		      "window %u: reply %u: %u requests, %u calls (%s)", window,
 		      i, ir.requests, ir.calls, cl->cl_err);
 	}
-	CHECK(vm_stat(cl, b->b_vm, "vm.inval_calls") - calls0 == want_calls,
+	CHECK(vm_stat(cl, b->b_vm, "vm.inval_calls", NULL) - calls0 ==
+		      want_calls,
 	      "window %u: %u adjacent requests -> %u calls", window, k,
 	      want_calls);
 }

@@ -127,18 +127,6 @@ static void test_atomicity(const char *sock)
 	      "control: separate requests do leave holes the test sees");
 }
 
-static uint64_t stat_of(struct client *cl, uint32_t vm, const char *name)
-{
-	Kvmmu__Reply *rep;
-	uint64_t v = ~0ULL;
-
-	if (client_get_stats(cl, vm, &rep) == 0) {
-		stats_find(rep->stats, -1, name, &v);
-		client_free_reply(rep);
-	}
-	return v;
-}
-
 static void test_rollback(void)
 {
 	const char *args[] = {"--fail-tx-ioctl", "3", NULL};
@@ -161,8 +149,9 @@ static void test_rollback(void)
 			      -EIO &&
 		      strstr(cl.cl_err, "regions[1] 'c'"),
 	      "the failing step is named: %s", cl.cl_err);
-	CHECK(stat_of(&cl, b.b_vm, "vm.tx_rolled_back") == 1, "rolled back");
-	CHECK(stat_of(&cl, b.b_vm, "vm.regions") == 3, "still ram, a, b");
+	CHECK(vm_stat(&cl, b.b_vm, "vm.tx_rolled_back", NULL) == 1,
+	      "rolled back");
+	CHECK(vm_stat(&cl, b.b_vm, "vm.regions", NULL) == 3, "still ram, a, b");
 	/* The old map again: nothing to do, so nothing had changed. */
 	region_init(&ra, "a", WIN, RAM);
 	CHECK(client_transaction(&cl, b.b_vm, WIN, 16 * REG, regs, 2, &tr) ==

@@ -18,21 +18,6 @@
 
 static struct srv srv;
 
-static uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
-			Kvmmu__ZapControl *zap)
-{
-	Kvmmu__Reply *rep;
-	uint64_t v = 0;
-
-	if (client_get_stats(cl, vm, &rep) < 0)
-		return ~0ULL;
-	stats_find(rep->stats, -1, name, &v);
-	if (zap && rep->stats->zap)
-		*zap = *rep->stats->zap;
-	client_free_reply(rep);
-	return v;
-}
-
 /* Shadow pages KVM zaps when an unrelated 2 MiB slot comes and goes. */
 static uint64_t zapped_by_toggle(struct client *cl, uint32_t vm)
 {

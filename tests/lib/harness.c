@@ -15,6 +15,7 @@
 
 #include "abi.h"
 #include "boot.h"
+#include "client.h"
 #include "guest.h"
 #include "harness.h"
 #include "kvmmu.pb-c.h"
@@ -248,4 +249,19 @@ int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
 	free(img);
 	bs->bs_payload = NULL;
 	return r;
+}
+
+uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
+		 Kvmmu__ZapControl *zap)
+{
+	Kvmmu__Reply *rep;
+	uint64_t v = ~0ULL;
+
+	if (client_get_stats(cl, vm, &rep) < 0)
+		return v;
+	stats_find(rep->stats, -1, name, &v);
+	if (zap != NULL && rep->stats->zap != NULL)
+		*zap = *rep->stats->zap;
+	client_free_reply(rep);
+	return v;
 }

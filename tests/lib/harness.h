@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+
+#include "kvmmu.pb-c.h"
 #include <sys/types.h>
 
 #define SKIP_CODE 77 /* ctest's SKIP_RETURN_CODE */
@@ -60,6 +62,13 @@ int serve_vcpu(int chan, int timeout_ms, struct served *s);
 struct client;
 struct boot;
 struct boot_spec;
+/*
+ * One statistic of a VM (KVM's or the server's), by name, through the
+ * data plane's GetStats; ~0 when the call fails or there is no such stat.
+ * zap (may be NULL) receives the policy in force.
+ */
+uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
+		 Kvmmu__ZapControl *zap);
 /* boot_vm() with build/guest/<payload>.bin as the payload. */
 int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
 	      const char *payload, char *err, size_t errlen);
