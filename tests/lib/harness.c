@@ -197,7 +197,8 @@ static bool serve_one(const Kvmmu__VcpuExit *ex, struct served *s,
 
 int serve_vcpu(int chan, int timeout_ms, struct served *s)
 {
-	static uint8_t buf[WIRE_MAX_MSG];
+	/* Per thread: tests serve several guests from several threads. */
+	static _Thread_local uint8_t buf[WIRE_MAX_MSG];
 	struct pollfd pfd = {.fd = chan, .events = POLLIN};
 	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
 	uint8_t data[4096];
