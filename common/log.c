@@ -21,6 +21,10 @@ void log_init(const char *prog, bool to_stderr, int verbose)
 		openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* A printf-style function: lets -Wformat-nonliteral check the callers. */
+static void log_vmsg(int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	if (prio == LOG_DEBUG && !log_verbose)

@@ -338,8 +338,8 @@ static void bad_answer(const void *pkt, size_t len, const char *what)
 	struct client cl;
 	struct boot b;
 	Kvmmu__VcpuExit *ex;
-	void *img;
-	size_t ilen;
+	void *img = NULL;
+	size_t ilen = 0;
 
 	CHECK(client_connect(&cl, srv.s_sock) == 0 &&
 		      guest_load_file(guest_path("hello"), &img, &ilen, err,
