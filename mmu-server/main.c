@@ -19,9 +19,11 @@
 #include "server.h"
 #include "wire.h"
 
-#define DEFAULT_MAX_VMS	    8
-#define DEFAULT_MAX_RAM_MIB (32 * 1024)
-#define DEFAULT_MAX_VCPUS   64
+#define DEFAULT_MAX_VMS		8
+#define DEFAULT_MAX_RAM_MIB	(32 * 1024)
+#define DEFAULT_MAX_VCPUS	64
+#define DEFAULT_UID_MAX_VMS	32
+#define DEFAULT_UID_MAX_RAM_MIB (64 * 1024)
 
 struct options {
 	const char *socket;
@@ -31,6 +33,8 @@ struct options {
 	unsigned max_vms;
 	uint64_t max_ram_mib;
 	unsigned max_vcpus;
+	unsigned uid_max_vms;
+	uint64_t uid_max_ram_mib;
 	unsigned spin_us;
 	unsigned fail_tx_ioctl;
 	struct admin_opts admin;
@@ -49,6 +53,9 @@ static void usage(void)
 		"  --max-ram-mib N    guest RAM per connection (default %d)\n"
 		"  --max-vcpus N      vCPUs per VM (default %d, capped by "
 		"KVM)\n"
+		"  --uid-max-vms N    VMs per uid over all its connections "
+		"(default %d)\n"
+		"  --uid-max-ram-mib N  guest RAM per uid (default %d)\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
 		"(default %d, 0 = off)\n"
 		"  --admin-socket P   serve the gRPC admin API on unix socket "
@@ -61,6 +68,7 @@ static void usage(void)
 		"every transaction\n"
 		"                     fails with EIO, to exercise rollback\n",
 		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS,
+		DEFAULT_UID_MAX_VMS, DEFAULT_UID_MAX_RAM_MIB,
 		WIRE_DEFAULT_SPIN_US);
 	exit(2);
 }
@@ -104,6 +112,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"max-ram-mib", required_argument, NULL, 'R'},
 		{"max-vcpus", required_argument, NULL, 'C'},
 		{"poll-us", required_argument, NULL, 'P'},
+		{"uid-max-vms", required_argument, NULL, 'U'},
+		{"uid-max-ram-mib", required_argument, NULL, 'u'},
 		{"fail-tx-ioctl", required_argument, NULL, 'F'},
 		{"admin-socket", required_argument, NULL, 'a'},
 		{"admin-group", required_argument, NULL, 'G'},
@@ -116,6 +126,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->max_vms = DEFAULT_MAX_VMS;
 	o->max_ram_mib = DEFAULT_MAX_RAM_MIB;
 	o->max_vcpus = DEFAULT_MAX_VCPUS;
+	o->uid_max_vms = DEFAULT_UID_MAX_VMS;
+	o->uid_max_ram_mib = DEFAULT_UID_MAX_RAM_MIB;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -153,6 +165,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'L':
 			o->admin.ao_listen = loopback_only(optarg);
 			break;
+		case 'U':
+			o->uid_max_vms =
+				(unsigned)parse_num(optarg, "--uid-max-vms");
+			break;
+		case 'u':
+			o->uid_max_ram_mib =
+				parse_num(optarg, "--uid-max-ram-mib");
+			break;
 		case 'F':
 			o->fail_tx_ioctl =
 				(unsigned)parse_num(optarg, "--fail-tx-ioctl");
@@ -183,6 +203,8 @@ static void server_limits(struct server *s, const struct options *o)
 	s->s_lim.phys_bits = s->s_kh.kh_phys_bits;
 	s->s_max_vms = o->max_vms;
 	s->s_max_ram = o->max_ram_mib << 20;
+	s->s_uid_max_vms = o->uid_max_vms;
+	s->s_uid_max_ram = o->uid_max_ram_mib << 20;
 	s->s_spin_us = o->spin_us;
 	s->s_fail_tx_ioctl = o->fail_tx_ioctl;
 }

@@ -125,6 +125,47 @@ static void zap_to_proto(const struct zap_policy *zp, Kvmmu__ZapControl *z)
 	z->allones = (Kvmmu__AllOnes)zp->zp_allones;
 }
 
+void server_uid_usage(const struct server *s, uid_t uid, unsigned *vms,
+		      uint64_t *ram)
+{
+	const struct vm *vm;
+
+	*vms = 0;
+	*ram = 0;
+	TAILQ_FOREACH(vm, &s->s_vms, vm_entry)
+	{
+		const struct conn *owner = vm->vm_owner;
+
+		if (owner->c_uid == uid) {
+			(*vms)++;
+			*ram += vm->vm_ram_bytes;
+		}
+	}
+}
+
+/* A user cannot escape the limits by opening more connections. */
+static int rpc_uid_quota(struct conn *c, uint64_t ram_bytes, struct verr *e)
+{
+	const struct server *s = c->c_srv;
+	unsigned vms;
+	uint64_t ram;
+
+	server_uid_usage(s, c->c_uid, &vms, &ram);
+	if (vms >= s->s_uid_max_vms)
+		return verr_set(e, EDQUOT,
+				"CreateVm: uid %u already has %u VMs (limit "
+				"%u)",
+				(unsigned)c->c_uid, vms, s->s_uid_max_vms);
+	if (ram_bytes > s->s_uid_max_ram || ram > s->s_uid_max_ram - ram_bytes)
+		return verr_set(e, EDQUOT,
+				"CreateVm.ram_bytes: uid %u already uses %llu "
+				"MiB of %llu MiB",
+				(unsigned)c->c_uid,
+				(unsigned long long)(ram >> 20),
+				(unsigned long long)(s->s_uid_max_ram >> 20));
+	return 0;
+}
+
 static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
@@ -147,6 +188,8 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 				"CreateVm.ram_bytes: connection "
 				"RAM limit %llu MiB reached",
 				(unsigned long long)(s->s_max_ram >> 20));
+	if (rpc_uid_quota(c, m->ram_bytes, e) < 0)
+		return -e->code;
 	zap_from_proto(m->zap, &zp);
 	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &zp, &vm,
 		      &fds[1], e);

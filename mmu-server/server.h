@@ -6,6 +6,7 @@
 #define KVMMU_SERVER_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/queue.h>
 
 #include "kvm.h"
@@ -28,6 +29,8 @@ struct server {
 	struct limits s_lim;	  /* per VM */
 	unsigned s_max_vms;	  /* per connection */
 	uint64_t s_max_ram;	  /* per connection, bytes */
+	unsigned s_uid_max_vms;	  /* per uid, over all its connections */
+	uint64_t s_uid_max_ram;	  /* per uid, bytes */
 	unsigned s_spin_us;	  /* busy-poll window, see wire_poll */
 	unsigned s_fail_tx_ioctl; /* testing only, see --fail-tx-ioctl */
 	const char *s_path;
@@ -36,6 +39,10 @@ struct server {
 	struct connlist s_conns;
 	struct vmlist s_vms; /* every VM, for the admin side */
 };
+
+/* rpc.c: what a uid's VMs use now, over all its connections. */
+void server_uid_usage(const struct server *s, uid_t uid, unsigned *vms,
+		      uint64_t *ram);
 
 /* control.c */
 int control_listen(struct server *s, const char *path, const char *group);

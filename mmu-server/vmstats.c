@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "conn.h"
+#include "server.h"
 #include "vmstats.h"
 
 /* A list of name/value stats in one allocation-owning builder. */
@@ -48,6 +50,21 @@ static int statlist_kvm(struct statlist *sl, struct kstats *ks,
 	return r;
 }
 
+static void statlist_quota(struct statlist *sl, const struct vm *vm)
+{
+	const struct conn *owner = vm->vm_owner;
+	const struct server *s = owner->c_srv;
+	unsigned vms;
+	uint64_t ram;
+
+	server_uid_usage(s, owner->c_uid, &vms, &ram);
+	statlist_add(sl, "quota.owner_uid", owner->c_uid);
+	statlist_add(sl, "quota.uid_vms", vms);
+	statlist_add(sl, "quota.uid_vms_limit", s->s_uid_max_vms);
+	statlist_add(sl, "quota.uid_ram_mib", ram >> 20);
+	statlist_add(sl, "quota.uid_ram_mib_limit", s->s_uid_max_ram >> 20);
+}
+
 static void statlist_server(struct statlist *sl, const struct vm *vm)
 {
 	for (int i = 0; i < SC_COUNT; i++)
@@ -66,9 +83,10 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_add(sl, "vm.inval_requests", vm->vm_inval_requests);
 	statlist_add(sl, "vm.inval_ranges", vm->vm_inval_ranges);
 	statlist_add(sl, "vm.inval_calls", vm->vm_inval_calls);
+	statlist_quota(sl, vm);
 }
 
-#define VM_SERVER_STATS 14
+#define VM_SERVER_STATS 19
 
 void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
 {

@@ -387,6 +387,46 @@ static void test_channel(void)
 	bad_answer(packed, len, "answer with 16 bytes for a 1-byte read");
 }
 
+/* Limits per uid hold across connections, and GetStats reports them. */
+static void test_uid_quota(void)
+{
+	const char *args[] = {"--uid-max-vms", "2", "--uid-max-ram-mib", "64",
+			      NULL};
+	struct client a, b;
+	int fds[2][2], ram, chan;
+	uint32_t vm[2], x;
+	struct srv s2;
+
+	CHECK(srv_start(&s2, args) == 0, "server with uid quotas");
+	CHECK(client_connect(&a, s2.s_sock) == 0 &&
+		      client_connect(&b, s2.s_sock) == 0,
+	      "two connections, one uid");
+	CHECK(client_create_vm(&a, "q1", 1, 16 << 20, NULL, &vm[0], &fds[0][0],
+			       &fds[0][1]) == 0 &&
+		      client_create_vm(&b, "q2", 1, 16 << 20, NULL, &vm[1],
+				       &fds[1][0], &fds[1][1]) == 0,
+	      "two VMs: %s", b.cl_err);
+	CHECK(client_create_vm(&b, "q3", 1, 4 << 20, NULL, &x, &ram, &chan) ==
+			      -EDQUOT &&
+		      strstr(b.cl_err, "already has 2 VMs"),
+	      "third VM of the uid, on another connection: %s", b.cl_err);
+	CHECK(vm_stat(&a, vm[0], "quota.uid_vms", NULL) == 2 &&
+		      vm_stat(&a, vm[0], "quota.uid_ram_mib", NULL) == 32 &&
+		      vm_stat(&a, vm[0], "quota.uid_vms_limit", NULL) == 2,
+	      "GetStats reports the uid's usage and limits");
+	CHECK(client_vm_op(&b, vm[1], KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "destroy one");
+	CHECK(client_create_vm(&b, "q4", 1, 60 << 20, NULL, &x, &ram, &chan) ==
+			      -EDQUOT &&
+		      strstr(b.cl_err, "uses 16 MiB of 64 MiB"),
+	      "RAM over the uid's limit: %s", b.cl_err);
+	wire_close_fds(&fds[0][0], 2);
+	wire_close_fds(&fds[1][0], 2);
+	client_close(&a);
+	client_close(&b);
+	CHECK(srv_stop(&s2) == 0, "quota server exits cleanly");
+}
+
 int main(void)
 {
 	const char *args[] = {"--max-vms", "2", NULL};
@@ -400,6 +440,7 @@ int main(void)
 	test_memory_map();
 	test_violations_disconnect();
 	test_channel();
+	test_uid_quota();
 	usleep(100000); /* let the server see the last close */
 	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
 	      proc_fd_count(srv.s_pid));
