@@ -110,8 +110,9 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 			 GUEST_MAX_VCPUS);
 		return -1;
 	}
-	if (client_create_vm(cl, bs->bs_name, bs->bs_vcpus, total, bs->bs_zap,
-			     &b->b_vm, &b->b_ram_fd, b->b_chans) < 0)
+	if (client_create_vm_uuid(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
+				  total, bs->bs_zap, &b->b_vm, &b->b_ram_fd,
+				  b->b_chans) < 0)
 		return boot_fail(cl, b, "CreateVm", err, errlen);
 	b->b_nvcpus = bs->bs_vcpus;
 	b->b_ram_bytes = total;

@@ -25,6 +25,7 @@ struct boot {
 /* What to boot.  map NULL: one RAM region "ram" over [0, ram). */
 struct boot_spec {
 	const char *bs_name;
+	const char *bs_uuid; /* NULL: the server makes one up */
 	unsigned bs_vcpus;
 	uint64_t bs_ram;	/* guest RAM, as the payload sees it */
 	uint64_t bs_extra;	/* device memory after it in the memfd */

@@ -179,6 +179,15 @@ int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
 		     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
 		     uint32_t *vm_id, int *ram_fd, int *chans)
 {
+	return client_create_vm_uuid(cl, name, NULL, vcpus, ram_bytes, zap,
+				     vm_id, ram_fd, chans);
+}
+
+int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
+			  unsigned vcpus, uint64_t ram_bytes,
+			  const Kvmmu__ZapControl *zap, uint32_t *vm_id,
+			  int *ram_fd, int *chans)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
 	int fds[WIRE_MAX_FDS];
@@ -187,6 +196,7 @@ int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
 	int r;
 
 	m.name = (char *)name;
+	m.uuid = (char *)uuid;
 	m.has_vcpus = m.has_ram_bytes = 1;
 	m.vcpus = vcpus;
 	m.ram_bytes = ram_bytes;

@@ -46,6 +46,11 @@ int client_simple(struct client *cl, Kvmmu__Request *req);
 int client_create_vm(struct client *cl, const char *name, unsigned vcpus,
 		     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
 		     uint32_t *vm_id, int *ram_fd, int *chans);
+/* The same with the VM's UUID (a libvirt domain's); NULL: random. */
+int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
+			  unsigned vcpus, uint64_t ram_bytes,
+			  const Kvmmu__ZapControl *zap, uint32_t *vm_id,
+			  int *ram_fd, int *chans);
 /* Replaces the regions inside the window (size 0: the whole map). */
 int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 		       uint64_t size, Kvmmu__Region **regs, size_t n,

@@ -65,10 +65,10 @@ bool devices_io(struct devices *d, unsigned vcpu, uint16_t port, unsigned size,
 		d->d_status[vcpu] = le32(data, len);
 		return true;
 	}
+	/* The report port is the frontend's, not the UART: stdout. */
 	if (port == GUEST_PORT_REPORT && out && size == 4) {
 		if (!d->d_quiet_reports)
-			fprintf(d->d_out, "report: vcpu %u: %u\n", vcpu,
-				le32(data, len));
+			printf("report: vcpu %u: %u\n", vcpu, le32(data, len));
 		return false;
 	}
 	if (port == GUEST_PORT_NULL)

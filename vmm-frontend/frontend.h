@@ -5,6 +5,7 @@
 #ifndef KVMMU_FRONTEND_H
 #define KVMMU_FRONTEND_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "abi.h"
@@ -29,7 +30,20 @@ struct options {
 	int eager; /* --pci-commit eager */
 	unsigned pci_devices;
 	Kvmmu__ZapControl zap; /* fields set by --zap-mode and friends */
+	/* A libvirt domain instead of the flags above (domload.c). */
+	const char *connect; /* --connect URI, with --domain NAME */
+	const char *domain;
+	const char *domain_xml; /* --domain-xml FILE */
+	const char *vm_flag;	/* the first flag that describes the VM */
+	const char *uuid;	/* the domain's, for CreateVm; NULL: random */
+	const char *serial;	/* serial output file; NULL: stdout */
+	int serial_append;
+	int serial_none; /* serial output dropped */
+	const void *rom; /* the option ROM; NULL: built-in */
+	size_t rom_len;
 };
+
+struct lv;
 
 struct frontend {
 	struct options *f_opt;
@@ -39,15 +53,36 @@ struct frontend {
 	struct machine f_machine;
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */
+	/* With --connect (live.c): libvirt and the zap control in force. */
+	struct lv *f_lv;
+	int f_lv_fd;		  /* libvirt's events, -1: none */
+	Kvmmu__ZapControl f_zap;  /* in force, as the server says */
+	Kvmmu__ZapControl f_live; /* last seen in libvirt: live */
+	Kvmmu__ZapControl f_conf; /*  ... and persistent */
+	char *f_raw[2];		  /* the metadata last read: live, config */
+	bool f_stop;		  /* libvirt stopped the domain */
 };
+
+/* Set by SIGINT/SIGTERM when a libvirt domain is run (main.c). */
+extern volatile sig_atomic_t frontend_signal;
 
 /* Prints what failed and the client's last error; returns -1. */
 int fail(struct frontend *f, const char *what);
 
 /*
  * run.c: serves every vCPU's exits until all are finished.  0, or
- * -ETIMEDOUT past the timeout, or -EPIPE when the server went away.
+ * -ETIMEDOUT past the timeout, -EPIPE when the server went away,
+ * -ECANCELED when libvirt stopped the domain or a signal came.
  */
 int frontend_run(struct frontend *f, double t0);
+
+/*
+ * live.c: libvirt's events in the main loop.  live_start() records the
+ * policy the VM was created with; live_event() reads the metadata again
+ * and applies a live change through the server (or logs why not).
+ */
+void live_start(struct frontend *f, const Kvmmu__ZapControl *created);
+void live_event(struct frontend *f);
+void live_free(struct frontend *f);
 
 #endif

@@ -34,8 +34,11 @@ uint64_t machine_extra_bytes(const struct machine *m)
 	return m->m_pci.p_ndevs * GUEST_PCI_BAR_SIZE + GUEST_VGA_SIZE;
 }
 
-/* Device 1's option ROM: 0x55 0xaa, then a recognisable fill. */
-static int machine_rom(struct machine *m)
+/*
+ * Device 1's option ROM: the domain's image (zero-filled to the BAR's
+ * size), or 0x55 0xaa then a recognisable fill.
+ */
+static int machine_rom(struct machine *m, const void *rom, size_t rom_len)
 {
 	uint8_t *p;
 
@@ -48,16 +51,20 @@ static int machine_rom(struct machine *m)
 		 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	for (uint64_t i = 0; i < GUEST_PCI_ROM_SIZE; i++)
-		p[i] = (uint8_t)(i * 7);
-	p[0] = 0x55;
-	p[1] = 0xaa;
+	if (rom != NULL && rom_len <= GUEST_PCI_ROM_SIZE) {
+		memcpy(p, rom, rom_len); /* a new memfd reads as zeros */
+	} else {
+		for (uint64_t i = 0; i < GUEST_PCI_ROM_SIZE; i++)
+			p[i] = (uint8_t)(i * 7);
+		p[0] = 0x55;
+		p[1] = 0xaa;
+	}
 	munmap(p, GUEST_PCI_ROM_SIZE);
 	return 0;
 }
 
 int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
-		 uint64_t ram)
+		 uint64_t ram, const void *rom, size_t rom_len)
 {
 	memset(m, 0, sizeof(*m));
 	m->m_pc = pc;
@@ -68,7 +75,7 @@ int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
 		return 0;
 	pci_init(&m->m_pci, ndevs, ram);
 	m->m_vga_off = ram + ndevs * GUEST_PCI_BAR_SIZE;
-	return machine_rom(m);
+	return machine_rom(m, rom, rom_len);
 }
 
 void machine_free(struct machine *m)

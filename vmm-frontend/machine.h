@@ -10,6 +10,7 @@
 #define KVMMU_MACHINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pci.h"
@@ -36,8 +37,9 @@ struct machine {
 
 /* Memory after guest RAM in the memfd: BARs, video memory. */
 uint64_t machine_extra_bytes(const struct machine *m);
+/* rom: the option ROM's bytes (at most 64 KiB); NULL: a built-in one. */
 int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
-		 uint64_t ram);
+		 uint64_t ram, const void *rom, size_t rom_len);
 void machine_free(struct machine *m);
 /* The initial map (to free with machine_map_free). */
 Kvmmu__Region **machine_map(const struct machine *m, size_t *n);

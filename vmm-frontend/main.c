@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "client.h"
 #include "devices.h"
+#include "domload.h"
 #include "guest.h"
 #include "frontend.h"
 #include "wire.h"
@@ -27,6 +29,9 @@
 #define EXIT_GUEST_MAX	 124 /* guest statuses above this are clamped */
 #define EXIT_GUEST_CRASH 125
 #define EXIT_TIMEOUT	 126
+#define EXIT_STOPPED	 143 /* as SIGTERM would: a signal, or libvirt */
+
+volatile sig_atomic_t frontend_signal;
 
 static void usage(void)
 {
@@ -38,7 +43,11 @@ static void usage(void)
 			"[--pci-devices N] [--pci-commit lazy|eager]\n"
 			"                    [--json]\n"
 			"                    [--zap-mode all|memslot] "
-			"[--batch-window-us N] [--allones mmio|rom]\n");
+			"[--batch-window-us N] [--allones mmio|rom]\n"
+			"       vmm-frontend --socket PATH "
+			"(--connect URI --domain NAME | --domain-xml FILE)\n"
+			"                    [--timeout SEC] [--stats] [-q] "
+			"[--poll-us N] [--json] [--pci-commit lazy|eager]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -70,6 +79,44 @@ static int parse_word(const char *s, const char *what, const char *w0,
 	exit(EXIT_USAGE);
 }
 
+/* Remembers the first flag that describes the VM (see domload.c). */
+static void note_vm_flag(struct options *o, const struct option *opts, int ch)
+{
+	if (o->vm_flag != NULL || ch <= 0 || strchr("pmclnMDZWA", ch) == NULL)
+		return;
+	for (; opts->name; opts++) {
+		if (opts->val == ch)
+			o->vm_flag = opts->name;
+	}
+}
+
+/*
+ * A domain is the whole definition of its VM: flags that would describe
+ * the VM too are refused, not merged, so that what runs is what libvirt
+ * (or the file) shows.  Run-time flags (--timeout, --json, ...) are fine.
+ */
+static void check_domain_args(const struct options *o)
+{
+	const char *why = NULL;
+
+	if (o->domain_xml && (o->connect || o->domain))
+		why = "--domain-xml: not with --connect/--domain (a VM has "
+		      "one definition)";
+	else if (!o->domain_xml && (!o->connect || !o->domain))
+		why = "--connect URI and --domain NAME go together";
+	if (why == NULL && o->vm_flag == NULL)
+		return;
+	if (why)
+		fprintf(stderr, "vmm-frontend: %s\n", why);
+	else
+		fprintf(stderr,
+			"vmm-frontend: --%s: the domain defines the VM; change "
+			"the domain (virsh edit, virsh metadata, the XML file) "
+			"instead\n",
+			o->vm_flag);
+	exit(EXIT_USAGE);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -90,6 +137,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"zap-mode", required_argument, NULL, 'Z'},
 		{"batch-window-us", required_argument, NULL, 'W'},
 		{"allones", required_argument, NULL, 'A'},
+		{"connect", required_argument, NULL, 'C'},
+		{"domain", required_argument, NULL, 'O'},
+		{"domain-xml", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -100,6 +150,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->vcpus = 1;
 	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		note_vm_flag(o, longopts, ch);
 		switch (ch) {
 		case 's':
 			o->socket = optarg;
@@ -164,11 +215,24 @@ static void parse_args(int argc, char **argv, struct options *o)
 					? KVMMU__ALL_ONES__ALLONES_ROM
 					: KVMMU__ALL_ONES__ALLONES_MMIO;
 			break;
+		case 'C':
+			o->connect = optarg;
+			break;
+		case 'O':
+			o->domain = optarg;
+			break;
+		case 'X':
+			o->domain_xml = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (!o->socket || !o->payload || optind != argc)
+	if (!o->socket || optind != argc)
+		usage();
+	if (o->connect || o->domain || o->domain_xml)
+		check_domain_args(o);
+	else if (!o->payload)
 		usage();
 	if (o->pci_devices == 0 || o->pci_devices > GUEST_PCI_MAX_DEVS) {
 		fprintf(stderr,
@@ -202,6 +266,7 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 {
 	struct options *o = f->f_opt;
 	struct boot_spec bs = {.bs_name = o->name,
+			       .bs_uuid = o->uuid,
 			       .bs_vcpus = o->vcpus,
 			       .bs_ram = o->memory_mib << 20,
 			       .bs_zap = &o->zap,
@@ -212,7 +277,7 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 	int r;
 
 	if (machine_init(&f->f_machine, o->pc, o->eager, o->pci_devices,
-			 bs.bs_ram) < 0) {
+			 bs.bs_ram, o->rom, o->rom_len) < 0) {
 		perror("vmm-frontend: option ROM");
 		return -1;
 	}
@@ -342,63 +407,139 @@ static void frontend_free(struct frontend *f)
 	client_close(&f->f_cl);
 }
 
-int main(int argc, char **argv)
+static void on_signal(int sig)
 {
-	struct options o = {0};
-	struct frontend f = {
-		.f_opt = &o, .f_boot.b_ram_fd = -1, .f_machine.m_rom_fd = -1};
-	char err[256], namebuf[KVMMU_NAME_MAX + 1];
-	void *payload;
-	size_t len;
-	double t0;
-	int r, code = EXIT_VMM_ERROR;
+	frontend_signal = sig;
+}
 
-	parse_args(argc, argv, &o);
-	for (unsigned i = 0; i < GUEST_MAX_VCPUS; i++)
-		f.f_boot.b_chans[i] = -1;
-	if (o.name == NULL) {
-		snprintf(namebuf, sizeof(namebuf), "%s",
-			 basename((char *)o.payload));
-		namebuf[strcspn(namebuf, ".")] = '\0';
-		o.name = namebuf;
+/*
+ * A frontend that marked its domain running in libvirt must unmark it
+ * when stopped, so SIGINT/SIGTERM end the run instead of the process
+ * (no SA_RESTART: poll() returns and the loop sees the flag).
+ */
+static void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Where the guest's serial output goes: stdout, a file, or nowhere. */
+static FILE *serial_open(const struct options *o)
+{
+	if (o->serial_none)
+		return fopen("/dev/null", "we");
+	if (o->serial)
+		return fopen(o->serial, o->serial_append ? "ae" : "we");
+	return stdout;
+}
+
+/* Boots, runs and destroys the VM; returns the exit code. */
+static int frontend_main(struct frontend *f, const void *payload, size_t len)
+{
+	struct options *o = f->f_opt;
+	int r, code = EXIT_VMM_ERROR;
+	double t0;
+
+	if (client_connect(&f->f_cl, o->socket) < 0) {
+		fprintf(stderr, "vmm-frontend: %s\n", f->f_cl.cl_err);
+		return code;
 	}
-	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vmm-frontend: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (devices_init(&f.f_dev, o.vcpus, stdout) < 0 ||
-	    client_connect(&f.f_cl, o.socket) < 0) {
-		fprintf(stderr, "vmm-frontend: %s\n", f.f_cl.cl_err);
-		goto out;
-	}
-	f.f_dev.d_quiet_reports = o.quiet;
-	f.f_cl.cl_spin_us = o.spin_us;
-	if (frontend_boot(&f, payload, len) < 0)
-		goto out;
-	if (!o.quiet)
+	f->f_dev.d_quiet_reports = o->quiet;
+	f->f_cl.cl_spin_us = o->spin_us;
+	if (frontend_boot(f, payload, len) < 0)
+		return code;
+	live_start(f, &o->zap);
+	if (!o->quiet)
 		printf("vmm-frontend: vm %u '%s' running (pid %d)\n",
-		       f.f_boot.b_vm, o.name, (int)getpid());
+		       f->f_boot.b_vm, o->name, (int)getpid());
 	fflush(stdout);
 	t0 = now_s();
-	if (client_vm_op(&f.f_cl, f.f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
+	if (client_vm_op(&f->f_cl, f->f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
 	    0) {
-		fail(&f, "Run");
-		goto out;
+		fail(f, "Run");
+		return code;
 	}
-	r = frontend_run(&f, t0);
+	r = frontend_run(f, t0);
 	fflush(stdout);
 	if (r == -ETIMEDOUT)
 		code = EXIT_TIMEOUT;
+	else if (r == -ECANCELED)
+		code = EXIT_STOPPED;
 	else if (r == 0)
-		code = frontend_exit_code(&f);
+		code = frontend_exit_code(f);
 	if (r != -EPIPE)
-		frontend_summary(&f, now_s() - t0, code);
-	if (r != -EPIPE && client_vm_op(&f.f_cl, f.f_boot.b_vm,
+		frontend_summary(f, now_s() - t0, code);
+	if (r != -EPIPE && client_vm_op(&f->f_cl, f->f_boot.b_vm,
 					KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
-		fail(&f, "DestroyVm");
+		fail(f, "DestroyVm");
+	return code;
+}
+
+/* The VM from the flags: a name from the payload's file name. */
+static void default_name(struct options *o, char *buf, size_t len)
+{
+	if (o->name != NULL)
+		return;
+	snprintf(buf, len, "%s", basename((char *)o->payload));
+	buf[strcspn(buf, ".")] = '\0';
+	o->name = buf;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct frontend f = {.f_opt = &o,
+			     .f_cl.cl_fd = -1,
+			     .f_boot.b_ram_fd = -1,
+			     .f_machine.m_rom_fd = -1,
+			     .f_lv_fd = -1};
+	char err[256], namebuf[KVMMU_NAME_MAX + 1];
+	struct domain dom = {0};
+	void *payload = NULL;
+	FILE *serial = NULL;
+	struct lv lv;
+	size_t len;
+	int r, code = EXIT_USAGE;
+
+	lv_init(&lv);
+	parse_args(argc, argv, &o);
+	for (unsigned i = 0; i < GUEST_MAX_VCPUS; i++)
+		f.f_boot.b_chans[i] = -1;
+	if (o.connect || o.domain_xml) {
+		r = domload(&f, &dom, &lv);
+		if (r < 0) {
+			code = r == -EINVAL ? EXIT_USAGE : EXIT_VMM_ERROR;
+			goto out;
+		}
+		if (f.f_lv)
+			catch_signals();
+	}
+	default_name(&o, namebuf, sizeof(namebuf));
+	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmm-frontend: %s%s\n",
+			o.connect || o.domain_xml ? "os/kernel: " : "", err);
+		goto out;
+	}
+	code = EXIT_VMM_ERROR;
+	serial = serial_open(&o);
+	if (serial == NULL)
+		fprintf(stderr, "vmm-frontend: devices/serial: %s: %s\n",
+			o.serial ? o.serial : "/dev/null", strerror(errno));
+	else if (devices_init(&f.f_dev, o.vcpus, serial) < 0)
+		fprintf(stderr, "vmm-frontend: out of memory\n");
+	else
+		code = frontend_main(&f, payload, len);
 out:
 	fflush(stdout);
-	free(payload);
 	frontend_free(&f);
+	if (serial && serial != stdout)
+		fclose(serial);
+	free(payload);
+	live_free(&f);
+	lv_close(&lv); /* after DestroyVm: libvirt then sees it stopped */
+	domain_free(&dom);
 	return code;
 }

@@ -134,27 +134,45 @@ static double run_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Timeout, libvirt or a signal: whether the run must end now. */
+static int run_should_stop(struct frontend *f, double t0)
+{
+	if (f->f_opt->timeout_s && run_now() - t0 > f->f_opt->timeout_s) {
+		fprintf(stderr, "vmm-frontend: timed out after %u s\n",
+			f->f_opt->timeout_s);
+		return -ETIMEDOUT;
+	}
+	if (frontend_signal) {
+		fprintf(stderr, "vmm-frontend: signal %d: stopping the VM\n",
+			(int)frontend_signal);
+		return -ECANCELED;
+	}
+	return f->f_stop ? -ECANCELED : 0;
+}
+
 int frontend_run(struct frontend *f, double t0)
 {
 	unsigned n = f->f_opt->vcpus;
-	struct pollfd pfd[GUEST_MAX_VCPUS + 1];
-	int timeout_ms = f->f_opt->timeout_s ? 100 : -1, r;
+	struct pollfd pfd[GUEST_MAX_VCPUS + 2];
+	/* Wake up now and then to see the clock or a signal's flag. */
+	int timeout_ms = f->f_opt->timeout_s || f->f_lv ? 100 : -1, r;
 
 	for (unsigned i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = f->f_boot.b_chans[i],
 					 .events = POLLIN};
 	/* The control socket only speaks when the server goes away. */
 	pfd[n] = (struct pollfd){.fd = f->f_cl.cl_fd, .events = POLLIN};
+	/* libvirt's events (live.c); poll() skips fd -1. */
+	pfd[n + 1] = (struct pollfd){.fd = f->f_lv_fd, .events = POLLIN};
 	while (f->f_finished < n) {
-		if (f->f_opt->timeout_s &&
-		    run_now() - t0 > f->f_opt->timeout_s) {
-			fprintf(stderr, "vmm-frontend: timed out after %u s\n",
-				f->f_opt->timeout_s);
-			return -ETIMEDOUT;
-		}
-		if (wire_poll(pfd, n + 1, timeout_ms, f->f_opt->spin_us) < 0 &&
-		    errno != EINTR)
+		r = run_should_stop(f, t0);
+		if (r < 0)
+			return r;
+		if (wire_poll(pfd, n + 2, timeout_ms, f->f_opt->spin_us) < 0) {
+			if (errno == EINTR)
+				continue; /* revents are stale */
 			return -errno;
+		}
 		if (pfd[n].revents) {
 			fprintf(stderr, "vmm-frontend: mmu-server closed the "
 					"connection; the VM is gone\n");
@@ -172,6 +190,8 @@ int frontend_run(struct frontend *f, double t0)
 				return r;
 			}
 		}
+		if (pfd[n + 1].revents)
+			live_event(f);
 	}
 	return 0;
 }

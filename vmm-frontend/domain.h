@@ -1,0 +1,81 @@
+/*
+ * domain.h: a libvirt domain definition (the XML of `virsh dumpxml`) read
+ * as a kvmmu VM.  The standard elements map onto vmm-frontend's options;
+ * kvmmu's own knobs live in <metadata> under KVMMU_XMLNS.  Whatever kvmmu
+ * cannot honour is refused, naming the element, or (where libvirt itself
+ * treats it as optional) ignored with a warning: never silently.
+ * Trust: unprivileged; the XML is operator input, checked in full before
+ * anything uses it.
+ */
+#ifndef KVMMU_DOMAIN_H
+#define KVMMU_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmmu.pb-c.h"
+#include "protocol.h"
+
+/* kvmmu's metadata namespace: a URN, so it names no host. */
+#define KVMMU_XMLNS	"urn:kvmmu:domain:1"
+#define KVMMU_XMLNS_KEY "kvmmu" /* the prefix virsh metadata --key sets */
+
+/* The server's largest batch window (mmu-server/validate.h). */
+#define DOMAIN_MAX_WINDOW_US 1000000u
+/* Largest domain XML we read: libvirt's own are a few KiB. */
+#define DOMAIN_MAX_XML (1u << 20)
+
+struct domain {
+	char d_name[KVMMU_NAME_MAX + 1];
+	char d_uuid[37]; /* canonical lower case; "" when absent */
+	uint64_t d_memory_mib;
+	unsigned d_vcpus;
+	char *d_kernel;	 /* os/kernel, resolved */
+	char *d_cmdline; /* os/cmdline or NULL */
+	/* Serial port 0: NULL is stdout (type stdio), else a file. */
+	char *d_serial;
+	bool d_serial_append;
+	bool d_serial_none; /* no serial, or type null: output dropped */
+	bool d_pc;	    /* a VGA: the pc machine */
+	unsigned d_shmem;   /* BAR devices after the VGA */
+	uint8_t *d_rom;	    /* the VGA's option ROM, NULL: built-in */
+	size_t d_rom_len;
+	Kvmmu__ZapControl d_zap;
+	char d_warn[1024]; /* what was ignored, "; "-separated */
+};
+
+/*
+ * Parses a domain XML document.  base_dir: the directory of the file it
+ * came from (relative paths are resolved against it), or NULL when it
+ * came from libvirt (paths must then be absolute).  0, or -1 with err
+ * naming the element.  domain_free() in both cases.
+ */
+int domain_parse(const char *xml, size_t len, const char *base_dir,
+		 struct domain *d, char *err, size_t errlen);
+void domain_free(struct domain *d);
+
+/* PCI devices of the pc machine: the VGA (device 1) and the shmems. */
+unsigned domain_pci_devices(const struct domain *d);
+
+/*
+ * Parses the <zap-control/> element alone, as virDomainGetMetadata
+ * returns it; NULL or "" means absent (the defaults).  All three fields
+ * of *z are set on success.
+ */
+int zap_parse(const char *xml, Kvmmu__ZapControl *z, char *err, size_t errlen);
+/* All three fields set: absent ones take the server's defaults. */
+void zap_defaults(Kvmmu__ZapControl *z);
+bool zap_equal(const Kvmmu__ZapControl *a, const Kvmmu__ZapControl *b);
+/* "mode=all batch-window-us=0 allones=mmio" */
+const char *zap_str(const Kvmmu__ZapControl *z, char *buf, size_t len);
+
+/*
+ * A libvirt scaled integer: value with unit (b, bytes, KB, k, KiB, MB, M,
+ * MiB, ... up to E; case-insensitive as in libvirt) in bytes; an empty
+ * unit means default_scale.  0 or -1 (bad number, unit, or overflow).
+ */
+int domain_scaled(const char *value, const char *unit, uint64_t default_scale,
+		  uint64_t *bytes);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * domload.c: a libvirt domain as vmm-frontend's options.  The domain
+ * replaces the flags that describe the VM (main.c refuses them next to
+ * it), so a VM has one definition.  A file's relative paths are resolved
+ * against the file's directory; libvirt's must be absolute.
+ * Trust: unprivileged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domload.h"
+
+/* The whole file, NUL-terminated; NULL with err set. */
+static char *domload_read(const char *path, size_t *len, char *err,
+			  size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > DOMAIN_MAX_XML) {
+		snprintf(err, errlen, "%.300s: not a file of at most %u bytes",
+			 path, DOMAIN_MAX_XML);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf)
+		n = read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "%.300s: short read", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+out:
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static int domload_file(const char *file, struct domain *d, char *err,
+			size_t errlen)
+{
+	char dir[PATH_MAX], *xml;
+	size_t len = 0;
+	int r;
+
+	if (realpath(file, dir) == NULL) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -EINVAL;
+	}
+	xml = domload_read(dir, &len, err, errlen);
+	if (xml == NULL)
+		return -EINVAL;
+	/* dirname() cuts dir in place: the file's directory is the base. */
+	r = domain_parse(xml, len, dirname(dir), d, err, errlen);
+	free(xml);
+	return r < 0 ? -EINVAL : 0;
+}
+
+/* Claim first, then watch, then read: no change can slip between. */
+static int domload_libvirt(struct frontend *f, struct domain *d, struct lv *lv,
+			   char *err, size_t errlen)
+{
+	const struct options *o = f->f_opt;
+	char *xml;
+	int r;
+
+	if (lv_open(lv, o->connect, o->domain) < 0 || lv_claim(lv) < 0 ||
+	    (f->f_lv_fd = lv_watch(lv)) < 0 || (xml = lv_xml(lv)) == NULL) {
+		snprintf(err, errlen, "%s", lv->lv_err);
+		return -EIO;
+	}
+	f->f_lv = lv;
+	r = domain_parse(xml, strlen(xml), NULL, d, err, errlen);
+	free(xml);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static void domload_options(const struct domain *d, struct options *o)
+{
+	o->name = d->d_name;
+	o->uuid = d->d_uuid[0] ? d->d_uuid : NULL;
+	o->memory_mib = d->d_memory_mib;
+	o->vcpus = d->d_vcpus;
+	o->payload = d->d_kernel;
+	o->cmdline = d->d_cmdline;
+	o->pc = d->d_pc;
+	if (d->d_pc)
+		o->pci_devices = domain_pci_devices(d);
+	o->zap = d->d_zap;
+	o->serial = d->d_serial;
+	o->serial_append = d->d_serial_append;
+	o->serial_none = d->d_serial_none;
+	o->rom = d->d_rom;
+	o->rom_len = d->d_rom_len;
+}
+
+static void domload_print(const struct options *o, const struct domain *d)
+{
+	char zap[96], machine[128];
+
+	if (d->d_pc)
+		snprintf(machine, sizeof(machine),
+			 "pc machine: the VGA and %u shmem = %u PCI devices, "
+			 "option ROM %s",
+			 d->d_shmem, o->pci_devices,
+			 d->d_rom ? "from rom@file" : "built-in");
+	else
+		snprintf(machine, sizeof(machine), "plain machine");
+	printf("vmm-frontend: domain '%s' (uuid %s) from %s: %llu MiB, %u "
+	       "vCPU(s), payload %s; %s; serial %s; zap control %s\n",
+	       d->d_name, d->d_uuid[0] ? d->d_uuid : "none",
+	       o->connect ? o->connect : o->domain_xml,
+	       (unsigned long long)d->d_memory_mib, d->d_vcpus, d->d_kernel,
+	       machine,
+	       d->d_serial_none ? "dropped"
+	       : d->d_serial	? d->d_serial
+				: "to stdout",
+	       zap_str(&d->d_zap, zap, sizeof(zap)));
+}
+
+int domload(struct frontend *f, struct domain *d, struct lv *lv)
+{
+	struct options *o = f->f_opt;
+	const char *src = o->connect ? o->domain : o->domain_xml;
+	char err[600];
+	int r;
+
+	if (o->domain_xml)
+		r = domload_file(o->domain_xml, d, err, sizeof(err));
+	else
+		r = domload_libvirt(f, d, lv, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vmm-frontend: domain '%s': %s\n", src, err);
+		return r;
+	}
+	/* Ignored elements are said out loud, even with -q. */
+	if (d->d_warn[0])
+		fprintf(stderr, "vmm-frontend: domain '%s': %s\n", d->d_name,
+			d->d_warn);
+	domload_options(d, o);
+	if (!o->quiet)
+		domload_print(o, d);
+	return 0;
+}
