@@ -25,9 +25,12 @@ struct options {
 	int stats;
 	int quiet;
 	unsigned spin_us;
-	int json;  /* one JSON summary line for scripts */
-	int pc;	   /* --machine pc */
-	int eager; /* --pci-commit eager */
+	int json;	      /* one JSON summary line for scripts */
+	const char *user;     /* whom to become when root (--user) */
+	int no_sandbox;	      /* --no-sandbox: debugging only */
+	int selftest_sandbox; /* tests: report a probe from inside */
+	int pc;		      /* --machine pc */
+	int eager;	      /* --pci-commit eager */
 	unsigned pci_devices;
 	Kvmmu__ZapControl zap; /* fields set by --zap-mode and friends */
 	/* A libvirt domain instead of the flags above (domload.c). */

@@ -20,6 +20,7 @@
 #include "client.h"
 #include "devices.h"
 #include "domload.h"
+#include "sandbox.h"
 #include "guest.h"
 #include "frontend.h"
 #include "wire.h"
@@ -47,7 +48,11 @@ static void usage(void)
 			"       vmm-frontend --socket PATH "
 			"(--connect URI --domain NAME | --domain-xml FILE)\n"
 			"                    [--timeout SEC] [--stats] [-q] "
-			"[--poll-us N] [--json] [--pci-commit lazy|eager]\n");
+			"[--poll-us N] [--json] [--pci-commit lazy|eager]\n"
+			"       started as root it becomes --user (default "
+			"nobody) once set up; --no-sandbox\n"
+			"       turns off that and the seccomp filter "
+			"(debugging only)\n");
 	exit(EXIT_USAGE);
 }
 
@@ -140,6 +145,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"connect", required_argument, NULL, 'C'},
 		{"domain", required_argument, NULL, 'O'},
 		{"domain-xml", required_argument, NULL, 'X'},
+		{"user", required_argument, NULL, 'U'},
+		{"no-sandbox", no_argument, NULL, 'N'},
+		{"selftest-sandbox", no_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -148,6 +156,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->pci_devices = 8;
 	o->memory_mib = 256;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
+	o->user = "nobody"; /* started as root, run as nobody */
 	o->vcpus = 1;
 	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		note_vm_flag(o, longopts, ch);
@@ -223,6 +232,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'X':
 			o->domain_xml = optarg;
+			break;
+		case 'U':
+			o->user = optarg;
+			break;
+		case 'N':
+			o->no_sandbox = 1;
+			break;
+		case 'T':
+			o->selftest_sandbox = 1;
 			break;
 		default:
 			usage();
@@ -452,6 +470,12 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 	if (frontend_boot(f, payload, len) < 0)
 		return code;
 	live_start(f, &o->zap);
+	/* Everything is open: from here on, a confined process. */
+	if (sandbox_enter(geteuid() == 0 ? o->user : NULL, !o->no_sandbox) < 0)
+		return code;
+	if (o->selftest_sandbox)
+		printf("vmm-frontend: sandbox: uid %u, open(/dev/kvm): %s\n",
+		       (unsigned)getuid(), sandbox_probe());
 	if (!o->quiet)
 		printf("vmm-frontend: vm %u '%s' running (pid %d)\n",
 		       f->f_boot.b_vm, o->name, (int)getpid());
