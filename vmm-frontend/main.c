@@ -477,8 +477,9 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 		printf("vmm-frontend: sandbox: uid %u, open(/dev/kvm): %s\n",
 		       (unsigned)getuid(), sandbox_probe());
 	if (!o->quiet)
-		printf("vmm-frontend: vm %u '%s' running (pid %d)\n",
-		       f->f_boot.b_vm, o->name, (int)getpid());
+		printf("vmm-frontend: vm %u '%s' running (pid %d, uid %u)\n",
+		       f->f_boot.b_vm, o->name, (int)getpid(),
+		       (unsigned)getuid());
 	fflush(stdout);
 	t0 = now_s();
 	if (client_vm_op(&f->f_cl, f->f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
