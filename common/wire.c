@@ -137,6 +137,10 @@ ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds)
 		*nfds = 0;
 		return overflow ? -ETOOMANYREFS : -EMSGSIZE;
 	}
+	if (n == 0) { /* EOF, or an empty packet: no message, so no fds */
+		wire_close_fds(fds, *nfds);
+		*nfds = 0;
+	}
 	return n;
 }
 

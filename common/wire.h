@@ -29,9 +29,9 @@ int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,
  * Receives one packet into buf (WIRE_MAX_MSG bytes) and its fds (up to
  * WIRE_MAX_FDS, opened close-on-exec; the caller owns them).  Returns the
  * length, 0 on orderly EOF (an empty packet looks the same, so no kvmmu
- * message may pack to zero bytes), or -errno: -EAGAIN, -EMSGSIZE for a packet
- * larger than WIRE_MAX_MSG, -ETOOMANYREFS when fds were cut off.  On error
- * no fd is left open.
+ * message may pack to zero bytes; fds sent with one are closed), or -errno:
+ * -EAGAIN, -EMSGSIZE for a packet larger than WIRE_MAX_MSG, -ETOOMANYREFS when
+ * fds were cut off.  On error no fd is left open.
  */
 ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds);
 

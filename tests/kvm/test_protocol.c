@@ -164,6 +164,7 @@ static void test_frames(void)
 
 static void test_fd_abuse(void)
 {
+	Kvmmu__Request empty = KVMMU__REQUEST__INIT;
 	int fd = raw_connect(), fds[WIRE_MAX_FDS + 1], p[2], base;
 
 	send_hello(fd, 1);
@@ -194,11 +195,15 @@ static void test_fd_abuse(void)
 		CHECK(sendmsg(fd, &mh, 0) == 1, "sendmsg 66 fds");
 	}
 	expect_error(fd, ETOOMANYREFS, "more than", "66 fds");
+	/* An empty packet reads as EOF: the fd sent with it must not leak. */
+	CHECK(wire_send(fd, &empty.base, p, 1) == 0 && closed_by_server(fd),
+	      "empty packet with an fd: disconnected");
 	close(p[0]);
 	close(p[1]);
-	CHECK(proc_fd_count(srv.s_pid) == base,
-	      "server kept no passed fd: %d -> %d", base,
-	      proc_fd_count(srv.s_pid));
+	usleep(50000); /* the server closes the connection (its fd too) */
+	CHECK(proc_fd_count(srv.s_pid) == base - 1,
+	      "server kept no passed fd: %d -> %d (the connection is gone)",
+	      base, proc_fd_count(srv.s_pid));
 	close(fd);
 }
 
