@@ -174,14 +174,23 @@ int frontend_run(struct frontend *f, double t0)
 			return -errno;
 		}
 		if (pfd[n].revents) {
-			fprintf(stderr, "vmm-frontend: mmu-server closed the "
-					"connection; the VM is gone\n");
+			fprintf(stderr, "vmm-frontend: mmu-server went away "
+					"(it closed the connection); the VM is "
+					"gone\n");
 			return -EPIPE;
 		}
 		for (unsigned i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
 			r = run_serve(f, i);
+			if (r == -EPIPE) {
+				fprintf(stderr,
+					"vmm-frontend: mmu-server went "
+					"away (it closed vCPU %u's "
+					"channel); the VM is gone\n",
+					i);
+				return r;
+			}
 			if (r < 0) {
 				fprintf(stderr,
 					"vmm-frontend: vcpu %u "
