@@ -22,19 +22,6 @@
 
 static struct srv srv;
 
-static int raw_connect(void)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	strcpy(sun.sun_path, srv.s_sock);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The next reply, or NULL on EOF/timeout; *eof tells which. */
 static Kvmmu__Reply *raw_reply(int fd, bool *eof)
 {
@@ -127,7 +114,7 @@ static bool closed_by_server(int fd)
 
 static void test_frames(void)
 {
-	int fd = raw_connect();
+	int fd = raw_connect(srv.s_sock);
 	static uint8_t big[100 * 1024];
 	uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
@@ -155,7 +142,7 @@ static void test_frames(void)
 	expect_error(fd, EPROTO, "sent twice", "second hello");
 	close(fd);
 
-	fd = raw_connect();
+	fd = raw_connect(srv.s_sock);
 	send_hello(fd, 42);
 	expect_error(fd, EPROTONOSUPPORT, "server speaks 1", "version 42");
 	CHECK(closed_by_server(fd), "mismatched version is disconnected");
@@ -165,7 +152,7 @@ static void test_frames(void)
 static void test_fd_abuse(void)
 {
 	Kvmmu__Request empty = KVMMU__REQUEST__INIT;
-	int fd = raw_connect(), fds[WIRE_MAX_FDS + 1], p[2], base;
+	int fd = raw_connect(srv.s_sock), fds[WIRE_MAX_FDS + 1], p[2], base;
 
 	send_hello(fd, 1);
 	CHECK(reply_ok(fd), "hello");
@@ -290,7 +277,7 @@ static void test_memory_map(void)
 
 static void test_violations_disconnect(void)
 {
-	int fd = raw_connect(), i;
+	int fd = raw_connect(srv.s_sock), i;
 	uint8_t junk = 0xff;
 	struct client c;
 	int ram, chan;

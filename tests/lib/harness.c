@@ -4,6 +4,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -265,4 +267,17 @@ uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
 		*zap = *rep->stats->zap;
 	client_free_reply(rep);
 	return v;
+}
+
+int raw_connect(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }

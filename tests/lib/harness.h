@@ -32,6 +32,9 @@ void require_kvm(const char *test);
 int srv_start(struct srv *s, const char *const *extra);
 /* SIGTERM, wait; returns its exit status (0 = clean, no leak under LSan). */
 int srv_stop(struct srv *s);
+/* A bare SOCK_SEQPACKET connection to path (no Hello), or -1. */
+int raw_connect(const char *path);
+
 /* Pins pid (0: this thread) to one CPU.  0 or -errno. */
 int pin_cpu(pid_t pid, int cpu);
 /* Open fds and resident KiB of a process. */
