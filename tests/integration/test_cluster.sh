@@ -74,8 +74,11 @@ for i in $(seq 15); do
 	as $((60000 + i)) "vm$i" "${churn[@]}" --zap-mode "$mode" --name "vm$i"
 done
 # The 16th from libvirt (test driver: it can be marked running).
+# The test driver forgets its domains when no client is connected: this
+# one must be connected before the domain is defined.
 virsh -c "$LV" event --all --loop >"$TMP/events" 2>&1 &
 bg_pids="$bg_pids $!"
+check "the event client is connected" lv_wait_client $!
 domain_xml vm16 64 "devices=8 cycles=4 vga=4" memslot >"$TMP/vm16.xml"
 check "virsh define" virsh -q -c "$LV" define "$TMP/vm16.xml"
 fe_start vm16 --connect "$LV" --domain vm16 --pci-commit eager --json
