@@ -173,6 +173,50 @@ static void expect_bad(Kvmmu__Request *req, int code, const char *text,
 	      "%s: got %d '%s'", what, r, e.msg);
 }
 
+static void test_invalidate_and_uuid(void)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Invalidate m = KVMMU__INVALIDATE__INIT;
+	Kvmmu__Range r = KVMMU__RANGE__INIT, *rp = &r;
+	Kvmmu__CreateVm c = KVMMU__CREATE_VM__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_INVALIDATE;
+	req.invalidate = &m;
+	expect_bad(&req, EINVAL, "Invalidate.vm_id", "no vm_id");
+	m.has_vm_id = 1;
+	expect_bad(&req, EINVAL, "want 1..", "no ranges");
+	m.n_ranges = INVAL_MAX_RANGES + 1;
+	m.ranges = &rp;
+	expect_bad(&req, EINVAL, "want 1..", "too many ranges");
+	m.n_ranges = 1;
+	expect_bad(&req, EINVAL, "ranges[0]: gpa and size", "no gpa/size");
+	r.has_gpa = r.has_size = 1;
+	r.gpa = 0x1800;
+	r.size = 0x1000;
+	expect_bad(&req, EINVAL, "page-aligned", "unaligned range");
+	r.gpa = 0x1000;
+	r.size = 0;
+	expect_bad(&req, EINVAL, "non-empty", "empty range");
+	r.size = 1ULL << 41;
+	expect_bad(&req, EINVAL, "page-aligned guest range",
+		   "range beyond phys bits");
+	r.size = 0x1000;
+	expect_bad(&req, 0, "", "good Invalidate");
+
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &c;
+	c.name = "u";
+	c.has_vcpus = c.has_ram_bytes = 1;
+	c.vcpus = 1;
+	c.ram_bytes = 1 << 20;
+	c.uuid = "not-a-uuid";
+	expect_bad(&req, EINVAL, "CreateVm.uuid", "short uuid");
+	c.uuid = "8adb237b-a683-4eaf-93cc-f83d97e8e3eX";
+	expect_bad(&req, EINVAL, "CreateVm.uuid", "non-hex uuid");
+	c.uuid = "8adb237b-a683-4eaf-93cc-f83d97e8e3ed";
+	expect_bad(&req, 0, "", "good uuid");
+}
+
 static void test_messages(void)
 {
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
@@ -234,6 +278,7 @@ static void test_messages(void)
 	expect_bad(&req, EINVAL, "batch_window_us", "window too long");
 	z.batch_window_us = 100;
 	expect_bad(&req, 0, "", "good SetZapControl");
+	test_invalidate_and_uuid();
 }
 
 static void test_merge(void)
