@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -292,20 +293,20 @@ static void admin_register(struct admin *a,
 	}
 }
 
-/* A stale socket file from a dead server is removed; a live one is not. */
+/*
+ * A stale socket file from a dead server is removed; a live one is not.
+ * a_path (which admin_stop unlinks) is only set once the path is ours.
+ */
 static int admin_unix_path(struct admin *a, const struct admin_opts *o)
 {
-	struct stat st;
+	int r;
 
 	if (strlen(o->ao_socket) >= sizeof(a->a_path))
 		return -ENAMETOOLONG;
-	strcpy(a->a_path, o->ao_socket);
-	if (lstat(a->a_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(a->a_path);
-	}
-	return 0;
+	r = socket_clear_stale(o->ao_socket, SOCK_STREAM); /* gRPC: stream */
+	if (r == 0)
+		strcpy(a->a_path, o->ao_socket);
+	return r;
 }
 
 /* Listening addresses: the unix socket, and loopback TCP when asked. */

@@ -292,24 +292,27 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 		  (unsigned)c->c_uid);
 }
 
-/* Refuses to steal the socket of a server that is still listening. */
-static int control_clear_stale(const struct sockaddr_un *sun)
+int socket_clear_stale(const char *path, int type)
 {
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, r;
 
-	if (lstat(sun->sun_path, &st) < 0)
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	r = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	if (r == 0)
 		return -EADDRINUSE;
-	return unlink(sun->sun_path) < 0 ? -errno : 0;
+	return unlink(path) < 0 ? -errno : 0;
 }
 
 static int control_permissions(const char *path, const char *group)
@@ -337,7 +340,7 @@ int control_listen(struct server *s, const char *path, const char *group)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
-	r = control_clear_stale(&sun);
+	r = socket_clear_stale(path, SOCK_SEQPACKET);
 	if (r < 0)
 		return r;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -44,6 +44,13 @@ struct server {
 void server_uid_usage(const struct server *s, uid_t uid, unsigned *vms,
 		      uint64_t *ram);
 
+/*
+ * control.c: removes a socket file left by a dead server; a live one
+ * (something accepts connections of this type there) is -EADDRINUSE,
+ * and a file that is not a socket -EEXIST.
+ */
+int socket_clear_stale(const char *path, int type);
+
 /* control.c */
 int control_listen(struct server *s, const char *path, const char *group);
 void control_shutdown(struct server *s);

@@ -300,6 +300,17 @@ static void test_socket_modes(void)
 	wait(&status);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2,
 	      "--admin-listen refuses a non-loopback address");
+	/* Another server may not take over a live server's admin socket. */
+	snprintf(path, sizeof(path), "%s/other.sock", srv.s_dir);
+	if (fork() == 0) {
+		execl(bin_path("mmu-server"), "mmu-server", "-d", "--socket",
+		      path, "--admin-socket", admin_sock, (char *)NULL);
+		_exit(127);
+	}
+	wait(&status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	      "a second server refuses a live admin socket (%d)", status);
+	test_health(); /* and the first one still answers on it */
 }
 
 /* SIGTERM while a client hammers the API: the server exits 0. */
