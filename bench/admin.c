@@ -32,7 +32,7 @@ static double get_stats_us(uint32_t vm)
 		KVMMU__ADMIN__V1__GET_STATS_REQUEST__INIT;
 	Kvmmu__Admin__V1__VmRef r = KVMMU__ADMIN__V1__VM_REF__INIT;
 	ProtobufCMessage *rep;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	r.has_id = 1;
 	r.id = vm;
@@ -43,7 +43,7 @@ static double get_stats_us(uint32_t vm)
 		exit(1);
 	}
 	protobuf_c_message_free_unpacked(rep, NULL);
-	return (double)(now_ns() - t0) / 1e3;
+	return (double)(mono_ns() - t0) / 1e3;
 }
 
 /* A child that calls GetStats every millisecond until killed. */
@@ -123,10 +123,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "admin: setup failed: %s\n", cl.cl_err);
 		return 1;
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	for (int i = 0; i < CALLS; i++)
 		lat[i] = get_stats_us(vm);
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = (double)(mono_ns() - t0) / 1e9;
 	l50 = percentile(lat, CALLS, 50);
 	l99 = percentile(lat, CALLS, 99);
 	poller = start_poller(target, vm);

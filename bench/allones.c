@@ -55,11 +55,11 @@ static int run_way(const char *sock, struct way *w)
 			cl.cl_err);
 		return -1;
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	r = client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN);
 	if (r == 0)
 		r = serve_vcpu(b.b_chans[0], 60000, &sv);
-	w->ns = (double)(now_ns() - t0) / READS;
+	w->ns = (double)(mono_ns() - t0) / READS;
 	w->exits = sv.sv_mmio;
 	boot_release(&b);
 	client_close(&cl);

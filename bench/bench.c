@@ -7,20 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "client.h"
 #include "guest.h"
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -122,7 +113,7 @@ void inproc_destroy(struct inproc *ip)
 
 double bench_rpc_pair_us(struct client *cl, uint32_t vm, uint64_t gpa)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	if (client_map(cl, vm, KVMMU__REGION_KIND__REGION_RAM, gpa, 2ULL << 20,
 		       0, "alias", -1) < 0 ||
@@ -130,5 +121,5 @@ double bench_rpc_pair_us(struct client *cl, uint32_t vm, uint64_t gpa)
 		fprintf(stderr, "bench: %s\n", cl->cl_err);
 		exit(1);
 	}
-	return (double)(now_ns() - t0) / 1e3;
+	return (double)(mono_ns() - t0) / 1e3;
 }

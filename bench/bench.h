@@ -11,9 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "kvm.h"
-
-uint64_t now_ns(void);
 
 /* Sorts v in place and returns the p-th percentile (0..100). */
 double percentile(double *v, size_t n, double p);

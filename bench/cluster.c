@@ -56,7 +56,7 @@ static int vm_setup(const char *sock, struct vmconn *v, int i)
 static double tx_us(struct vmconn *v, int k)
 {
 	Kvmmu__Region r = KVMMU__REGION__INIT, *rp = &r;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	r.has_kind = r.has_gpa = r.has_size = r.has_offset = 1;
 	r.kind = KVMMU__REGION_KIND__REGION_RAM;
@@ -69,17 +69,17 @@ static double tx_us(struct vmconn *v, int k)
 		fprintf(stderr, "cluster: %s\n", v->vc_cl.cl_err);
 		exit(1);
 	}
-	return (double)(now_ns() - t0) / 1e3;
+	return (double)(mono_ns() - t0) / 1e3;
 }
 
 /* A worker: its VMs in turn until time is up; latencies to out. */
 static void worker(struct vmconn *v, int out)
 {
 	static double lat[MAX_TX];
-	uint64_t end = now_ns() + SECONDS * 1000000000ULL;
+	uint64_t end = mono_ns() + SECONDS * 1000000000ULL;
 	size_t n = 0;
 
-	for (int k = 0; now_ns() < end && n < MAX_TX; k++) {
+	for (int k = 0; mono_ns() < end && n < MAX_TX; k++) {
 		for (int j = 0; j < PER && n < MAX_TX; j++)
 			lat[n++] = tx_us(&v[j], k);
 	}

@@ -37,7 +37,7 @@ struct row {
 
 static double pair_inproc(struct inproc *ip)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	if (kvm_vm_set_slot(ip->ip_vm, 1, 0, ALIAS_GPA, ALIAS_BYTES,
 			    ip->ip_ram) < 0 ||
@@ -45,19 +45,19 @@ static double pair_inproc(struct inproc *ip)
 		fprintf(stderr, "memslot: in-process ioctl failed\n");
 		exit(1);
 	}
-	return (double)(now_ns() - t0) / 1e3;
+	return (double)(mono_ns() - t0) / 1e3;
 }
 
 /* An RPC that issues no ioctl: the RPC layer's own round trip. */
 static double rpc_only(struct client *cl, uint32_t vm)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	if (client_vm_op(cl, vm, KVMMU__REQUEST__BODY_STOP) < 0) {
 		fprintf(stderr, "memslot: %s\n", cl->cl_err);
 		exit(1);
 	}
-	return (double)(now_ns() - t0) / 1e3;
+	return (double)(mono_ns() - t0) / 1e3;
 }
 
 static void measure(struct row *row, struct inproc *ip, struct client *cl,

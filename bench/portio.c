@@ -38,7 +38,7 @@ static double run_inproc(unsigned long *exits)
 	*exits = 0;
 	if (inproc_create(&ip, RAM_BYTES, guest_path("portio"), cmdline) < 0)
 		return -1;
-	t0 = now_ns();
+	t0 = mono_ns();
 	for (;;) {
 		struct kvm_run *run = ip.ip_run;
 
@@ -53,7 +53,7 @@ static double run_inproc(unsigned long *exits)
 		else if (run->io.port == GUEST_PORT_EXIT)
 			break;
 	}
-	secs = (double)(now_ns() - t0) / 1e9;
+	secs = (double)(mono_ns() - t0) / 1e9;
 	inproc_destroy(&ip);
 	return secs;
 }
@@ -82,12 +82,12 @@ static double run_server(struct srv *srv, unsigned long *exits)
 	else if (r == 0 && boot_vm(&cl, &b, &spec, err, sizeof(err)) < 0)
 		client_close(&cl);
 	else if (r == 0) {
-		t0 = now_ns();
+		t0 = mono_ns();
 		struct served sv = {0};
 
 		if (client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0 &&
 		    serve_vcpu(b.b_chans[0], 10000, &sv) == 0)
-			secs = (double)(now_ns() - t0) / 1e9;
+			secs = (double)(mono_ns() - t0) / 1e9;
 		*exits = sv.sv_null;
 		boot_release(&b);
 		client_close(&cl);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "wire.h"
 
 int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,
@@ -144,25 +144,17 @@ ssize_t wire_recv(int sock, void *buf, int *fds, size_t *nfds)
 	return n;
 }
 
-static uint64_t wire_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 int wire_poll(struct pollfd *pfd, unsigned long n, int timeout_ms,
 	      unsigned spin_us)
 {
-	uint64_t end = spin_us ? wire_now_us() + spin_us : 0;
+	uint64_t end = spin_us ? mono_ns() / 1000 + spin_us : 0;
 	int r;
 
 	while (spin_us) {
 		r = poll(pfd, n, 0);
 		if (r != 0)
 			return r;
-		if (wire_now_us() >= end)
+		if (mono_ns() / 1000 >= end)
 			break;
 		__builtin_ia32_pause();
 	}

@@ -9,18 +9,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "vm.h"
-
-static uint64_t txn_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Names the requested region a failing step was about. */
 static int txn_fail(struct tx_step *s, struct verr *e)
@@ -155,7 +147,7 @@ static void txn_record_pause(struct vm *vm, uint64_t us)
 int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 		   struct verr *e)
 {
-	uint64_t t0 = txn_now_us(), ioctls = vm->vm_memslot_ioctls;
+	uint64_t t0 = mono_ns() / 1000, ioctls = vm->vm_memslot_ioctls;
 	size_t i;
 	int r = 0;
 
@@ -180,7 +172,7 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 	}
 	pthread_rwlock_unlock(&vm->vm_map_lock);
 	vm_unpause(vm);
-	txn_record_pause(vm, txn_now_us() - t0);
+	txn_record_pause(vm, mono_ns() / 1000 - t0);
 	vm->vm_tx++;
 	vm->vm_tx_ioctls += vm->vm_memslot_ioctls - ioctls;
 	vm->vm_tx_coalesced += p->tp_count[TX_KEEP];

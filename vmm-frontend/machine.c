@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frontend.h"
 #include "machine.h"
 
@@ -215,14 +215,6 @@ int machine_flush(struct frontend *f)
 	return machine_rom_sync(f);
 }
 
-static double machine_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Remembers when each phase began and how many faults came before it. */
 static void machine_phase(struct frontend *f, uint32_t n)
 {
@@ -231,7 +223,7 @@ static void machine_phase(struct frontend *f, uint32_t n)
 
 	if (n == 0 || n >= MACHINE_PHASES)
 		return;
-	m->m_phase_s[n] = machine_now();
+	m->m_phase_s[n] = mono_ns() / 1e9;
 	m->m_last_phase = n > m->m_last_phase ? n : m->m_last_phase;
 	if (client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep) == 0) {
 		m->m_phase_pf[n] = stats_vcpu_sum(rep->stats, "pf_taken");

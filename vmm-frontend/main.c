@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "client.h"
 #include "devices.h"
 #include "domload.h"
@@ -266,14 +266,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int fail(struct frontend *f, const char *what)
 {
 	fprintf(stderr, "vmm-frontend: %s: %s\n", what, f->f_cl.cl_err);
@@ -481,7 +473,7 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 		       f->f_boot.b_vm, o->name, (int)getpid(),
 		       (unsigned)getuid());
 	fflush(stdout);
-	t0 = now_s();
+	t0 = mono_ns() / 1e9;
 	if (client_vm_op(&f->f_cl, f->f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
 	    0) {
 		fail(f, "Run");
@@ -496,7 +488,7 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 	else if (r == 0)
 		code = frontend_exit_code(f);
 	if (r != -EPIPE)
-		frontend_summary(f, now_s() - t0, code);
+		frontend_summary(f, mono_ns() / 1e9 - t0, code);
 	if (r != -EPIPE && client_vm_op(&f->f_cl, f->f_boot.b_vm,
 					KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
 		fail(f, "DestroyVm");

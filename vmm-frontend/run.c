@@ -7,8 +7,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "frontend.h"
 #include "wire.h"
 
@@ -126,18 +126,10 @@ static int run_serve(struct frontend *f, unsigned i)
 	return r;
 }
 
-static double run_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Timeout, libvirt or a signal: whether the run must end now. */
 static int run_should_stop(struct frontend *f, double t0)
 {
-	if (f->f_opt->timeout_s && run_now() - t0 > f->f_opt->timeout_s) {
+	if (f->f_opt->timeout_s && mono_ns() / 1e9 - t0 > f->f_opt->timeout_s) {
 		fprintf(stderr, "vmm-frontend: timed out after %u s\n",
 			f->f_opt->timeout_s);
 		return -ETIMEDOUT;
