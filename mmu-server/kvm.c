@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -82,6 +83,7 @@ int kvm_host_open(struct kvm_host *kh, const char *path)
 	if (kh->kh_max_vcpus <= 0)
 		kh->kh_max_vcpus = kvm_check(kh, KVM_CAP_NR_VCPUS);
 	kh->kh_quirks2 = (uint64_t)kvm_check(kh, KVM_CAP_DISABLE_QUIRKS2);
+	kh->kh_mmu = kvm_host_mmu();
 	r = kvm_host_cpuid(kh);
 	if (r < 0)
 		goto err;
@@ -98,6 +100,32 @@ void kvm_host_close(struct kvm_host *kh)
 	kh->kh_fd = -1;
 	free(kh->kh_cpuid);
 	kh->kh_cpuid = NULL;
+}
+
+/*
+ * Which MMU KVM maps guests with: "tdp" (nested paging: EPT/NPT) or
+ * "shadow", from the vendor module's parameter; "unknown" without one.
+ * Zap counters differ between the two (mmu_shadow_zapped is shadow-only).
+ */
+const char *kvm_host_mmu(void)
+{
+	static const char *const param[] = {
+		"/sys/module/kvm_amd/parameters/npt",
+		"/sys/module/kvm_intel/parameters/ept",
+	};
+	char c = 0;
+
+	for (size_t i = 0; i < sizeof(param) / sizeof(param[0]); i++) {
+		FILE *f = fopen(param[i], "re");
+
+		if (f == NULL)
+			continue;
+		if (fread(&c, 1, 1, f) != 1)
+			c = 0;
+		fclose(f);
+		return c == 'Y' || c == '1' ? "tdp" : "shadow";
+	}
+	return "unknown";
 }
 
 int kvm_vm_create(struct kvm_host *kh)

@@ -20,11 +20,13 @@ struct kvm_host {
 	int kh_max_vcpus;
 	unsigned kh_phys_bits;	     /* guest physical address width */
 	uint64_t kh_quirks2;	     /* KVM_CAP_DISABLE_QUIRKS2 mask */
+	const char *kh_mmu;	     /* kvm_host_mmu() */
 	struct kvm_cpuid2 *kh_cpuid; /* KVM_GET_SUPPORTED_CPUID */
 };
 
 int kvm_host_open(struct kvm_host *kh, const char *path);
 void kvm_host_close(struct kvm_host *kh);
+const char *kvm_host_mmu(void);
 
 int kvm_vm_create(struct kvm_host *kh);
 int kvm_vm_set_slot(int vmfd, uint32_t slot, uint32_t flags, uint64_t gpa,

@@ -37,6 +37,7 @@ struct options {
 	uint64_t uid_max_ram_mib;
 	unsigned spin_us;
 	unsigned fail_tx_ioctl;
+	bool check_kvm;
 	struct admin_opts admin;
 };
 
@@ -46,6 +47,10 @@ static void usage(void)
 		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
 		"                  [--max-vms N] [--max-ram-mib N] "
 		"[--max-vcpus N] [--poll-us N]\n"
+		"       mmu-server --check-kvm\n"
+		"  --check-kvm        say whether this host can run kvmmu "
+		"(/dev/kvm, API,\n"
+		"                     quirk probe) and exit 0 if it can\n"
 		"  -d                 stay in the foreground, log to stderr\n"
 		"  --socket-group G   let group G connect (mode 0660); "
 		"default 0600\n"
@@ -118,6 +123,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"admin-socket", required_argument, NULL, 'a'},
 		{"admin-group", required_argument, NULL, 'G'},
 		{"admin-listen", required_argument, NULL, 'L'},
+		{"check-kvm", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -177,10 +183,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->fail_tx_ioctl =
 				(unsigned)parse_num(optarg, "--fail-tx-ioctl");
 			break;
+		case 'K':
+			o->check_kvm = true;
+			break;
 		default:
 			usage();
 		}
 	}
+	if (o->check_kvm && optind == argc)
+		return;
 	if (o->socket == NULL || optind != argc)
 		usage();
 }
@@ -209,6 +220,28 @@ static void server_limits(struct server *s, const struct options *o)
 	s->s_fail_tx_ioctl = o->fail_tx_ioctl;
 }
 
+/*
+ * --check-kvm: what the README's commands ask before they decide to run
+ * here or inside a VM (deploy/vm/run).  One line, exit 0 when usable.
+ */
+static int check_kvm(void)
+{
+	struct kvm_host kh;
+	int r = kvm_host_open(&kh, "/dev/kvm");
+
+	if (r < 0) {
+		printf("no usable KVM: /dev/kvm: %s\n", strerror(-r));
+		return 1;
+	}
+	printf("KVM usable: API %d, %s MMU, KVM_CAP_DISABLE_QUIRKS2 mask "
+	       "0x%llx (zap mode memslot: %s)\n",
+	       KVM_API_VERSION, kh.kh_mmu, (unsigned long long)kh.kh_quirks2,
+	       vm_zap_supported(&kh) ? "available"
+				     : "not offered by this kernel");
+	kvm_host_close(&kh);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct event *ev_term, *ev_int;
@@ -218,6 +251,8 @@ int main(int argc, char **argv)
 	int r;
 
 	parse_args(argc, argv, &o);
+	if (o.check_kvm)
+		return check_kvm();
 	log_init("mmu-server", true, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	vcpu_signals_init();

@@ -5,6 +5,7 @@
  * kernel and server state.
  */
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "conn.h"
@@ -83,10 +84,12 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_add(sl, "vm.inval_requests", vm->vm_inval_requests);
 	statlist_add(sl, "vm.inval_ranges", vm->vm_inval_ranges);
 	statlist_add(sl, "vm.inval_calls", vm->vm_inval_calls);
+	/* Which zap counters mean anything depends on the MMU. */
+	statlist_add(sl, "host.tdp_mmu", strcmp(vm->vm_kh->kh_mmu, "tdp") == 0);
 	statlist_quota(sl, vm);
 }
 
-#define VM_SERVER_STATS 19
+#define VM_SERVER_STATS 20
 
 void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
 {
