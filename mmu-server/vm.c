@@ -507,6 +507,11 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 			 idx, strerror(-r));
 	else if ((r = kvm_vcpu_set_regs(v->v_fd, regs)) < 0)
 		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
+	/* New state is a new start: a parked vCPU may run again. */
+	pthread_mutex_lock(&vm->vm_lock);
+	if (r == 0)
+		v->v_stopped = false;
+	pthread_mutex_unlock(&vm->vm_lock);
 	vm_unpause(vm);
 	return r;
 }
