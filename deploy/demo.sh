@@ -7,10 +7,23 @@
 # Started as root, the frontend runs as 'nobody', and the demo shows
 # which process holds what: /dev/kvm and the VM in the server, only the
 # RAM memfd and sockets in the frontend.
+#
+# Where this host cannot run KVM (no /dev/kvm, as on the project's own
+# machines), it says so in one line and runs the demo inside a throwaway
+# VM with a real KVM (deploy/vm/run).  It never hangs: a server that fails
+# to start or a guest that does not finish ends the demo with a message
+# and a non-zero status.
 set -eu
 cd "$(dirname "$0")/.."
-./deploy/build.sh >/dev/null
 top=$(pwd)
+# Inside the runner's VM (KVMMU_VM set) the host has built everything.
+if [ -z "${KVMMU_VM:-}" ]; then
+	./deploy/build.sh >/dev/null
+	if ! why=$(build/bin/mmu-server --check-kvm); then
+		echo "demo.sh: $why on this host: running the demo inside a VM (deploy/vm/run)"
+		exec ./deploy/vm/run -- ./deploy/demo.sh
+	fi
+fi
 
 dir=$(mktemp -d /tmp/kvmmu-demo.XXXXXX)
 chmod 0755 "$dir"
@@ -37,11 +50,26 @@ echo "== mmu-server: the privileged process (uid $(id -u)) owns /dev/kvm"
 "$top/build/bin/mmu-server" -d --socket "$sock" $group_arg \
 	--admin-socket "$dir/admin.sock" &
 srvpid=$!
-while [ ! -S "$sock" ]; do sleep 0.05; done
+# Wait for the socket, but not for a server that is gone or stuck.
+t=0
+while [ ! -S "$sock" ]; do
+	if ! kill -0 "$srvpid" 2>/dev/null; then
+		wait "$srvpid" && rc=0 || rc=$?
+		srvpid=""
+		echo "demo.sh: mmu-server exited (status $rc) before it listened on $sock; its message is above" >&2
+		exit 1
+	fi
+	t=$((t + 1))
+	if [ $t -gt 600 ]; then
+		echo "demo.sh: mmu-server did not listen on $sock within 30 s" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
 
 fe() {
 	# shellcheck disable=SC2086
-	$as_user "$top/build/bin/vmm-frontend" --socket "$sock" "$@"
+	$as_user "$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 "$@"
 }
 
 echo
@@ -51,11 +79,18 @@ fe --payload "$dir/hello.bin" --memory 64
 echo
 echo "== vmm-frontend runs 'memtouch': 2 vCPUs touch 254 MiB, 3 passes"
 # exec: $! is then the frontend itself (setpriv execs it too).
-(exec $as_user "$top/build/bin/vmm-frontend" --socket "$sock" \
+(exec $as_user "$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
 	--payload "$dir/memtouch.bin" --memory 256 --vcpus 2 \
 	--cmdline "passes=3" --stats >"$dir/memtouch.out") &
 fepid=$!
-until grep -q running "$dir/memtouch.out" 2>/dev/null; do sleep 0.05; done
+until grep -q running "$dir/memtouch.out" 2>/dev/null; do
+	if ! kill -0 "$fepid" 2>/dev/null; then
+		cat "$dir/memtouch.out"
+		echo "demo.sh: the memtouch frontend exited before its guest ran" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
 fds() {
 	for fd in /proc/"$1"/fd/*; do readlink "$fd"; done | sort | uniq -c
 }
@@ -78,7 +113,7 @@ echo "   VGA window, 512 MiB, each config write applied at once (as QEMU does),"
 echo "   under KVM's default zap-all and under kvmmu's targeted zap.  Started as"
 echo "   root, the frontend itself drops to nobody once it has loaded the domain."
 for mode in all memslot; do
-	"$top/build/bin/vmm-frontend" --socket "$sock" --pci-commit eager \
+	"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 --pci-commit eager \
 		--domain-xml "deploy/domains/kvmmu-zap-$mode.xml" --json \
 		>"$dir/churn.$mode"
 	grep -o "running (pid [0-9]*, uid [0-9]*)" "$dir/churn.$mode" |
