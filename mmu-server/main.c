@@ -269,6 +269,15 @@ int main(int argc, char **argv)
 	 */
 	if (s.s_base == NULL || event_base_priority_init(s.s_base, 3) < 0)
 		fatal("event_base_new failed");
+	/*
+	 * Signals first: a SIGTERM while the sockets and the admin API come
+	 * up is held until the loop runs, then shuts down cleanly.
+	 */
+	ev_term = evsignal_new(s.s_base, SIGTERM, on_signal, &s);
+	ev_int = evsignal_new(s.s_base, SIGINT, on_signal, &s);
+	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) < 0 ||
+	    evsignal_add(ev_int, NULL) < 0)
+		fatal("cannot watch signals");
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));
@@ -280,11 +289,6 @@ int main(int argc, char **argv)
 						: o.admin.ao_listen,
 			      strerror(-r));
 	}
-	ev_term = evsignal_new(s.s_base, SIGTERM, on_signal, &s);
-	ev_int = evsignal_new(s.s_base, SIGINT, on_signal, &s);
-	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) < 0 ||
-	    evsignal_add(ev_int, NULL) < 0)
-		fatal("cannot watch signals");
 	if (!o.foreground) {
 		if (daemon(0, 0) < 0)
 			fatal("daemon: %s", strerror(errno));
