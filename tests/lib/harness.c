@@ -269,6 +269,23 @@ uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
 	return v;
 }
 
+uint64_t vcpu_stat_sum(struct client *cl, uint32_t vm, const char *name)
+{
+	Kvmmu__Reply *rep;
+	uint64_t v;
+
+	if (client_get_stats(cl, vm, &rep) < 0)
+		return ~0ULL;
+	v = stats_vcpu_sum(rep->stats, name);
+	client_free_reply(rep);
+	return v;
+}
+
+bool vm_tdp_mmu(struct client *cl, uint32_t vm)
+{
+	return vm_stat(cl, vm, "host.tdp_mmu", NULL) == 1;
+}
+
 int raw_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};

@@ -72,6 +72,10 @@ struct boot_spec;
  */
 uint64_t vm_stat(struct client *cl, uint32_t vm, const char *name,
 		 Kvmmu__ZapControl *zap);
+/* A vCPU statistic summed over the VM's vCPUs; ~0 when the call fails. */
+uint64_t vcpu_stat_sum(struct client *cl, uint32_t vm, const char *name);
+/* Whether the server's KVM maps guests with the TDP MMU (GetStats). */
+bool vm_tdp_mmu(struct client *cl, uint32_t vm);
 /* boot_vm() with build/guest/<payload>.bin as the payload. */
 int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
 	      const char *payload, char *err, size_t errlen);
