@@ -50,6 +50,12 @@ require_kvm() {
 	done
 }
 
+# Whether KVM maps guests with the TDP MMU (else the shadow MMU), as
+# mmu-server sees it.
+tdp_mmu() {
+	"$BIN/mmu-server" --check-kvm | grep -q ' tdp MMU'
+}
+
 # ... and a private libvirtd: root, the binaries, a mount namespace.
 require() {
 	require_kvm
@@ -121,10 +127,19 @@ lv_start() {
 		stdio_handler = "file"
 	EOF
 	# The QEMU driver will not start without this user, even as root.
-	id libvirt-qemu >/dev/null 2>&1 ||
-		useradd -r -M -s /usr/sbin/nologin libvirt-qemu
+	# Where the machine has none, libvirtd alone sees one: copies of
+	# passwd and group that add it are bind-mounted in its namespace, so
+	# the machine's own (read-only inside the VM runner) stay untouched.
+	local users=""
+	if ! getent passwd libvirt-qemu >/dev/null; then
+		{ cat /etc/passwd; echo "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin"; } >"$lv/passwd"
+		{ cat /etc/group; echo "libvirt-qemu:x:64055:"; } >"$lv/group"
+		users="mount --bind '$lv/passwd' /etc/passwd &&
+		mount --bind '$lv/group' /etc/group &&"
+	fi
 	# No fork: the pid is libvirtd's own once sh execs it.
 	unshare --mount --propagation private sh -c "
+		$users
 		mount --bind '$lv/etc' /etc/libvirt &&
 		mount --bind '$lv/var' /var &&
 		mount --bind '$lv/run' /run &&
