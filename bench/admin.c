@@ -140,8 +140,9 @@ int main(int argc, char **argv)
 	client_close(&cl);
 	srv_stop(&srv);
 	unlink(sock);
+	bench_head("admin", bench_json(argc, argv));
 	if (bench_json(argc, argv)) {
-		printf("{\"bench\": \"admin\", \"get_stats_per_s\": %.0f, "
+		printf("\"get_stats_per_s\": %.0f, "
 		       "\"get_stats_us_p50\": %.1f, \"get_stats_us_p99\": "
 		       "%.1f, \"memslot_us_p50\": %.1f, \"memslot_us_p99\": "
 		       "%.1f, \"memslot_polled_us_p50\": %.1f, "

@@ -95,9 +95,9 @@ int main(int argc, char **argv)
 		}
 	}
 	srv_stop(&srv);
+	bench_head("allones", bench_json(argc, argv));
 	if (bench_json(argc, argv)) {
-		printf("{\"bench\": \"allones\", \"reads\": %d, \"results\": [",
-		       READS);
+		printf("\"reads\": %d, \"results\": [", READS);
 		for (int i = 0; i < 3; i++)
 			printf("%s{\"way\": \"%s\", \"ns_per_read\": %.1f, "
 			       "\"frontend_exits\": %lu, \"vs_hole\": %.4f}",

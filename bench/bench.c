@@ -40,6 +40,49 @@ bool bench_json(int argc, char **argv)
 	return false;
 }
 
+const char *bench_emulated(void)
+{
+	const char *env = getenv("KVMMU_VM_EMULATED");
+	const char *how = NULL;
+	char line[256];
+	FILE *f;
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	/* A VM not started by deploy/vm/run: QEMU's TCG CPUs say so. */
+	f = fopen("/proc/cpuinfo", "re");
+	if (f == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "model name", 10) == 0) {
+			if (strstr(line, "QEMU TCG") != NULL)
+				how = "tcg";
+			break;
+		}
+	}
+	fclose(f);
+	return how;
+}
+
+void bench_head(const char *name, bool json)
+{
+	const char *how = bench_emulated();
+
+	if (json) {
+		printf("{\"bench\": \"%s\", \"emulated\": ", name);
+		if (how != NULL)
+			printf("\"%s\", ", how);
+		else
+			printf("null, ");
+		return;
+	}
+	if (how != NULL)
+		printf("note: %s ran under emulation (%s): its times are not "
+		       "hardware times; its counts and same-run ratios are "
+		       "the figures\n",
+		       name, how);
+}
+
 static int inproc_vcpu(struct inproc *ip, const char *payload,
 		       const char *cmdline)
 {

@@ -20,6 +20,18 @@ double percentile(double *v, size_t n, double p);
 /* --json on the command line. */
 bool bench_json(int argc, char **argv);
 
+/*
+ * How the CPU is emulated ("tcg", as inside deploy/vm/run's VM, which sets
+ * KVMMU_VM_EMULATED), or NULL on hardware virtualization.
+ */
+const char *bench_emulated(void);
+/*
+ * Starts a benchmark's output: with json, prints the object's opening,
+ * '{"bench": NAME, "emulated": "tcg"|null, ', for the caller to go on
+ * from; without, a line that says so when the run is emulated.
+ */
+void bench_head(const char *name, bool json);
+
 struct client;
 /*
  * Maps a 2 MiB RAM alias at gpa through mmu-server and unmaps it again;

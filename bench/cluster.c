@@ -133,8 +133,9 @@ int main(int argc, char **argv)
 	for (int w = 0; w < WORKERS; w++)
 		waitpid(pids[w], NULL, 0);
 	srv_stop(&srv);
+	bench_head("cluster", bench_json(argc, argv));
 	if (bench_json(argc, argv))
-		printf("{\"bench\": \"cluster\", \"vms\": %d, \"ram_mib\": "
+		printf("\"vms\": %d, \"ram_mib\": "
 		       "%llu, "
 		       "\"seconds\": %d, \"transactions\": %zu, "
 		       "\"tx_per_s\": %.0f, \"tx_us_p50\": %.1f, "

@@ -83,8 +83,9 @@ static void measure(struct row *row, struct inproc *ip, struct client *cl,
 
 static void print_rows(const struct row *rows, int n, bool json)
 {
+	bench_head("memslot", json);
 	if (json) {
-		printf("{\"bench\": \"memslot\", \"pairs\": %d, "
+		printf("\"pairs\": %d, "
 		       "\"target_ratio\": 1.15, \"results\": [",
 		       PAIRS);
 		for (int i = 0; i < n; i++)

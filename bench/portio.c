@@ -129,8 +129,9 @@ int main(int argc, char **argv)
 	srv_stop(&srv);
 	in50 = percentile(in_us, ROUNDS, 50);
 	srv50 = percentile(srv_us, ROUNDS, 50);
+	bench_head("portio", bench_json(argc, argv));
 	if (bench_json(argc, argv))
-		printf("{\"bench\": \"portio\", \"exits\": %d, "
+		printf("\"exits\": %d, "
 		       "\"rounds\": %d, \"inproc_us_per_exit\": %.2f, "
 		       "\"server_us_per_exit\": %.2f, \"ratio\": %.3f}\n",
 		       EXITS, ROUNDS, in50, srv50, srv50 / in50);

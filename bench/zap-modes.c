@@ -156,8 +156,9 @@ int main(int argc, char **argv)
 		}
 	}
 	srv_stop(&srv);
+	bench_head("zap-modes", json);
 	if (json) {
-		printf("{\"bench\": \"zap-modes\", \"cycles\": %s, "
+		printf("\"cycles\": %s, "
 		       "\"results\": [",
 		       CYCLES);
 		for (i = 0; i < 4; i++) {
