@@ -91,8 +91,10 @@ until grep -q running "$dir/memtouch.out" 2>/dev/null; do
 	fi
 	sleep 0.05
 done
+# One process per listing, not one per fd: process creation is slow under
+# an emulated CPU, and the guest finishes in seconds.
 fds() {
-	for fd in /proc/"$1"/fd/*; do readlink "$fd"; done | sort | uniq -c
+	ls -l /proc/"$1"/fd | sed -n 's/.* -> //p' | sort | uniq -c
 }
 echo "-- while it runs: vmm-frontend pid $fepid, uid $(stat -c %u \
 "/proc/$fepid"), holds (no /dev/kvm, no VM or vCPU fd):"
@@ -121,5 +123,13 @@ for mode in all memslot; do
 	sed -e 's/.*"zap_mode": "\([a-z]*\)".*"boot_s": \([0-9.]*\).*"pf_taken_churn": \([0-9]*\).*"shadow_zapped": \([0-9]*\).*"memslot_ioctls": \([0-9]*\).*/   zap mode \1: boot \2 s, \3 page faults after the first touch of RAM, \4 shadow pages zapped, \5 memslot ioctls/' \
 		"$dir/churn.$mode" | grep "zap mode"
 done
+if "$top/build/bin/mmu-server" --check-kvm | grep -q ' tdp MMU'; then
+	echo "   (KVM uses its TDP MMU here, nested paging: it counts no shadow"
+	echo "   pages; the faults after the first touch show what a zap costs)"
+fi
+if [ -n "${KVMMU_VM_EMULATED:-}" ]; then
+	echo "   (inside deploy/vm/run's VM the CPU is emulated: boot times are not"
+	echo "   hardware times; the fault and ioctl counts are the figures)"
+fi
 echo "   (bench/zap-modes measures this for 256 MiB and 1 GiB; the live"
 echo "   switch through libvirt is in deploy/domains/demo.sh; see README)"
