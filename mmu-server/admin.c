@@ -6,7 +6,11 @@
  * the reply to gRPC (starting the batch, posting the next request) costs
  * more than computing it, so a sender thread does that: the loop is busy
  * for as short a time as possible, and frontends' events, which have a
- * higher libevent priority, never wait behind the admin API's.
+ * higher libevent priority, never wait behind the admin API's.  A loop
+ * that always has frontend work would starve the API, though (libevent
+ * runs a lower priority only when no higher one is active): a timer at
+ * the frontends' priority drains the queue every ADMIN_AGE_MS, so an
+ * operator waits at most that long, whatever the load.
  * Each method always has one request posted; a catch-all request answers
  * unknown methods with UNIMPLEMENTED at once (else they would hang until
  * the caller's deadline).  Shutdown cancels calls in flight and drains
@@ -40,6 +44,7 @@
 
 #define ADMIN_MAX_METHODS 16
 #define ADMIN_CATCH_ALL	  (ADMIN_MAX_METHODS + 1)
+#define ADMIN_AGE_MS	  100
 
 struct admin_call {
 	struct admin *ac_admin;
@@ -74,6 +79,7 @@ struct admin {
 	bool a_thread_started;
 	int a_pipe[2];
 	struct event *a_ev;
+	struct event *a_age; /* ADMIN_AGE_MS: no starvation under load */
 	char a_path[108];
 	bool a_stopping;
 	_Atomic unsigned a_calls; /* admin_call objects alive */
@@ -260,6 +266,16 @@ static void admin_pipe_cb(evutil_socket_t fd, short what, void *arg)
 		admin_event(a, ev.ae_tag, ev.ae_success);
 }
 
+/* Every ADMIN_AGE_MS, at the frontends' priority: what waits, runs. */
+static void admin_age_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	admin_pipe_cb(a->a_pipe[0], 0, a);
+}
+
 static void *admin_cq_thread(void *arg)
 {
 	struct admin *a = arg;
@@ -369,6 +385,7 @@ static int admin_listen(struct admin *a, const struct admin_opts *o)
 int admin_start(struct server *s, const struct admin_opts *o,
 		struct admin **out)
 {
+	const struct timeval age = {0, ADMIN_AGE_MS * 1000};
 	struct admin *a = calloc(1, sizeof(*a));
 	int r = -ENOMEM;
 
@@ -393,9 +410,14 @@ int admin_start(struct server *s, const struct admin_opts *o,
 	}
 	a->a_ev = event_new(s->s_base, a->a_pipe[0], EV_READ | EV_PERSIST,
 			    admin_pipe_cb, a);
-	/* Below every frontend event (see main.c's priorities). */
+	/* Below every frontend event (see main.c's priorities)... */
 	if (a->a_ev == NULL || event_priority_set(a->a_ev, 2) < 0 ||
 	    event_add(a->a_ev, NULL) < 0)
+		goto err;
+	/* ... but never starved by them. */
+	a->a_age = event_new(s->s_base, -1, EV_PERSIST, admin_age_cb, a);
+	if (a->a_age == NULL || event_priority_set(a->a_age, 1) < 0 ||
+	    event_add(a->a_age, &age) < 0)
 		goto err;
 	r = -pthread_create(&a->a_sender, NULL, admin_sender_thread, a);
 	if (r < 0)
@@ -475,6 +497,8 @@ void admin_stop(struct admin *a)
 	pthread_mutex_destroy(&a->a_mu);
 	if (a->a_ev != NULL)
 		event_free(a->a_ev);
+	if (a->a_age != NULL)
+		event_free(a->a_age);
 	if (a->a_pipe[0] >= 0)
 		close(a->a_pipe[0]);
 	if (a->a_pipe[1] >= 0)
