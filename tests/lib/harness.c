@@ -66,6 +66,28 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Whether a unix socket bound at path listens, from /proc/net/unix (its
+ * __SO_ACCEPTCON flag), without connecting: a probe connection would
+ * show in the server's fds and counters.
+ */
+static bool unix_listening(const char *path)
+{
+	char line[512], name[256];
+	unsigned flags;
+	bool yes = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	while (f != NULL && !yes && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %255s", &flags,
+			   name) == 2)
+			yes = (flags & 0x10000) && strcmp(name, path) == 0;
+	}
+	if (f != NULL)
+		fclose(f);
+	return yes;
+}
+
 int srv_start(struct srv *s, const char *const *extra)
 {
 	const char *argv[32] = {"mmu-server", "-d", "--socket", NULL};
@@ -88,8 +110,12 @@ int srv_start(struct srv *s, const char *const *extra)
 		execv(bin_path("mmu-server"), (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
-		if (stat(s->s_sock, &st) == 0)
+	/*
+	 * Ready when the socket listens: its file exists from bind(), a
+	 * moment before listen(), and an emulated CPU makes that long.
+	 */
+	for (int i = 0; i < 1000; i++) {
+		if (stat(s->s_sock, &st) == 0 && unix_listening(s->s_sock))
 			return 0;
 		if (waitpid(s->s_pid, NULL, WNOHANG) == s->s_pid)
 			return -ECHILD;
