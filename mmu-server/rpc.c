@@ -325,9 +325,8 @@ static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
 				"VcpuState.vcpu: %u but the VM has "
 				"%u vCPUs",
 				m->vcpu, vm->vm_nvcpus);
-	/* Start from KVM's state: apic_base, interrupt bitmap, cr2, cr8. */
-	if (kvm_vcpu_get_sregs(vm->vm_vcpus[m->vcpu].v_fd, &sregs) < 0)
-		return verr_set(e, EIO, "KVM_GET_SREGS failed");
+	/* vm_set_vcpu_state keeps KVM's apic_base, interrupts, cr2, cr8. */
+	memset(&sregs, 0, sizeof(sregs));
 	rpc_vcpu_state(m, &regs, &sregs);
 	if (vm_set_vcpu_state(vm, m->vcpu, &regs, &sregs, e) < 0)
 		return -e->code;

@@ -488,6 +488,7 @@ int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
 int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 		      const struct kvm_sregs *sregs, struct verr *e)
 {
+	struct kvm_sregs sr = *sregs, cur;
 	struct vcpu *v;
 	int r;
 
@@ -497,9 +498,21 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 				"%u vCPUs",
 				idx, vm->vm_nvcpus);
 	v = &vm->vm_vcpus[idx];
-	/* KVM refuses register writes to a running vCPU's state. */
+	/* Out of KVM_RUN first: a vCPU ioctl would wait for it to return. */
 	vm_pause(vm);
-	r = kvm_vcpu_set_sregs(v->v_fd, sregs);
+	r = kvm_vcpu_get_sregs(v->v_fd, &cur);
+	if (r < 0) {
+		verr_set(e, -r, "KVM_GET_SREGS vCPU %u: %s", idx, strerror(-r));
+		vm_unpause(vm);
+		return r;
+	}
+	/* KVM's own: the local APIC, pending interrupts, cr2 and cr8. */
+	sr.apic_base = cur.apic_base;
+	memcpy(sr.interrupt_bitmap, cur.interrupt_bitmap,
+	       sizeof(sr.interrupt_bitmap));
+	sr.cr2 = cur.cr2;
+	sr.cr8 = cur.cr8;
+	r = kvm_vcpu_set_sregs(v->v_fd, &sr);
 	if (r < 0)
 		verr_set(e, -r,
 			 "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"

@@ -128,6 +128,12 @@ void vm_destroy(struct vm *vm);
 int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		  struct verr *e);
 int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e);
+/*
+ * Sets vCPU idx's registers.  sregs gives every field but apic_base,
+ * interrupt_bitmap, cr2 and cr8, which stay KVM's.  Every vCPU ioctl here
+ * comes after vm_pause(): an ioctl on a vCPU in KVM_RUN would wait for a
+ * guest that may never exit, and block the caller's loop with it.
+ */
 int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 		      const struct kvm_sregs *sregs, struct verr *e);
 void vm_run(struct vm *vm);

@@ -6,12 +6,15 @@
  * up, serves another client and leaks no fd.
  * Trust: test code, run as root with /dev/kvm.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -379,6 +382,63 @@ static void test_channel(void)
 	bad_answer(packed, len, "answer with 16 bytes for a 1-byte read");
 }
 
+/*
+ * VcpuState for a vCPU that is in KVM_RUN and never exits (a guest
+ * spinning on RAM reads): a vCPU ioctl would wait for KVM_RUN to return,
+ * so the server must take the vCPU out of it before any, never block its
+ * loop in one.  The reply comes, another connection is served, and the
+ * guest runs on from the new state.  A watchdog kills a server still
+ * stuck after 20 s, so the test fails (its calls see the server gone,
+ * and so does its clean exit) instead of hanging.
+ */
+static void test_state_while_running(void)
+{
+	struct boot_spec spec = {0};
+	struct client cl, other;
+	struct served sv = {0};
+	Kvmmu__Reply *rep;
+	char err[300];
+	struct boot b;
+	bool answered;
+	pid_t dog;
+
+	CHECK(client_connect(&cl, srv.s_sock) == 0, "connect");
+	spec.bs_name = "spin";
+	spec.bs_vcpus = 1;
+	spec.bs_ram = 8 << 20;
+	spec.bs_cmdline = "a=0x300000 count=1000000000000000";
+	CHECK(test_boot(&cl, &b, &spec, "readloop", err, sizeof(err)) == 0,
+	      "spinning guest: boot: %s", err);
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
+	/* No exit for half a second: the vCPU is spinning inside KVM_RUN. */
+	CHECK(serve_vcpu(b.b_chans[0], 500, &sv) == -ETIMEDOUT,
+	      "the guest spins without exits");
+	dog = fork();
+	if (dog == 0) {
+		sleep(20);
+		kill(srv.s_pid, SIGKILL);
+		_exit(0);
+	}
+	answered = vcpustate_send(&cl, b.b_vm, 0) == 0;
+	CHECK(answered, "VcpuState for a vCPU in KVM_RUN is answered: %s",
+	      cl.cl_err);
+	CHECK(client_connect(&other, srv.s_sock) == 0 &&
+		      client_get_stats(&other, b.b_vm, &rep) == -ENOENT,
+	      "another connection is served (and kept from this VM): %s",
+	      other.cl_err);
+	client_close(&other);
+	kill(dog, SIGKILL);
+	waitpid(dog, NULL, 0);
+	if (!answered)
+		return;
+	CHECK(serve_vcpu(b.b_chans[0], 500, &sv) == -ETIMEDOUT,
+	      "the guest runs on from the new state");
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "destroy the spinning VM: %s", cl.cl_err);
+	boot_release(&b);
+	client_close(&cl);
+}
+
 /* Limits per uid hold across connections, and GetStats reports them. */
 static void test_uid_quota(void)
 {
@@ -433,6 +493,7 @@ int main(void)
 	test_violations_disconnect();
 	test_channel();
 	test_uid_quota();
+	test_state_while_running();
 	usleep(100000); /* let the server see the last close */
 	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
 	      proc_fd_count(srv.s_pid));
