@@ -67,11 +67,26 @@ int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
 	return r;
 }
 
+static void (*wire_release)(int fd);
+
+void wire_set_release(void (*release)(int fd))
+{
+	wire_release = release;
+}
+
+static void wire_drop(int fd)
+{
+	if (wire_release != NULL)
+		wire_release(fd);
+	else
+		close(fd);
+}
+
 void wire_close_fds(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (fds[i] >= 0)
-			close(fds[i]);
+			wire_drop(fds[i]);
 		fds[i] = -1;
 	}
 }
@@ -98,7 +113,7 @@ static size_t wire_take_fds(struct msghdr *mh, int *fds, size_t max,
 			if (n < max)
 				fds[n++] = fd;
 			else {
-				close(fd);
+				wire_drop(fd);
 				*overflow = 1;
 			}
 		}

@@ -50,7 +50,14 @@ int wire_poll(struct pollfd *pfd, unsigned long n, int timeout_ms,
 
 #define WIRE_DEFAULT_SPIN_US 50
 
-/* Closes fds[0..n) that are >= 0 and sets them to -1. */
+/* Lets go of fds[0..n) that are >= 0 and sets them to -1. */
 void wire_close_fds(int *fds, size_t n);
+
+/*
+ * How wire_recv and wire_close_fds let go of fds: close(2) by default.
+ * mmu-server passes release_fd (release.c), so that a peer's fd whose
+ * close blocks never stalls the thread that received it.
+ */
+void wire_set_release(void (*release)(int fd));
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "admin.h"
+#include "release.h"
 #include "server.h"
 #include "wire.h"
 
@@ -281,6 +282,22 @@ int main(int argc, char **argv)
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));
+	/*
+	 * Daemonize before any thread starts (fork keeps only the caller's):
+	 * the admin API's and the fd releaser's threads come after.
+	 */
+	if (!o.foreground) {
+		if (daemon(0, 0) < 0)
+			fatal("daemon: %s", strerror(errno));
+		if (event_reinit(s.s_base) < 0)
+			fatal("event_reinit failed");
+		log_init("mmu-server", false, o.verbose);
+	}
+	/* Frontends' fds are closed off the loop: their close may block. */
+	r = release_start();
+	if (r < 0)
+		fatal("fd releaser: %s", strerror(-r));
+	wire_set_release(release_fd);
 	if (o.admin.ao_socket != NULL || o.admin.ao_listen != NULL) {
 		r = admin_start(&s, &o.admin, &admin);
 		if (r < 0)
@@ -288,11 +305,6 @@ int main(int argc, char **argv)
 			      o.admin.ao_socket ? o.admin.ao_socket
 						: o.admin.ao_listen,
 			      strerror(-r));
-	}
-	if (!o.foreground) {
-		if (daemon(0, 0) < 0)
-			fatal("daemon: %s", strerror(errno));
-		log_init("mmu-server", false, o.verbose);
 	}
 	if (o.fail_tx_ioctl)
 		log_warn("--fail-tx-ioctl %u: transactions will fail (testing "
@@ -306,6 +318,7 @@ int main(int argc, char **argv)
 
 	admin_stop(admin); /* no admin call may see a VM being destroyed */
 	control_shutdown(&s);
+	release_stop(2000);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_base_free(s.s_base);

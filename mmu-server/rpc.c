@@ -16,6 +16,7 @@
 #include "inval.h"
 #include "vmstats.h"
 #include "log.h"
+#include "release.h"
 #include "server.h"
 #include "wire.h"
 
@@ -246,8 +247,7 @@ static int rpc_map_region(struct conn *c, const Kvmmu__Request *req, int *fds,
 	fds[0] = -1; /* vm_map_region consumes it */
 	vm = rpc_vm(c, m->vm_id, "MapRegion.vm_id", e);
 	if (vm == NULL) {
-		if (fd >= 0)
-			close(fd);
+		release_fd(fd);
 		return -e->code;
 	}
 	rpc_region(m->region, &r);
@@ -545,13 +545,23 @@ static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
 	}
 }
 
-/* Only a ROM MapRegion carries an fd, and exactly one. */
-static int rpc_check_fds(const Kvmmu__Request *req, size_t nfds, struct verr *e)
+/*
+ * Only a ROM MapRegion carries an fd, exactly one, and a memfd (only
+ * shmem answers F_GET_SEALS): no handler ever holds another kind of fd.
+ * Refused fds are released off the loop (release.c).
+ */
+static int rpc_check_fds(const Kvmmu__Request *req, const int *fds, size_t nfds,
+			 struct verr *e)
 {
 	bool rom =
 		req->body_case == KVMMU__REQUEST__BODY_MAP_REGION &&
 		req->map_region->region->kind == KVMMU__REGION_KIND__REGION_ROM;
 
+	if (rom && nfds == 1 && fcntl(fds[0], F_GET_SEALS) < 0)
+		return verr_set(e, EBADF,
+				"MapRegion: ROM fd is not a memfd "
+				"(F_GET_SEALS: %s)",
+				strerror(errno));
 	if (nfds == (rom ? 1u : 0u))
 		return 0;
 	if (rom)
@@ -577,7 +587,7 @@ int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 	    req->body_case != KVMMU__REQUEST__BODY_HELLO)
 		r = verr_set(&e, EPROTO, "Request: Hello must come first");
 	if (r == 0)
-		r = rpc_check_fds(req, nfds, &e);
+		r = rpc_check_fds(req, fds, nfds, &e);
 	if (r == 0) {
 		srv_count(rpc_counter(req->body_case));
 		r = rpc_call(c, req, fds, nfds, &e);

@@ -17,6 +17,7 @@
 
 #include "inval.h"
 #include "log.h"
+#include "release.h"
 #include "vm.h"
 
 static uint32_t vm_next_id = 1;
@@ -207,8 +208,7 @@ void vm_region_release(struct region *r)
 {
 	if (r->r_map != NULL)
 		munmap(r->r_map, r->r_size);
-	if (r->r_fd >= 0)
-		close(r->r_fd);
+	release_fd(r->r_fd); /* a frontend's ROM fd */
 	r->r_map = NULL;
 	r->r_fd = -1;
 }
@@ -425,7 +425,7 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 	/* r owns the ROM fd from here on; vm_region_release closes it. */
 	r.r_fd = r.r_kind == RK_ROM ? rom_fd : -1;
 	if (r.r_kind != RK_ROM && rom_fd >= 0)
-		close(rom_fd);
+		release_fd(rom_fd);
 	r.r_map = r.r_hva = NULL;
 	r.r_slot = -1;
 	if (r.r_kind == RK_ROM) {

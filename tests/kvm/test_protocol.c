@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <time.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -439,6 +441,115 @@ static void test_state_while_running(void)
 	client_close(&cl);
 }
 
+/*
+ * A loopback TCP connection that is never accepted nor read, with MiBs
+ * unsent and SO_LINGER 30 s: closing its last reference blocks for 30 s.
+ * *listener keeps the connection alive until the caller closes it.
+ */
+static int linger_socket(int *listener)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct linger lg = {1, 30};
+	socklen_t alen = sizeof(a);
+	static char junk[1 << 16];
+	int l, s;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0 && s >= 0 &&
+		      bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		      listen(l, 1) == 0 &&
+		      getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
+		      connect(s, (struct sockaddr *)&a, sizeof(a)) == 0,
+	      "loopback TCP connection");
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	while (send(s, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+		;
+	fcntl(s, F_SETFL, 0);
+	CHECK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0,
+	      "SO_LINGER 30 s");
+	*listener = l;
+	return s;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * A peer's fd whose close blocks (a lingering socket, as above) passed on
+ * a request that takes no fd, then on a vCPU exit's answer: the server
+ * lets go of it without waiting, off its loop and its vCPU threads.  The
+ * error reply and another client's Hello come within raw_reply's 5 s, and
+ * destroying the VM takes less than 10 s: a third of the linger, so the
+ * bounds only fail where the server waits for it.
+ */
+static void test_lingering_fds(void)
+{
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+	struct boot_spec spec = {0};
+	struct timespec t0;
+	Kvmmu__VcpuExit *ex;
+	struct client cl;
+	struct boot b;
+	int fd, fd2, l, sock;
+	char err[300];
+
+	fd = raw_connect(srv.s_sock);
+	send_hello(fd, 1);
+	CHECK(reply_ok(fd), "hello");
+	/*
+	 * The server stopped while the fd is in flight and ours is closed:
+	 * what it receives is the last reference, and its close would block.
+	 */
+	sock = linger_socket(&l);
+	kill(srv.s_pid, SIGSTOP);
+	send_destroy(fd, 1, &sock, 1);
+	close(sock);
+	kill(srv.s_pid, SIGCONT);
+	expect_error(fd, EBADF, "only a ROM MapRegion",
+		     "a lingering socket on DestroyVm");
+	fd2 = raw_connect(srv.s_sock);
+	send_hello(fd2, 1);
+	CHECK(reply_ok(fd2), "another client is served meanwhile");
+	close(fd2);
+	close(fd);
+	close(l);
+
+	CHECK(client_connect(&cl, srv.s_sock) == 0, "connect");
+	spec.bs_name = "linger";
+	spec.bs_vcpus = 1;
+	spec.bs_ram = 8 << 20;
+	CHECK(test_boot(&cl, &b, &spec, "hello", err, sizeof(err)) == 0,
+	      "boot: %s", err);
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
+	ex = next_exit(b.b_chans[0], 5000);
+	CHECK(ex != NULL, "an exit to answer");
+	if (ex)
+		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
+	sock = linger_socket(&l);
+	kill(srv.s_pid, SIGSTOP);
+	CHECK(wire_send_buf(b.b_chans[0], junk, sizeof(junk), &sock, 1) == 0,
+	      "answer with a lingering socket");
+	close(sock);
+	kill(srv.s_pid, SIGCONT);
+	usleep(200000); /* the vCPU thread has read it */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0 &&
+		      secs_since(&t0) < 10,
+	      "DestroyVm after that answer took %.1f s: %s", secs_since(&t0),
+	      cl.cl_err);
+	close(l);
+	boot_release(&b);
+	client_close(&cl);
+}
+
 /* Limits per uid hold across connections, and GetStats reports them. */
 static void test_uid_quota(void)
 {
@@ -494,6 +605,7 @@ int main(void)
 	test_channel();
 	test_uid_quota();
 	test_state_while_running();
+	test_lingering_fds();
 	usleep(100000); /* let the server see the last close */
 	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
 	      proc_fd_count(srv.s_pid));
