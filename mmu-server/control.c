@@ -179,7 +179,7 @@ static int conn_read(struct conn *c)
 	int fds[WIRE_MAX_FDS];
 	Kvmmu__Request *req;
 	struct verr e;
-	size_t nfds;
+	size_t nfds, canon;
 	ssize_t n;
 	int r;
 
@@ -208,6 +208,25 @@ static int conn_read(struct conn *c)
 		verr_set(&e, EPROTO, "Request: undecodable (%zd bytes)", n);
 		wire_close_fds(fds, nfds);
 		r = conn_error(c, 0, &e);
+	} else if ((canon = kvmmu__request__get_packed_size(req)) !=
+		   (size_t)n) {
+		/*
+		 * protobuf-c cuts a string at its first NUL and a uint32 or
+		 * enum varint to 32 bits, silently: "vm\0evil" would be "vm",
+		 * 2^32 + 1 would be 1.  Only the canonical encoding, which
+		 * packs back to the same size, is taken.
+		 */
+		uint64_t id = req->has_id ? req->id : 0;
+
+		kvmmu__request__free_unpacked(req, NULL);
+		srv_count(SC_BAD_FRAMES);
+		verr_set(&e, EPROTO,
+			 "Request: not in canonical encoding (%zd bytes, %zu "
+			 "when packed again): a string with a NUL byte, a "
+			 "varint wider than its field, or a field given twice",
+			 n, canon);
+		wire_close_fds(fds, nfds);
+		r = conn_error(c, id, &e);
 	} else {
 		r = rpc_dispatch(c, req, fds, nfds);
 		kvmmu__request__free_unpacked(req, NULL);

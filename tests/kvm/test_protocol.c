@@ -154,6 +154,50 @@ static void test_frames(void)
 	close(fd);
 }
 
+/*
+ * What protobuf-c would take cut short: a name with a NUL byte in it
+ * ("vm\0evil" would be "vm") and a uint32 field sent as a 64-bit varint
+ * (version 2^32 + 1 would be 1).  Both are refused as non-canonical.
+ */
+static void test_canonical(void)
+{
+	int fd = raw_connect(srv.s_sock);
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__CreateVm cv = KVMMU__CREATE_VM__INIT;
+	uint8_t packed[256], wide[300];
+	uint8_t *x;
+	size_t len;
+
+	send_hello(fd, 1);
+	CHECK(reply_ok(fd), "hello");
+	cv.name = "vmXevil";
+	cv.has_ram_bytes = 1;
+	cv.ram_bytes = 16 << 20;
+	cv.has_vcpus = 1;
+	cv.vcpus = 1;
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &cv;
+	req.has_version = req.has_id = 1;
+	req.version = 1;
+	req.id = 7; /* else valid: only the encoding is wrong */
+	len = kvmmu__request__pack(&req, packed);
+	x = memchr(packed, 'X', len);
+	CHECK(x != NULL, "the name is in the packet");
+	if (x)
+		*x = 0;
+	CHECK(send(fd, packed, len, 0) == (ssize_t)len, "send");
+	expect_error(fd, EPROTO, "canonical", "CreateVm.name \"vm\\0evil\"");
+	if (x)
+		*x = 'X'; /* a good name again */
+	/* version, field 1, first: 0x08 0x01 becomes a 5-byte varint. */
+	CHECK(packed[0] == 0x08 && packed[1] == 0x01, "version comes first");
+	memcpy(wide, (const uint8_t[]){0x08, 0x81, 0x80, 0x80, 0x80, 0x10}, 6);
+	memcpy(wide + 6, packed + 2, len - 2);
+	CHECK(send(fd, wide, len + 4, 0) == (ssize_t)(len + 4), "send");
+	expect_error(fd, EPROTO, "canonical", "Request.version 2^32 + 1");
+	close(fd);
+}
+
 static void test_fd_abuse(void)
 {
 	Kvmmu__Request empty = KVMMU__REQUEST__INIT;
@@ -599,6 +643,7 @@ int main(void)
 	CHECK(srv_start(&srv, args) == 0, "server start");
 	base = proc_fd_count(srv.s_pid);
 	test_frames();
+	test_canonical();
 	test_fd_abuse();
 	test_memory_map();
 	test_violations_disconnect();
