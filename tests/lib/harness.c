@@ -91,7 +91,6 @@ static bool unix_listening(const char *path)
 int srv_start(struct srv *s, const char *const *extra)
 {
 	const char *argv[32] = {"mmu-server", "-d", "--socket", NULL};
-	struct stat st;
 	int n = 4;
 
 	snprintf(s->s_dir, sizeof(s->s_dir), "/tmp/kvmmu-test.XXXXXX");
@@ -115,7 +114,7 @@ int srv_start(struct srv *s, const char *const *extra)
 	 * moment before listen(), and an emulated CPU makes that long.
 	 */
 	for (int i = 0; i < 1000; i++) {
-		if (stat(s->s_sock, &st) == 0 && unix_listening(s->s_sock))
+		if (unix_listening(s->s_sock))
 			return 0;
 		if (waitpid(s->s_pid, NULL, WNOHANG) == s->s_pid)
 			return -ECHILD;
