@@ -94,6 +94,7 @@ static void data_plane(struct client *cl, uint32_t vm, pid_t poller, double *q,
 
 int main(int argc, char **argv)
 {
+	bool json;
 	static double lat[CALLS];
 	char sock[200], target[220];
 	const char *args[] = {"--admin-socket", sock, NULL};
@@ -140,8 +141,9 @@ int main(int argc, char **argv)
 	client_close(&cl);
 	srv_stop(&srv);
 	unlink(sock);
-	bench_head("admin", bench_json(argc, argv));
-	if (bench_json(argc, argv)) {
+	json = bench_json(argc, argv);
+	bench_head("admin", json);
+	if (json) {
 		printf("\"get_stats_per_s\": %.0f, "
 		       "\"get_stats_us_p50\": %.1f, \"get_stats_us_p99\": "
 		       "%.1f, \"memslot_us_p50\": %.1f, \"memslot_us_p99\": "

@@ -73,6 +73,7 @@ static int run_way(const char *sock, struct way *w)
 
 int main(int argc, char **argv)
 {
+	bool json;
 	struct way ways[] = {
 		{"hole, frontend answers", KVMMU__REGION_KIND__REGION_MMIO,
 		 KVMMU__ALL_ONES__ALLONES_MMIO, 0, 0},
@@ -95,8 +96,9 @@ int main(int argc, char **argv)
 		}
 	}
 	srv_stop(&srv);
-	bench_head("allones", bench_json(argc, argv));
-	if (bench_json(argc, argv)) {
+	json = bench_json(argc, argv);
+	bench_head("allones", json);
+	if (json) {
 		printf("\"reads\": %d, \"results\": [", READS);
 		for (int i = 0; i < 3; i++)
 			printf("%s{\"way\": \"%s\", \"ns_per_read\": %.1f, "

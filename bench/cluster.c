@@ -90,6 +90,7 @@ static void worker(struct vmconn *v, int out)
 
 int main(int argc, char **argv)
 {
+	bool json;
 	const char *args[] = {"--uid-max-vms", "128", "--uid-max-ram-mib",
 			      "16384", NULL};
 	static struct vmconn v[VMS];
@@ -133,8 +134,9 @@ int main(int argc, char **argv)
 	for (int w = 0; w < WORKERS; w++)
 		waitpid(pids[w], NULL, 0);
 	srv_stop(&srv);
-	bench_head("cluster", bench_json(argc, argv));
-	if (bench_json(argc, argv))
+	json = bench_json(argc, argv);
+	bench_head("cluster", json);
+	if (json)
 		printf("\"vms\": %d, \"ram_mib\": "
 		       "%llu, "
 		       "\"seconds\": %d, \"transactions\": %zu, "

@@ -102,6 +102,7 @@ static double run_server(struct srv *srv, unsigned long *exits)
 
 int main(int argc, char **argv)
 {
+	bool json;
 	double in_us[ROUNDS], srv_us[ROUNDS], in50, srv50;
 	bool two = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	unsigned long in_exits, srv_exits;
@@ -129,8 +130,9 @@ int main(int argc, char **argv)
 	srv_stop(&srv);
 	in50 = percentile(in_us, ROUNDS, 50);
 	srv50 = percentile(srv_us, ROUNDS, 50);
-	bench_head("portio", bench_json(argc, argv));
-	if (bench_json(argc, argv))
+	json = bench_json(argc, argv);
+	bench_head("portio", json);
+	if (json)
 		printf("\"exits\": %d, "
 		       "\"rounds\": %d, \"inproc_us_per_exit\": %.2f, "
 		       "\"server_us_per_exit\": %.2f, \"ratio\": %.3f}\n",
