@@ -71,7 +71,9 @@ static int memmap_has_free_slot(const struct memmap *mm)
 int memmap_check(const struct memmap *mm, const struct region *r,
 		 uint64_t backing_bytes, struct verr *e)
 {
-	if (r->r_kind != RK_MMIO && r->r_offset + r->r_size > backing_bytes)
+	/* All-ones regions have no backing to exceed: quota.h bounds them. */
+	if ((r->r_kind == RK_RAM || r->r_kind == RK_ROM) &&
+	    r->r_offset + r->r_size > backing_bytes)
 		return verr_set(e, EINVAL,
 				"Region.offset: [0x%llx, +0x%llx) exceeds the "
 				"%s backing of 0x%llx bytes",
@@ -146,9 +148,41 @@ void memmap_remove(struct memmap *mm, size_t idx, struct region *out)
 	mm->mm_n--;
 }
 
-bool region_has_slot(const struct region *r)
+void region_usage(const struct region *r, struct quota_use *u)
 {
-	return r->r_slot >= 0;
+	bool slot = r->r_slot >= 0;
+
+	u->qu[QR_REGIONS]++;
+	if (slot) {
+		u->qu[QR_MEMSLOTS]++;
+		u->qu[QR_SPAN] += r->r_size;
+	}
+	if (r->r_kind == RK_ROM) {
+		u->qu[QR_MAPPINGS]++;
+		u->qu[QR_FDS]++;
+	} else if (r->r_kind == RK_ALLONES && slot) {
+		u->qu[QR_MAPPINGS] +=
+			(r->r_size + ALLONES_CHUNK - 1) / ALLONES_CHUNK;
+	}
+}
+
+void memmap_usage(const struct memmap *mm, struct quota_use *u)
+{
+	for (size_t i = 0; i < mm->mm_n; i++)
+		region_usage(&mm->mm_regions[i], u);
+}
+
+void tx_plan_usage(const struct tx_plan *p, struct quota_use *add,
+		   struct quota_use *drop)
+{
+	for (size_t i = 0; i < p->tp_n; i++) {
+		const struct tx_step *s = &p->tp_steps[i];
+
+		if (s->op != TX_CREATE)
+			region_usage(&s->old, drop);
+		if (s->op != TX_DELETE)
+			region_usage(&s->new, add);
+	}
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t asz, uint64_t b, uint64_t bsz)

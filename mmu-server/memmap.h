@@ -11,7 +11,11 @@
 #include <stdint.h>
 
 #include "protocol.h"
+#include "quota.h"
 #include "validate.h"
+
+/* All-ones regions map one sealed memfd of this size over and over. */
+#define ALLONES_CHUNK (2ULL << 20)
 
 enum region_kind {
 	RK_RAM = 1, /* values match kvmmu.RegionKind */
@@ -60,8 +64,13 @@ int memmap_insert(struct memmap *mm, const struct region *r);
 /* Removes region idx, returning a copy of it in *out. */
 void memmap_remove(struct memmap *mm, size_t idx, struct region *out);
 
-/* True when the region is a KVM memslot (RAM, ROM, all-ones as ROM). */
-bool region_has_slot(const struct region *r);
+/*
+ * What a region costs the server (quota.h), added to *u: an entry, and
+ * where r_slot >= 0 a memslot and its span; a ROM its memfd and mapping;
+ * an all-ones region with a memslot one mapping per ALLONES_CHUNK.
+ */
+void region_usage(const struct region *r, struct quota_use *u);
+void memmap_usage(const struct memmap *mm, struct quota_use *u);
 
 /*
  * A transaction's plan: the fewest memslot changes that turn the regions
@@ -106,5 +115,11 @@ int memmap_plan(const struct memmap *mm, uint64_t gpa, uint64_t end,
 		const struct region *regs, size_t n, uint64_t ram_bytes,
 		struct tx_plan *plan, struct verr *e);
 void tx_plan_free(struct tx_plan *plan);
+/*
+ * What the plan's new regions will cost (*add) and what the regions it
+ * replaces cost now (*drop), both added to.
+ */
+void tx_plan_usage(const struct tx_plan *p, struct quota_use *add,
+		   struct quota_use *drop);
 
 #endif
