@@ -91,8 +91,13 @@ static void worker(struct vmconn *v, int out)
 int main(int argc, char **argv)
 {
 	bool json;
-	const char *args[] = {"--uid-max-vms", "128", "--uid-max-ram-mib",
-			      "16384", NULL};
+	const char *args[] = {"--uid-max-vms",
+			      "128",
+			      "--uid-max-ram-mib",
+			      "16384",
+			      "--uid-limit",
+			      "conns=128",
+			      NULL};
 	static struct vmconn v[VMS];
 	static double lat[WORKERS * MAX_TX];
 	long rss_base, rss_vms;

@@ -96,16 +96,14 @@ static const char *vm_state(const struct vm *vm)
 static void summary(const struct vm *vm, Kvmmu__Admin__V1__VmSummary *s,
 		    Kvmmu__Admin__V1__ZapControl *z)
 {
-	const struct conn *owner = vm->vm_owner;
-
 	kvmmu__admin__v1__vm_summary__init(s);
 	s->has_id = s->has_owner_uid = s->has_owner_pid = 1;
 	s->has_vcpus = s->has_ram_bytes = 1;
 	s->id = vm->vm_id;
 	s->name = (char *)vm->vm_name;
 	s->uuid = (char *)vm->vm_uuid;
-	s->owner_uid = owner->c_uid;
-	s->owner_pid = owner->c_pid;
+	s->owner_uid = vm->vm_owner->o_uid;
+	s->owner_pid = vm->vm_client_pid;
 	s->state = (char *)vm_state(vm);
 	s->vcpus = vm->vm_nvcpus;
 	s->ram_bytes = vm->vm_ram_bytes;
@@ -437,7 +435,7 @@ static grpc_status_code vm_op(struct call *c, unsigned m,
 	if (vm == NULL)
 		return code;
 	if (m == M_DESTROY) {
-		conn_destroy_vm(vm->vm_owner, vm);
+		conn_destroy_vm(vm->vm_client, vm);
 		*out = pack(&rep.base);
 		return GRPC_STATUS_OK;
 	}

@@ -32,8 +32,11 @@ struct conn {
 	struct event *c_ev;
 	uid_t c_uid;
 	pid_t c_pid;
+	struct owner *c_owner; /* c_uid's, charged for what c takes */
 	bool c_hello;
 	bool c_close_after_send;
+	bool c_refused; /* over its uid's bound: c_refusal, then close */
+	struct verr c_refusal;
 	unsigned c_violations;
 	unsigned c_nvms;
 	uint64_t c_ram;

@@ -48,7 +48,7 @@ static void conn_close(struct conn *c)
 
 	TAILQ_FOREACH_SAFE(vm, &s->s_vms, vm_entry, tmp)
 	{
-		if (vm->vm_owner != c)
+		if (vm->vm_client != c)
 			continue;
 		TAILQ_REMOVE(&s->s_vms, vm, vm_entry);
 		log_info("destroying vm %u '%s' of closed connection",
@@ -56,6 +56,9 @@ static void conn_close(struct conn *c)
 		vm_destroy(vm);
 		srv_count(SC_VMS_DESTROYED);
 	}
+	if (c->c_refused)
+		c->c_owner->o_refused--;
+	owner_put(&s->s_owners, c->c_owner);
 	TAILQ_REMOVE(&s->s_conns, c, c_entry);
 	event_free(c->c_ev);
 	close(c->c_fd);
@@ -227,6 +230,11 @@ static int conn_read(struct conn *c)
 			 n, canon);
 		wire_close_fds(fds, nfds);
 		r = conn_error(c, id, &e);
+	} else if (c->c_refused) {
+		wire_close_fds(fds, nfds);
+		c->c_close_after_send = true;
+		r = conn_error(c, req->has_id ? req->id : 0, &c->c_refusal);
+		kvmmu__request__free_unpacked(req, NULL);
 	} else {
 		r = rpc_dispatch(c, req, fds, nfds);
 		kvmmu__request__free_unpacked(req, NULL);
@@ -270,6 +278,62 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
 		conn_serve(c);
 }
 
+static void control_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	event_add(s->s_ev_listen, NULL);
+}
+
+/*
+ * Out of fds (or memory) the listening socket stays readable: rather
+ * than spin on it, stop accepting for 100 ms and let connections close.
+ */
+static void control_backoff(struct server *s, int err)
+{
+	struct timeval tv = {0, 100 * 1000};
+
+	log_warn("accept: %s; not accepting for 100 ms", strerror(err));
+	event_del(s->s_ev_listen);
+	if (event_base_once(s->s_base, -1, EV_TIMEOUT, control_resume, s, &tv) <
+	    0)
+		event_add(s->s_ev_listen, NULL);
+}
+
+/*
+ * Charges the connection to its uid.  Over the bound it is refused: told
+ * so at its first request (c_refused), or at once closed (false).
+ */
+static bool control_charge(struct server *s, struct conn *c)
+{
+	struct quota_use add = {{0}}, use = {{0}};
+	struct verr e = {0};
+
+	c->c_owner = owner_get(&s->s_owners, c->c_uid, &s->s_quota);
+	if (c->c_owner == NULL) {
+		close(c->c_fd);
+		return false;
+	}
+	add.qu[QR_CONNS] = add.qu[QR_FDS] = 1;
+	owner_usage(c->c_owner, &use);
+	quota_sub(&use, &add); /* owner_get counted this one already */
+	if (quota_check(&s->s_quota, NULL, &use, c->c_uid, &add, &e) == 0)
+		return true;
+	log_warn("conn pid %d refused: %s", (int)c->c_pid, e.msg);
+	if (c->c_owner->o_refused >= OWNER_MAX_REFUSED) {
+		owner_put(&s->s_owners, c->c_owner);
+		close(c->c_fd);
+		return false;
+	}
+	c->c_owner->o_refused++;
+	c->c_refused = true;
+	c->c_refusal = e;
+	verr_prefix(&c->c_refusal, "connect");
+	return true;
+}
+
 static void control_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -281,7 +345,10 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 	(void)what;
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			control_backoff(s, errno);
+		else if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept: %s", strerror(errno));
 		return;
 	}
@@ -293,14 +360,21 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 	c->c_srv = s;
 	c->c_fd = fd;
 	STAILQ_INIT(&c->c_outq);
+	/* No credentials: charged to uid -1, never to root. */
+	c->c_uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->c_uid = cred.uid;
 		c->c_pid = cred.pid;
+	}
+	if (!control_charge(s, c)) {
+		free(c);
+		return;
 	}
 	c->c_ev = event_new(s->s_base, fd, EV_READ | EV_PERSIST, conn_event, c);
 	if (c->c_ev == NULL || event_add(c->c_ev, NULL) < 0) {
 		if (c->c_ev != NULL)
 			event_free(c->c_ev);
+		owner_put(&s->s_owners, c->c_owner);
 		close(fd);
 		free(c);
 		return;

@@ -5,7 +5,7 @@
  * per contiguous range means one TLB flush per range, so requests that
  * arrive within the VM's batch window are merged first.  The reply to a
  * request goes out only after its calls returned: a change is never
- * reported done while a flush is owed (DESIGN.md §1, TLB-flush rule).
+ * reported done while a flush is owed (ARCHITECTURE.md, TLB-flush rule).
  * Trust: privileged; ranges are checked against the VM's memory map.
  */
 #include <errno.h>
@@ -20,9 +20,6 @@
 #include "inval.h"
 #include "log.h"
 #include "server.h"
-
-/* Requests one batch may hold before it is applied anyway. */
-#define INVAL_MAX_PENDING 256
 
 struct inval_batch {
 	struct event *ib_timer;
@@ -230,4 +227,9 @@ void inval_free(struct vm *vm)
 	free(b->ib_r);
 	free(b);
 	vm->vm_inval = NULL;
+}
+
+unsigned inval_pending(const struct vm *vm)
+{
+	return vm->vm_inval != NULL ? vm->vm_inval->ib_nids : 0;
 }

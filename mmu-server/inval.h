@@ -41,6 +41,9 @@ int inval_request(struct conn *c, struct vm *vm, const Kvmmu__Request *req,
  */
 int inval_now(struct vm *vm, uint64_t gpa, uint64_t size, bool discard,
 	      unsigned *calls, struct verr *e);
+/* Requests queued; at INVAL_MAX_PENDING the batch is applied at once. */
+#define INVAL_MAX_PENDING 256
+unsigned inval_pending(const struct vm *vm);
 /* Applies and answers whatever is queued (before DestroyVm). */
 void inval_flush(struct vm *vm);
 /* Drops the queue without answering (the connection is gone). */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -20,11 +21,7 @@
 #include "server.h"
 #include "wire.h"
 
-#define DEFAULT_MAX_VMS		8
-#define DEFAULT_MAX_RAM_MIB	(32 * 1024)
-#define DEFAULT_MAX_VCPUS	64
-#define DEFAULT_UID_MAX_VMS	32
-#define DEFAULT_UID_MAX_RAM_MIB (64 * 1024)
+#define DEFAULT_MAX_VMS 8
 
 struct options {
 	const char *socket;
@@ -33,9 +30,7 @@ struct options {
 	int verbose;
 	unsigned max_vms;
 	uint64_t max_ram_mib;
-	unsigned max_vcpus;
-	unsigned uid_max_vms;
-	uint64_t uid_max_ram_mib;
+	struct quota_limits quota; /* --limit, --uid-limit */
 	unsigned spin_us;
 	unsigned fail_tx_ioctl;
 	bool check_kvm;
@@ -44,6 +39,9 @@ struct options {
 
 static void usage(void)
 {
+	struct quota_limits ql;
+
+	quota_defaults(&ql);
 	fprintf(stderr,
 		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
 		"                  [--max-vms N] [--max-ram-mib N] "
@@ -59,9 +57,14 @@ static void usage(void)
 		"  --max-ram-mib N    guest RAM per connection (default %d)\n"
 		"  --max-vcpus N      vCPUs per VM (default %d, capped by "
 		"KVM)\n"
-		"  --uid-max-vms N    VMs per uid over all its connections "
-		"(default %d)\n"
-		"  --uid-max-ram-mib N  guest RAM per uid (default %d)\n"
+		"  --limit NAME=N     bound per VM, --uid-limit NAME=N per "
+		"uid over all its\n"
+		"                     connections; NAME: conns vms vcpus "
+		"ram_mib fds regions\n"
+		"                     memslots mappings span_mib (defaults: "
+		"ARCHITECTURE.md)\n"
+		"  --uid-max-vms N    --uid-limit vms=N\n"
+		"  --uid-max-ram-mib N  --uid-limit ram_mib=N\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
 		"(default %d, 0 = off)\n"
 		"  --admin-socket P   serve the gRPC admin API on unix socket "
@@ -73,9 +76,8 @@ static void usage(void)
 		"  --fail-tx-ioctl N  testing only: the Nth memslot ioctl of "
 		"every transaction\n"
 		"                     fails with EIO, to exercise rollback\n",
-		DEFAULT_MAX_VMS, DEFAULT_MAX_RAM_MIB, DEFAULT_MAX_VCPUS,
-		DEFAULT_UID_MAX_VMS, DEFAULT_UID_MAX_RAM_MIB,
-		WIRE_DEFAULT_SPIN_US);
+		DEFAULT_MAX_VMS, (int)(ql.ql_vm[QR_RAM] >> 20),
+		(int)ql.ql_vm[QR_VCPUS], WIRE_DEFAULT_SPIN_US);
 	exit(2);
 }
 
@@ -94,6 +96,16 @@ static unsigned long long parse_num(const char *s, const char *what)
 		exit(2);
 	}
 	return v;
+}
+
+static void parse_limit(struct quota_limits *ql, bool uid, const char *arg)
+{
+	struct verr e;
+
+	if (quota_parse(ql, uid, arg, &e) < 0) {
+		fprintf(stderr, "mmu-server: %s\n", e.msg);
+		exit(2);
+	}
 }
 
 /* The admin API is for operators: TCP only on a loopback address. */
@@ -120,6 +132,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"poll-us", required_argument, NULL, 'P'},
 		{"uid-max-vms", required_argument, NULL, 'U'},
 		{"uid-max-ram-mib", required_argument, NULL, 'u'},
+		{"limit", required_argument, NULL, 'l'},
+		{"uid-limit", required_argument, NULL, 'Q'},
 		{"fail-tx-ioctl", required_argument, NULL, 'F'},
 		{"admin-socket", required_argument, NULL, 'a'},
 		{"admin-group", required_argument, NULL, 'G'},
@@ -131,10 +145,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->max_vms = DEFAULT_MAX_VMS;
-	o->max_ram_mib = DEFAULT_MAX_RAM_MIB;
-	o->max_vcpus = DEFAULT_MAX_VCPUS;
-	o->uid_max_vms = DEFAULT_UID_MAX_VMS;
-	o->uid_max_ram_mib = DEFAULT_UID_MAX_RAM_MIB;
+	quota_defaults(&o->quota);
+	o->max_ram_mib = o->quota.ql_vm[QR_RAM] >> 20;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -155,10 +167,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'R':
 			o->max_ram_mib = parse_num(optarg, "--max-ram-mib");
+			o->quota.ql_vm[QR_RAM] = o->max_ram_mib << 20;
 			break;
 		case 'C':
-			o->max_vcpus =
-				(unsigned)parse_num(optarg, "--max-vcpus");
+			o->quota.ql_vm[QR_VCPUS] =
+				parse_num(optarg, "--max-vcpus");
 			break;
 		case 'P':
 			o->spin_us = (unsigned)strtoul(optarg, NULL, 0);
@@ -173,12 +186,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->admin.ao_listen = loopback_only(optarg);
 			break;
 		case 'U':
-			o->uid_max_vms =
-				(unsigned)parse_num(optarg, "--uid-max-vms");
+			o->quota.ql_uid[QR_VMS] =
+				parse_num(optarg, "--uid-max-vms");
 			break;
 		case 'u':
-			o->uid_max_ram_mib =
-				parse_num(optarg, "--uid-max-ram-mib");
+			o->quota.ql_uid[QR_RAM] =
+				parse_num(optarg, "--uid-max-ram-mib") << 20;
+			break;
+		case 'l':
+		case 'Q':
+			parse_limit(&o->quota, ch == 'Q', optarg);
 			break;
 		case 'F':
 			o->fail_tx_ioctl =
@@ -210,13 +227,17 @@ static void server_limits(struct server *s, const struct options *o)
 {
 	unsigned kvm_max = (unsigned)s->s_kh.kh_max_vcpus;
 
-	s->s_lim.max_vcpus = o->max_vcpus < kvm_max ? o->max_vcpus : kvm_max;
-	s->s_lim.max_ram_bytes = o->max_ram_mib << 20;
+	uint64_t want = o->quota.ql_vm[QR_VCPUS];
+
+	s->s_lim.max_vcpus = want < kvm_max ? (unsigned)want : kvm_max;
+	s->s_lim.max_ram_bytes = o->quota.ql_vm[QR_RAM];
 	s->s_lim.phys_bits = s->s_kh.kh_phys_bits;
 	s->s_max_vms = o->max_vms;
 	s->s_max_ram = o->max_ram_mib << 20;
-	s->s_uid_max_vms = o->uid_max_vms;
-	s->s_uid_max_ram = o->uid_max_ram_mib << 20;
+	s->s_quota = o->quota;
+	/* The per-VM bounds that validate.c checks are the same numbers. */
+	s->s_quota.ql_vm[QR_VCPUS] = s->s_lim.max_vcpus;
+	s->s_quota.ql_vm[QR_RAM] = s->s_lim.max_ram_bytes;
 	s->s_spin_us = o->spin_us;
 	s->s_fail_tx_ioctl = o->fail_tx_ioctl;
 }
@@ -243,6 +264,21 @@ static int check_kvm(void)
 	return 0;
 }
 
+/*
+ * Every uid's connections and VMs hold fds: take the hard limit, so the
+ * per-uid bounds (quota.h), not the soft default of 1024, decide.
+ */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("RLIMIT_NOFILE: %s", strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct event *ev_term, *ev_int;
@@ -259,6 +295,8 @@ int main(int argc, char **argv)
 	vcpu_signals_init();
 	TAILQ_INIT(&s.s_conns);
 	TAILQ_INIT(&s.s_vms);
+	TAILQ_INIT(&s.s_owners);
+	nofile_raise();
 	r = kvm_host_open(&s.s_kh, "/dev/kvm");
 	if (r < 0)
 		fatal("/dev/kvm: %s", strerror(-r));

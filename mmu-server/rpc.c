@@ -47,7 +47,7 @@ static struct vm *rpc_vm(struct conn *c, uint32_t id, const char *field,
 
 	TAILQ_FOREACH(vm, &c->c_srv->s_vms, vm_entry)
 	{
-		if (vm->vm_id == id && vm->vm_owner == c)
+		if (vm->vm_id == id && vm->vm_client == c)
 			return vm;
 	}
 	verr_set(e, ENOENT, "%s: no VM %u on this connection", field, id);
@@ -126,44 +126,23 @@ static void zap_to_proto(const struct zap_policy *zp, Kvmmu__ZapControl *z)
 	z->allones = (Kvmmu__AllOnes)zp->zp_allones;
 }
 
-void server_uid_usage(const struct server *s, uid_t uid, unsigned *vms,
-		      uint64_t *ram)
+/*
+ * What a new VM takes, against the owner's bounds: a uid cannot escape
+ * them by opening more connections.
+ */
+static int rpc_create_quota(struct conn *c, const Kvmmu__CreateVm *m,
+			    struct verr *e)
 {
-	const struct vm *vm;
+	struct quota_use add = {{0}}, use = {{0}};
 
-	*vms = 0;
-	*ram = 0;
-	TAILQ_FOREACH(vm, &s->s_vms, vm_entry)
-	{
-		const struct conn *owner = vm->vm_owner;
-
-		if (owner->c_uid == uid) {
-			(*vms)++;
-			*ram += vm->vm_ram_bytes;
-		}
-	}
-}
-
-/* A user cannot escape the limits by opening more connections. */
-static int rpc_uid_quota(struct conn *c, uint64_t ram_bytes, struct verr *e)
-{
-	const struct server *s = c->c_srv;
-	unsigned vms;
-	uint64_t ram;
-
-	server_uid_usage(s, c->c_uid, &vms, &ram);
-	if (vms >= s->s_uid_max_vms)
-		return verr_set(e, EDQUOT,
-				"CreateVm: uid %u already has %u VMs (limit "
-				"%u)",
-				(unsigned)c->c_uid, vms, s->s_uid_max_vms);
-	if (ram_bytes > s->s_uid_max_ram || ram > s->s_uid_max_ram - ram_bytes)
-		return verr_set(e, EDQUOT,
-				"CreateVm.ram_bytes: uid %u already uses %llu "
-				"MiB of %llu MiB",
-				(unsigned)c->c_uid,
-				(unsigned long long)(ram >> 20),
-				(unsigned long long)(s->s_uid_max_ram >> 20));
+	add.qu[QR_VMS] = 1;
+	add.qu[QR_VCPUS] = m->vcpus;
+	add.qu[QR_RAM] = m->ram_bytes;
+	add.qu[QR_FDS] = VM_FDS(m->vcpus);
+	add.qu[QR_MAPPINGS] = VM_MAPPINGS(m->vcpus);
+	owner_usage(c->c_owner, &use);
+	if (quota_check(&c->c_srv->s_quota, NULL, &use, c->c_uid, &add, e) < 0)
+		return verr_prefix(e, "CreateVm");
 	return 0;
 }
 
@@ -189,14 +168,16 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 				"CreateVm.ram_bytes: connection "
 				"RAM limit %llu MiB reached",
 				(unsigned long long)(s->s_max_ram >> 20));
-	if (rpc_uid_quota(c, m->ram_bytes, e) < 0)
+	if (rpc_create_quota(c, m, e) < 0)
 		return -e->code;
 	zap_from_proto(m->zap, &zp);
 	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &zp, &vm,
 		      &fds[1], e);
 	if (r < 0)
 		return r;
-	vm->vm_owner = c;
+	vm->vm_client = c;
+	vm->vm_client_pid = c->c_pid;
+	vm_set_owner(vm, c->c_owner);
 	if (m->uuid != NULL)
 		snprintf(vm->vm_uuid, sizeof(vm->vm_uuid), "%s", m->uuid);
 	else

@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include "kvm.h"
+#include "quota.h"
 #include "validate.h"
 #include "vm.h"
 
@@ -26,23 +27,19 @@ TAILQ_HEAD(connlist, conn);
 struct server {
 	struct event_base *s_base;
 	struct kvm_host s_kh;
-	struct limits s_lim;	  /* per VM */
-	unsigned s_max_vms;	  /* per connection */
-	uint64_t s_max_ram;	  /* per connection, bytes */
-	unsigned s_uid_max_vms;	  /* per uid, over all its connections */
-	uint64_t s_uid_max_ram;	  /* per uid, bytes */
-	unsigned s_spin_us;	  /* busy-poll window, see wire_poll */
-	unsigned s_fail_tx_ioctl; /* testing only, see --fail-tx-ioctl */
+	struct limits s_lim;	     /* per VM */
+	unsigned s_max_vms;	     /* per connection */
+	uint64_t s_max_ram;	     /* per connection, bytes */
+	struct quota_limits s_quota; /* per VM and per uid (quota.h) */
+	struct ownerlist s_owners;   /* uids with a connection */
+	unsigned s_spin_us;	     /* busy-poll window, see wire_poll */
+	unsigned s_fail_tx_ioctl;    /* testing only, see --fail-tx-ioctl */
 	const char *s_path;
 	int s_listen;
 	struct event *s_ev_listen;
 	struct connlist s_conns;
 	struct vmlist s_vms; /* every VM, for the admin side */
 };
-
-/* rpc.c: what a uid's VMs use now, over all its connections. */
-void server_uid_usage(const struct server *s, uid_t uid, unsigned *vms,
-		      uint64_t *ram);
 
 /*
  * control.c: removes a socket file left by a dead server; a live one

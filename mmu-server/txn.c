@@ -3,7 +3,7 @@
  * plan (memmap.c) was checked before anything happens here; vCPUs are
  * kept out of KVM_RUN from the first ioctl to the last, and if an ioctl
  * fails every step already taken is undone in reverse, so the guest sees
- * the old map or the new one, never a mix (DESIGN.md §1, atomicity).
+ * the old map or the new one, never a mix (ARCHITECTURE.md, atomicity).
  * Trust: privileged; the plan was built from validated requests.
  */
 #include <errno.h>
@@ -147,10 +147,15 @@ static void txn_record_pause(struct vm *vm, uint64_t us)
 int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 		   struct verr *e)
 {
-	uint64_t t0 = mono_ns() / 1000, ioctls = vm->vm_memslot_ioctls;
+	uint64_t t0, ioctls = vm->vm_memslot_ioctls;
+	struct quota_use add = {{0}}, drop = {{0}};
 	size_t i;
 	int r = 0;
 
+	tx_plan_usage(p, &add, &drop);
+	if (vm_quota_check(vm, &add, &drop, e) < 0)
+		return verr_prefix(e, "Transaction");
+	t0 = mono_ns() / 1000;
 	vm->vm_tx_fail_at = fail_at;
 	vm->vm_tx_ioctl_n = 0;
 	vm_pause(vm);

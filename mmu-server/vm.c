@@ -204,6 +204,49 @@ err:
 	return r;
 }
 
+void vm_set_owner(struct vm *vm, struct owner *o)
+{
+	vm->vm_owner = o;
+	TAILQ_INSERT_TAIL(&o->o_vms, vm, vm_oentry);
+}
+
+void vm_usage(const struct vm *vm, struct quota_use *u)
+{
+	u->qu[QR_VMS]++;
+	u->qu[QR_VCPUS] += vm->vm_nvcpus;
+	u->qu[QR_RAM] += vm->vm_ram_bytes;
+	u->qu[QR_FDS] += VM_FDS(vm->vm_nvcpus);
+	u->qu[QR_MAPPINGS] += VM_MAPPINGS(vm->vm_nvcpus);
+	memmap_usage(&vm->vm_map, u);
+}
+
+void owner_usage(const struct owner *o, struct quota_use *u)
+{
+	const struct vm *vm;
+
+	u->qu[QR_CONNS] += o->o_conns - o->o_refused;
+	u->qu[QR_FDS] += o->o_conns;
+	TAILQ_FOREACH(vm, &o->o_vms, vm_oentry)
+	vm_usage(vm, u);
+}
+
+int vm_quota_check(const struct vm *vm, const struct quota_use *delta,
+		   const struct quota_use *drop, struct verr *e)
+{
+	struct quota_use vu = {{0}}, ou = {{0}};
+
+	if (vm->vm_owner == NULL)
+		return 0;
+	vm_usage(vm, &vu);
+	owner_usage(vm->vm_owner, &ou);
+	if (drop != NULL) {
+		quota_sub(&vu, drop);
+		quota_sub(&ou, drop);
+	}
+	return quota_check(vm->vm_owner->o_lim, &vu, &ou, vm->vm_owner->o_uid,
+			   delta, e);
+}
+
 void vm_region_release(struct region *r)
 {
 	if (r->r_map != NULL)
@@ -230,6 +273,8 @@ void vm_destroy(struct vm *vm)
 {
 	if (vm == NULL)
 		return;
+	if (vm->vm_owner != NULL)
+		TAILQ_REMOVE(&vm->vm_owner->o_vms, vm, vm_oentry);
 	inval_free(vm);
 	pthread_mutex_lock(&vm->vm_lock);
 	vm->vm_quit = true;
@@ -288,8 +333,6 @@ static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
 	return 0;
 }
 
-#define ONES_BYTES (2ULL << 20)
-
 /* One sealed memfd of 0xff pages per VM, mapped as often as needed. */
 static int vm_ones_fd(struct vm *vm, struct verr *e)
 {
@@ -299,13 +342,13 @@ static int vm_ones_fd(struct vm *vm, struct verr *e)
 	if (vm->vm_ones_fd >= 0)
 		return 0;
 	fd = memfd_create("kvmmu-allones", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || ftruncate(fd, (off_t)ONES_BYTES) < 0)
+	if (fd < 0 || ftruncate(fd, (off_t)ALLONES_CHUNK) < 0)
 		goto err;
-	p = mmap(NULL, ONES_BYTES, PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, ALLONES_CHUNK, PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto err;
-	memset(p, 0xff, ONES_BYTES);
-	munmap(p, ONES_BYTES);
+	memset(p, 0xff, ALLONES_CHUNK);
+	munmap(p, ALLONES_CHUNK);
 	if (fcntl(fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		goto err;
@@ -329,10 +372,10 @@ static int vm_allones_backing(struct vm *vm, struct region *r, struct verr *e)
 	if (base == MAP_FAILED)
 		return verr_set(e, errno, "all-ones: mmap: %s",
 				strerror(errno));
-	for (uint64_t off = 0; off < r->r_size; off += ONES_BYTES) {
+	for (uint64_t off = 0; off < r->r_size; off += ALLONES_CHUNK) {
 		uint64_t len = r->r_size - off;
 
-		if (mmap(base + off, len < ONES_BYTES ? len : ONES_BYTES,
+		if (mmap(base + off, len < ALLONES_CHUNK ? len : ALLONES_CHUNK,
 			 PROT_READ, MAP_SHARED | MAP_FIXED, vm->vm_ones_fd,
 			 0) == MAP_FAILED) {
 			munmap(base, r->r_size);
@@ -415,6 +458,20 @@ bool vm_allones_mmio(struct vm *vm, uint64_t gpa)
 	return hit;
 }
 
+/* What mapping r would add, checked before any mapping or ioctl. */
+static int vm_map_quota(const struct vm *vm, const struct region *r,
+			struct verr *e)
+{
+	struct quota_use add = {{0}};
+	struct region c = *r;
+
+	c.r_slot = vm_region_needs_slot(vm, r) ? 0 : -1;
+	region_usage(&c, &add);
+	if (vm_quota_check(vm, &add, NULL, e) < 0)
+		return verr_prefix(e, "MapRegion '%s'", r->r_name);
+	return 0;
+}
+
 int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		  struct verr *e)
 {
@@ -434,6 +491,9 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 			goto err;
 	}
 	ret = memmap_check(&vm->vm_map, &r, backing, e);
+	if (ret < 0)
+		goto err;
+	ret = vm_map_quota(vm, &r, e);
 	if (ret < 0)
 		goto err;
 	if (vm_region_needs_slot(vm, &r)) {

@@ -9,9 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include "kvm.h"
 #include "memmap.h"
+#include "quota.h"
 #include "stats.h"
 #include "validate.h"
 
@@ -47,7 +49,9 @@ struct vm {
 	uint32_t vm_id;
 	char vm_name[KVMMU_NAME_MAX + 1];
 	char vm_uuid[37]; /* canonical 8-4-4-4-12 form */
-	void *vm_owner;	  /* the connection that created it */
+	void *vm_client;  /* the connection that created it */
+	pid_t vm_client_pid;
+	struct owner *vm_owner; /* the uid charged for it (quota.h) */
 	struct kvm_host *vm_kh;
 	int vm_fd;
 	int vm_ram_fd; /* memfd, size sealed */
@@ -87,7 +91,16 @@ struct vm {
 	bool vm_admin_paused; /* PauseVm from the admin API */
 
 	TAILQ_ENTRY(vm) vm_entry;
+	TAILQ_ENTRY(vm) vm_oentry; /* in vm_owner->o_vms */
 };
+
+/*
+ * What a VM holds besides its memory map: the VM, RAM memfd, stats and
+ * all-ones fds, and per vCPU its fd, stats fd, wake eventfd and exit
+ * channel; the RAM mapping, and per vCPU kvm_run, thread stack and guard.
+ */
+#define VM_FDS(nvcpus)	    (4 + 4 * (uint64_t)(nvcpus))
+#define VM_MAPPINGS(nvcpus) (1 + 3 * (uint64_t)(nvcpus))
 
 TAILQ_HEAD(vmlist, vm);
 
@@ -108,7 +121,23 @@ int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
 int vm_set_zap(struct vm *vm, const struct zap_policy *zp, struct verr *e);
 bool vm_zap_supported(const struct kvm_host *kh);
 
-/* Applies a plan from memmap_plan with every vCPU out of KVM_RUN. */
+/* Charges the VM to o (in o's list until vm_destroy). */
+void vm_set_owner(struct vm *vm, struct owner *o);
+/* Adds what vm holds (quota.h) to *u. */
+void vm_usage(const struct vm *vm, struct quota_use *u);
+/* Adds what o's connections and VMs hold to *u. */
+void owner_usage(const struct owner *o, struct quota_use *u);
+/*
+ * 0 when the VM and its owner may take delta more after giving back
+ * drop (NULL: nothing), else -EDQUOT naming the bound.
+ */
+int vm_quota_check(const struct vm *vm, const struct quota_use *delta,
+		   const struct quota_use *drop, struct verr *e);
+
+/*
+ * Applies a plan from memmap_plan with every vCPU out of KVM_RUN, once
+ * vm_quota_check allows what the plan adds.
+ */
 int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 		   struct verr *e);
 /* p-th percentile of the recorded vCPU pause times, microseconds. */

@@ -5,10 +5,13 @@
  * kernel and server state.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
 #include "conn.h"
+#include "inval.h"
 #include "server.h"
 #include "vmstats.h"
 
@@ -51,19 +54,52 @@ static int statlist_kvm(struct statlist *sl, struct kstats *ks,
 	return r;
 }
 
+/* [resource][per uid][limit]: "quota.vm_mappings", ... */
+static char quota_names[QR_COUNT][2][2][48];
+static pthread_once_t quota_names_once = PTHREAD_ONCE_INIT;
+
+static void quota_names_init(void)
+{
+	for (int r = 0; r < QR_COUNT; r++) {
+		for (int uid = 0; uid < 2; uid++) {
+			char(*n)[48] = quota_names[r][uid];
+
+			const char *who = uid ? "uid" : "vm";
+
+			snprintf(n[0], sizeof(n[0]), "quota.%s_%s", who,
+				 quota_name(r));
+			snprintf(n[1], sizeof(n[1]), "quota.%s_%s_limit", who,
+				 quota_name(r));
+		}
+	}
+}
+
+/* Use and bound of every resource (quota.h), where it has a bound. */
 static void statlist_quota(struct statlist *sl, const struct vm *vm)
 {
-	const struct conn *owner = vm->vm_owner;
-	const struct server *s = owner->c_srv;
-	unsigned vms;
-	uint64_t ram;
+	const struct owner *o = vm->vm_owner;
+	struct quota_use vu = {{0}}, ou = {{0}};
 
-	server_uid_usage(s, owner->c_uid, &vms, &ram);
-	statlist_add(sl, "quota.owner_uid", owner->c_uid);
-	statlist_add(sl, "quota.uid_vms", vms);
-	statlist_add(sl, "quota.uid_vms_limit", s->s_uid_max_vms);
-	statlist_add(sl, "quota.uid_ram_mib", ram >> 20);
-	statlist_add(sl, "quota.uid_ram_mib_limit", s->s_uid_max_ram >> 20);
+	pthread_once(&quota_names_once, quota_names_init);
+	vm_usage(vm, &vu);
+	owner_usage(o, &ou);
+	statlist_add(sl, "quota.owner_uid", o->o_uid);
+	for (int r = 0; r < QR_COUNT; r++) {
+		uint64_t unit = quota_unit(r);
+
+		for (int uid = 0; uid < 2; uid++) {
+			uint64_t lim =
+				(uid ? o->o_lim->ql_uid : o->o_lim->ql_vm)[r];
+
+			if (lim == 0)
+				continue;
+			statlist_add(sl, quota_names[r][uid][0],
+				     (uid ? ou : vu).qu[r] / unit);
+			statlist_add(sl, quota_names[r][uid][1], lim / unit);
+		}
+	}
+	statlist_add(sl, "quota.vm_inval_pending", inval_pending(vm));
+	statlist_add(sl, "quota.vm_inval_pending_limit", INVAL_MAX_PENDING);
 }
 
 static void statlist_server(struct statlist *sl, const struct vm *vm)
@@ -89,7 +125,8 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_quota(sl, vm);
 }
 
-#define VM_SERVER_STATS 20
+/* statlist_server: 15, and quota: uid, 4 per resource, 2 for inval. */
+#define VM_SERVER_STATS (15 + 1 + 4 * QR_COUNT + 2)
 
 void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
 {

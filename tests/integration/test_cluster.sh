@@ -171,7 +171,7 @@ wait_grep "$TMP/q2.out" running 10
 as 60030 q3 "${long[@]}" --name q3
 st=0
 fe_wait "$pid_q3" || st=$?
-check "a third VM of one uid is refused ($st)" grep -q "already has 2 VMs" "$TMP/q3.err"
+check "a third VM of one uid is refused ($st)" grep -q "vms: uid [0-9]* holds 2, +1 is over its bound of 2 per uid" "$TMP/q3.err"
 
 # --- SIGTERM with frontends running -------------------------------------
 kill "$srv_pid"

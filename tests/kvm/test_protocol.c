@@ -606,7 +606,8 @@ static void test_uid_quota(void)
 	      "two VMs: %s", b.cl_err);
 	CHECK(client_create_vm(&b, "q3", 1, 4 << 20, NULL, &x, &ram, &chan) ==
 			      -EDQUOT &&
-		      strstr(b.cl_err, "already has 2 VMs"),
+		      strstr(b.cl_err, "vms: uid 0 holds 2, +1 is over its "
+				       "bound of 2 per uid"),
 	      "third VM of the uid, on another connection: %s", b.cl_err);
 	CHECK(vm_stat(&a, vm[0], "quota.uid_vms", NULL) == 2 &&
 		      vm_stat(&a, vm[0], "quota.uid_ram_mib", NULL) == 32 &&
@@ -616,7 +617,8 @@ static void test_uid_quota(void)
 	      "destroy one");
 	CHECK(client_create_vm(&b, "q4", 1, 60 << 20, NULL, &x, &ram, &chan) ==
 			      -EDQUOT &&
-		      strstr(b.cl_err, "uses 16 MiB of 64 MiB"),
+		      strstr(b.cl_err, "ram_mib: uid 0 holds 16, +60 is over "
+				       "its bound of 64 per uid"),
 	      "RAM over the uid's limit: %s", b.cl_err);
 	wire_close_fds(&fds[0][0], 2);
 	wire_close_fds(&fds[1][0], 2);
