@@ -33,6 +33,19 @@ static void seg_to_proto(const struct kvm_segment *k, Kvmmu__Segment *m)
 
 int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx)
 {
+	Kvmmu__Reply *rep = NULL;
+	uint64_t id;
+	int r = vcpustate_request(cl, vm_id, idx, &id);
+
+	if (r == 0)
+		r = client_recv_reply(cl, id, &rep, NULL, NULL);
+	client_free_reply(rep);
+	return r;
+}
+
+int vcpustate_request(struct client *cl, uint32_t vm_id, unsigned idx,
+		      uint64_t *id)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__VcpuState m = KVMMU__VCPU_STATE__INIT;
 	Kvmmu__Segment seg[8];
@@ -70,7 +83,7 @@ int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx)
 	seg_to_proto(&sr.ldt, m.ldt = &seg[7]);
 	req.body_case = KVMMU__REQUEST__BODY_SET_VCPU_STATE;
 	req.set_vcpu_state = &m;
-	return client_simple(cl, &req);
+	return client_send(cl, &req, NULL, 0, id);
 }
 
 static int boot_fail(struct client *cl, struct boot *b, const char *what,

@@ -50,5 +50,8 @@ void boot_release(struct boot *b);
 
 /* Sends vCPU idx's CPL3 long-mode start state. */
 int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx);
+/* Only sends it; the reply is client_recv_reply(cl, *id, ...)'s. */
+int vcpustate_request(struct client *cl, uint32_t vm_id, unsigned idx,
+		      uint64_t *id);
 
 #endif
