@@ -2,9 +2,9 @@
  * abi.h: the contract between guest payloads and vmm-frontend.
  * Trust: guest-controlled data; the frontend checks everything it reads.
  *
- * Payloads run at CPL3 in 64-bit long mode with IOPL=3 (DESIGN.md §1):
- * KVM emulates CPL0 code on shadow-paging hosts, so a CPL0 payload would
- * measure the emulator, not the MMU.  The frontend builds user-accessible
+ * Payloads run at CPL3 in 64-bit long mode with IOPL=3 (ARCHITECTURE.md, CPL3
+ * payloads): KVM emulates CPL0 code on shadow-paging hosts, so a CPL0 payload
+ * would measure the emulator, not the MMU.  The frontend builds user-accessible
  * identity page tables (2 MiB pages over the first 4 GiB), loads the flat
  * binary at GUEST_LOAD_GPA and enters it with:
  *   rip = GUEST_LOAD_GPA, rdi = vCPU index, rsi = GUEST_BOOTINFO_GPA,

@@ -1,7 +1,7 @@
 /*
  * vcpu.c: one thread per vCPU runs KVM_RUN in the server (KVM only lets the
- * creating process use a VM, DESIGN.md §1) and forwards each exit to the
- * frontend over the vCPU's own channel, then resumes with its answer.
+ * creating process use a VM: ARCHITECTURE.md, KVM facts) and forwards each exit
+ * to the frontend over the vCPU's own channel, then resumes with its answer.
  * Trust: privileged; the frontend's answers are untrusted and checked.
  */
 #include <errno.h>

@@ -2,8 +2,8 @@
  * guest.c: the CPL3 long-mode machine kvmmu payloads run in (abi.h).
  * Why CPL3: on shadow-paging hosts KVM emulates CPL0 code instruction by
  * instruction, while CPL3 code runs natively and takes real shadow page
- * faults (DESIGN.md §1).  IOPL=3 and the TSS I/O bitmap let it use in/out
- * to reach our devices.
+ * faults (ARCHITECTURE.md, CPL3 payloads).  IOPL=3 and the TSS I/O
+ * bitmap let it use in/out to reach our devices.
  * Trust: unprivileged; the payload is untrusted data.
  */
 #include <errno.h>
