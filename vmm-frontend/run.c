@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "exits.h"
 #include "frontend.h"
 #include "wire.h"
 
@@ -26,10 +27,11 @@ static const char *exit_name(Kvmmu__ExitReason r)
 	}
 }
 
-/* Fills ans (data in abuf) for one exit; true when the vCPU is done. */
-static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
-		       Kvmmu__VcpuResume *ans, uint8_t *abuf, size_t cap)
+/* The frontend's exit_handler (exits.h): machine, then devices. */
+static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
+		       size_t cap, size_t *alen)
 {
+	struct frontend *f = arg;
 	unsigned v = ex->vcpu;
 	size_t len;
 	int err;
@@ -51,9 +53,7 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 			f->f_dev.d_exits_io++;
 			if (err < 0)
 				f->f_crashed++;
-			ans->has_data = !io->out;
-			ans->data.data = abuf;
-			ans->data.len = len;
+			*alen = io->out ? 0 : len;
 			return err < 0;
 		}
 		/* The guest moved on from config space: apply its changes. */
@@ -64,9 +64,7 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 		if (devices_io(&f->f_dev, v, (uint16_t)io->port, io->size,
 			       io->out, abuf, len))
 			return true;
-		ans->has_data = !io->out;
-		ans->data.data = abuf;
-		ans->data.len = len;
+		*alen = io->out ? 0 : len;
 		return false;
 	}
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio &&
@@ -82,9 +80,7 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 							: len);
 		devices_mmio(&f->f_dev, ex->mmio->gpa, ex->mmio->write, abuf,
 			     len);
-		ans->has_data = !ex->mmio->write;
-		ans->data.data = abuf;
-		ans->data.len = len;
+		*alen = ex->mmio->write ? 0 : len;
 		return false;
 	}
 	fprintf(stderr, "vmm-frontend: vcpu %u: %s (code 0x%llx)\n", v,
@@ -96,34 +92,11 @@ static bool run_handle(struct frontend *f, const Kvmmu__VcpuExit *ex,
 /* Reads one exit from vCPU i's channel and answers it. */
 static int run_serve(struct frontend *f, unsigned i)
 {
-	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
-	Kvmmu__VcpuExit *ex;
-	uint8_t buf[WIRE_MAX_MSG], abuf[4096];
-	int fds[WIRE_MAX_FDS];
-	size_t nfds;
-	bool done;
-	ssize_t n;
-	int r;
+	int r = exit_serve(f->f_boot.b_chans[i], (int)i, run_handle, f);
 
-	n = wire_recv(f->f_boot.b_chans[i], buf, fds, &nfds);
-	wire_close_fds(fds, nfds);
-	if (n == -EAGAIN)
-		return 0;
-	if (n <= 0)
-		return -EPIPE;
-	ex = kvmmu__vcpu_exit__unpack(NULL, (size_t)n, buf);
-	if (ex == NULL || !ex->has_reason || ex->vcpu != i)
-		return -EPROTO;
-	done = run_handle(f, ex, &ans, abuf, sizeof(abuf));
-	kvmmu__vcpu_exit__free_unpacked(ex, NULL);
-	ans.has_stop = 1; /* never an empty packet: that reads as EOF */
-	ans.stop = done;
-	if (done) {
-		ans.has_data = 0;
+	if (r == 1)
 		f->f_finished++;
-	}
-	r = wire_send(f->f_boot.b_chans[i], &ans.base, NULL, 0);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* Timeout, libvirt or a signal: whether the run must end now. */

@@ -142,35 +142,6 @@ static void attack_stall(void)
 	client_free_reply(rep);
 }
 
-/*
- * A loopback TCP connection nobody reads, with its send buffer full and
- * SO_LINGER 30 s: closing its last reference blocks for 30 s.
- */
-static int linger_socket(int *listener)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	struct linger lg = {1, 30};
-	socklen_t alen = sizeof(a);
-	static char junk[1 << 16];
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(l >= 0 && s >= 0 &&
-		      bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		      listen(l, 1) == 0 &&
-		      getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
-		      connect(s, (struct sockaddr *)&a, sizeof(a)) == 0,
-	      "linger: loopback TCP");
-	fcntl(s, F_SETFL, O_NONBLOCK);
-	while (send(s, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
-		;
-	fcntl(s, F_SETFL, 0);
-	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	*listener = l;
-	return s;
-}
-
 /* 2: that socket on GetStats, the server holding its last reference. */
 static void attack_linger(void)
 {
@@ -382,25 +353,22 @@ static size_t pack(Kvmmu__Request *req, uint8_t *buf)
 /* A reply (error or not) or a hang-up within 2 s; false: neither. */
 static bool answered(int fd, bool *err)
 {
-	static uint8_t buf[WIRE_MAX_MSG];
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int fds[WIRE_MAX_FDS];
-	Kvmmu__Reply *rep;
-	size_t nfds;
-	ssize_t n;
+	return reply_or_hangup(fd, 2000, err);
+}
 
-	*err = true;
-	if (poll(&pfd, 1, 2000) <= 0)
-		return false;
-	n = wire_recv(fd, buf, fds, &nfds);
-	wire_close_fds(fds, nfds);
-	if (n <= 0)
-		return true; /* hung up on us */
-	rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
-	*err = rep == NULL || rep->error != NULL;
-	if (rep)
-		kvmmu__reply__free_unpacked(rep, NULL);
-	return true;
+/* A CreateVm of 16 MiB and one vCPU named name, packed. */
+static size_t pack_create(uint8_t *buf, const char *name)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__CreateVm cv = KVMMU__CREATE_VM__INIT;
+
+	cv.name = (char *)name;
+	cv.has_vcpus = cv.has_ram_bytes = 1;
+	cv.vcpus = 1;
+	cv.ram_bytes = 16 * MB;
+	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
+	req.create_vm = &cv;
+	return pack(&req, buf);
 }
 
 static uint32_t frames_vm; /* the raw connection's own VM */
@@ -411,7 +379,6 @@ static int hello_fd(void)
 	static uint8_t buf[WIRE_MAX_MSG];
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__Hello h = KVMMU__HELLO__INIT;
-	Kvmmu__CreateVm cv = KVMMU__CREATE_VM__INIT;
 	Kvmmu__Reply *rep = NULL;
 	int fd = raw_connect(srv.s_sock), fds[WIRE_MAX_FDS];
 	size_t nfds = 0;
@@ -425,13 +392,7 @@ static int hello_fd(void)
 	if (fd < 0 || send(fd, buf, pack(&req, buf), 0) < 0 ||
 	    !answered(fd, &err))
 		goto fail;
-	cv.name = "frames";
-	cv.has_vcpus = cv.has_ram_bytes = 1;
-	cv.vcpus = 1;
-	cv.ram_bytes = 16 * MB;
-	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
-	req.create_vm = &cv;
-	if (send(fd, buf, pack(&req, buf), 0) > 0 &&
+	if (send(fd, buf, pack_create(buf, "frames"), 0) > 0 &&
 	    poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 5000) > 0)
 		n = wire_recv(fd, buf, fds, &nfds);
 	wire_close_fds(fds, nfds);
@@ -527,7 +488,6 @@ static bool send_frame(int *fd, const uint8_t *buf, size_t len, bool *err)
 static void attack_frames(void)
 {
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
-	Kvmmu__CreateVm cv = KVMMU__CREATE_VM__INIT;
 	Kvmmu__MapRegion mr = KVMMU__MAP_REGION__INIT;
 	Kvmmu__Region reg;
 	Kvmmu__Hello h = KVMMU__HELLO__INIT;
@@ -541,13 +501,7 @@ static void attack_frames(void)
 	fd = hello_fd();
 	CHECK(fd >= 0, "frames: a connection with a VM");
 	/* Refused: a name cut short by a NUL. */
-	cv.name = "vmXevil";
-	cv.has_vcpus = cv.has_ram_bytes = 1;
-	cv.vcpus = 1;
-	cv.ram_bytes = 16 * MB;
-	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
-	req.create_vm = &cv;
-	len = pack(&req, buf);
+	len = pack_create(buf, "vmXevil");
 	x = memchr(buf, 'X', len);
 	*x = 0;
 	CHECK(send_frame(&fd, buf, len, &err) && err, "frames: NUL in a name");

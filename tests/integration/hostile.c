@@ -28,25 +28,9 @@ static const char *sock_path;
 /* An error reply (true), or the server hung up on us (also fine). */
 static bool refused(int fd)
 {
-	static uint8_t buf[WIRE_MAX_MSG];
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int fds[WIRE_MAX_FDS];
-	Kvmmu__Reply *rep;
-	size_t nfds;
-	ssize_t n;
 	bool err;
 
-	if (poll(&pfd, 1, 5000) <= 0)
-		return false;
-	n = wire_recv(fd, buf, fds, &nfds);
-	wire_close_fds(fds, nfds);
-	if (n <= 0)
-		return n == 0;
-	rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
-	err = rep && rep->error;
-	if (rep)
-		kvmmu__reply__free_unpacked(rep, NULL);
-	return err;
+	return reply_or_hangup(fd, 5000, &err) && err;
 }
 
 static void hostile_frames(void)

@@ -486,38 +486,6 @@ static void test_state_while_running(void)
 }
 
 /*
- * A loopback TCP connection that is never accepted nor read, with MiBs
- * unsent and SO_LINGER 30 s: closing its last reference blocks for 30 s.
- * *listener keeps the connection alive until the caller closes it.
- */
-static int linger_socket(int *listener)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	struct linger lg = {1, 30};
-	socklen_t alen = sizeof(a);
-	static char junk[1 << 16];
-	int l, s;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0 && s >= 0 &&
-		      bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		      listen(l, 1) == 0 &&
-		      getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
-		      connect(s, (struct sockaddr *)&a, sizeof(a)) == 0,
-	      "loopback TCP connection");
-	fcntl(s, F_SETFL, O_NONBLOCK);
-	while (send(s, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
-		;
-	fcntl(s, F_SETFL, 0);
-	CHECK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0,
-	      "SO_LINGER 30 s");
-	*listener = l;
-	return s;
-}
-
-/*
  * A peer's fd whose close blocks (a lingering socket, as above) passed on
  * a request that takes no fd, then on a vCPU exit's answer: the server
  * lets go of it without waiting, off its loop and its vCPU threads.  The

@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include "abi.h"
 #include "boot.h"
 #include "client.h"
+#include "exits.h"
 #include "guest.h"
 #include "harness.h"
 #include "kvmmu.pb-c.h"
@@ -188,10 +190,12 @@ int checks_report(const char *test)
 }
 
 /* Fills the answer to one exit; true when the guest is done. */
-static bool serve_one(const Kvmmu__VcpuExit *ex, struct served *s,
-		      uint8_t *data, size_t *len)
+/* The tests' exit_handler (exits.h): see serve_vcpu. */
+static bool serve_one(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *data,
+		      size_t cap, size_t *len)
 {
 	const Kvmmu__IoExit *io = ex->io;
+	struct served *s = arg;
 	uint32_t v = 0;
 
 	*len = 0;
@@ -206,6 +210,8 @@ static bool serve_one(const Kvmmu__VcpuExit *ex, struct served *s,
 	s->sv_io++;
 	if (!io->out) {
 		*len = (size_t)io->size * io->count;
+		if (*len > cap)
+			return true;
 		memset(data, io->port == GUEST_PORT_SERIAL + 5 ? 0x60 : 0,
 		       *len);
 		return false;
@@ -224,42 +230,15 @@ static bool serve_one(const Kvmmu__VcpuExit *ex, struct served *s,
 
 int serve_vcpu(int chan, int timeout_ms, struct served *s)
 {
-	/* Per thread: tests serve several guests from several threads. */
-	static _Thread_local uint8_t buf[WIRE_MAX_MSG];
 	struct pollfd pfd = {.fd = chan, .events = POLLIN};
-	Kvmmu__VcpuResume ans = KVMMU__VCPU_RESUME__INIT;
-	uint8_t data[4096];
-	int fds[WIRE_MAX_FDS];
-	size_t nfds, len;
+	int r = 0;
 
-	for (;;) {
-		Kvmmu__VcpuExit *ex;
-		ssize_t n;
-		bool done;
-
+	while (r == 0) {
 		if (wire_poll(&pfd, 1, timeout_ms, WIRE_DEFAULT_SPIN_US) <= 0)
 			return -ETIMEDOUT;
-		n = wire_recv(chan, buf, fds, &nfds);
-		wire_close_fds(fds, nfds);
-		if (n == -EAGAIN)
-			continue;
-		if (n <= 0)
-			return -EPIPE;
-		ex = kvmmu__vcpu_exit__unpack(NULL, (size_t)n, buf);
-		if (ex == NULL)
-			return -EPROTO;
-		done = serve_one(ex, s, data, &len);
-		kvmmu__vcpu_exit__free_unpacked(ex, NULL);
-		ans.has_stop = 1;
-		ans.stop = done;
-		ans.has_data = len > 0;
-		ans.data.data = data;
-		ans.data.len = len;
-		if (wire_send(chan, &ans.base, NULL, 0) < 0)
-			return -EPIPE;
-		if (done)
-			return 0;
+		r = exit_serve(chan, -1, serve_one, s);
 	}
+	return r < 0 ? r : 0;
 }
 
 int test_boot(struct client *cl, struct boot *b, struct boot_spec *bs,
@@ -322,4 +301,53 @@ int raw_connect(const char *path)
 		fd = -1;
 	}
 	return fd;
+}
+
+bool reply_or_hangup(int fd, int timeout_ms, bool *err)
+{
+	static uint8_t buf[WIRE_MAX_MSG];
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int fds[WIRE_MAX_FDS];
+	Kvmmu__Reply *rep;
+	size_t nfds;
+	ssize_t n;
+
+	*err = true;
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return false;
+	n = wire_recv(fd, buf, fds, &nfds);
+	wire_close_fds(fds, nfds);
+	if (n <= 0)
+		return n == 0; /* hung up on us */
+	rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
+	*err = rep == NULL || rep->error != NULL;
+	if (rep)
+		kvmmu__reply__free_unpacked(rep, NULL);
+	return true;
+}
+
+int linger_socket(int *listener)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct linger lg = {1, 30};
+	socklen_t alen = sizeof(a);
+	static char junk[1 << 16];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(l >= 0 && s >= 0 &&
+		      bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		      listen(l, 1) == 0 &&
+		      getsockname(l, (struct sockaddr *)&a, &alen) == 0 &&
+		      connect(s, (struct sockaddr *)&a, sizeof(a)) == 0,
+	      "loopback TCP connection");
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	while (send(s, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+		;
+	fcntl(s, F_SETFL, 0);
+	CHECK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0,
+	      "SO_LINGER 30 s");
+	*listener = l;
+	return s;
 }

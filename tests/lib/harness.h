@@ -35,6 +35,18 @@ int srv_stop(struct srv *s);
 /* A bare SOCK_SEQPACKET connection to path (no Hello), or -1. */
 int raw_connect(const char *path);
 
+/*
+ * A reply (true; *err: it is an error or undecodable) or a hang-up (true,
+ * *err set) on fd within timeout_ms; false when neither came.
+ */
+bool reply_or_hangup(int fd, int timeout_ms, bool *err);
+/*
+ * A loopback TCP connection never accepted nor read, its send buffer
+ * full, SO_LINGER 30 s: closing its last reference blocks for 30 s.
+ * *listener keeps the connection alive until the caller closes it.
+ */
+int linger_socket(int *listener);
+
 /* Pins pid (0: this thread) to one CPU.  0 or -errno. */
 int pin_cpu(pid_t pid, int cpu);
 /* Open fds and resident KiB of a process. */
