@@ -21,6 +21,7 @@
 #include "inval.h"
 #include "server.h"
 #include "vmstats.h"
+#include "zap.h"
 
 enum {
 	M_LIST_VMS,
@@ -66,16 +67,6 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *m)
 	return bb;
 }
 
-static const char *zap_mode_name(enum zap_mode m)
-{
-	return m == ZAP_MEMSLOT ? "memslot" : "all";
-}
-
-static const char *allones_name(enum allones_policy p)
-{
-	return p == ALLONES_ROM ? "rom" : "mmio";
-}
-
 static void zap_out(const struct zap_policy *zp,
 		    Kvmmu__Admin__V1__ZapControl *z)
 {
@@ -83,7 +74,7 @@ static void zap_out(const struct zap_policy *zp,
 	z->mode = (char *)zap_mode_name(zp->zp_mode);
 	z->has_batch_window_us = 1;
 	z->batch_window_us = zp->zp_window_us;
-	z->allones = (char *)allones_name(zp->zp_allones);
+	z->allones = (char *)zap_allones_name(zp->zp_allones);
 }
 
 static const char *vm_state(const struct vm *vm)
@@ -337,30 +328,31 @@ static grpc_status_code zap_in(struct call *c,
 			       const Kvmmu__Admin__V1__ZapControl *z,
 			       struct zap_policy *zp)
 {
+	int v;
+
 	if (z == NULL)
 		return fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zap: missing");
 	if (z->mode != NULL) {
-		if (strcmp(z->mode, "all") && strcmp(z->mode, "memslot"))
+		if ((v = zap_mode_parse(z->mode)) < 0)
 			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
 				    "zap.mode: '%s' is neither 'all' nor "
 				    "'memslot'",
 				    z->mode);
-		zp->zp_mode = strcmp(z->mode, "all") ? ZAP_MEMSLOT : ZAP_ALL;
+		zp->zp_mode = (enum zap_mode)v;
 	}
 	if (z->allones != NULL) {
-		if (strcmp(z->allones, "mmio") && strcmp(z->allones, "rom"))
+		if ((v = zap_allones_parse(z->allones)) < 0)
 			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
 				    "zap.allones: '%s' is neither 'mmio' nor "
 				    "'rom'",
 				    z->allones);
-		zp->zp_allones =
-			strcmp(z->allones, "rom") ? ALLONES_MMIO : ALLONES_ROM;
+		zp->zp_allones = (enum allones_policy)v;
 	}
 	if (z->has_batch_window_us) {
-		if (z->batch_window_us > MAX_BATCH_WINDOW_US)
+		if (z->batch_window_us > ZAP_MAX_WINDOW_US)
 			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
 				    "zap.batch_window_us: %u exceeds %u",
-				    z->batch_window_us, MAX_BATCH_WINDOW_US);
+				    z->batch_window_us, ZAP_MAX_WINDOW_US);
 		zp->zp_window_us = z->batch_window_us;
 	}
 	return GRPC_STATUS_OK;

@@ -19,6 +19,7 @@
 #include "release.h"
 #include "server.h"
 #include "wire.h"
+#include "zap.h"
 
 static int rpc_reply(struct conn *c, const Kvmmu__Request *req,
 		     Kvmmu__Reply *rep, const int *fds, size_t nfds)
@@ -371,8 +372,8 @@ static int rpc_set_zap_control(struct conn *c, const Kvmmu__Request *req,
 	log_info("vm %u '%s': zap control mode=%s batch-window-us=%u "
 		 "allones=%s",
 		 vm->vm_id, vm->vm_name,
-		 zp.zp_mode == ZAP_ALL ? "all" : "memslot", zp.zp_window_us,
-		 zp.zp_allones == ALLONES_MMIO ? "mmio" : "rom");
+		 zap_mode_name(zp.zp_mode), zp.zp_window_us,
+		 zap_allones_name(zp.zp_allones));
 	return rpc_ok(c, req);
 }
 

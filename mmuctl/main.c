@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zap.h"
 #include "admin_client.h"
 #include "json.h"
 
@@ -99,6 +100,14 @@ static void print_list(const ProtobufCMessage *r)
 		print_summary(m->vms[i]);
 }
 
+static void print_zap_control(const char *what,
+			      const Kvmmu__Admin__V1__ZapControl *z)
+{
+	if (z != NULL)
+		printf("%s: mode=%s batch-window-us=%u allones=%s\n", what,
+		       z->mode, z->batch_window_us, z->allones);
+}
+
 static void print_vm(const ProtobufCMessage *r)
 {
 	const Kvmmu__Admin__V1__GetVmReply *m = (const void *)r;
@@ -106,10 +115,8 @@ static void print_vm(const ProtobufCMessage *r)
 	print_summary_header();
 	if (m->vm)
 		print_summary(m->vm);
-	if (m->vm && m->vm->zap)
-		printf("zap control: mode=%s batch-window-us=%u allones=%s\n",
-		       m->vm->zap->mode, m->vm->zap->batch_window_us,
-		       m->vm->zap->allones);
+	if (m->vm)
+		print_zap_control("zap control", m->vm->zap);
 	printf("\n%-12s %-8s %18s %12s %12s %5s %s\n", "REGION", "KIND", "GPA",
 	       "SIZE", "OFFSET", "SLOT", "DIRTY_LOG");
 	for (size_t i = 0; i < m->n_regions; i++) {
@@ -134,9 +141,7 @@ static void print_all_stats(const ProtobufCMessage *r)
 	const Kvmmu__Admin__V1__GetStatsReply *m = (const void *)r;
 	char title[32];
 
-	if (m->zap)
-		printf("zap control: mode=%s batch-window-us=%u allones=%s\n",
-		       m->zap->mode, m->zap->batch_window_us, m->zap->allones);
+	print_zap_control("zap control", m->zap);
 	print_stats("VM (KVM):", m->vm, m->n_vm);
 	for (size_t i = 0; i < m->n_vcpus; i++) {
 		snprintf(title, sizeof(title),
@@ -162,10 +167,7 @@ static void print_zap(const ProtobufCMessage *r)
 {
 	const Kvmmu__Admin__V1__SetZapControlReply *m = (const void *)r;
 
-	if (m->zap)
-		printf("zap control now: mode=%s batch-window-us=%u "
-		       "allones=%s\n",
-		       m->zap->mode, m->zap->batch_window_us, m->zap->allones);
+	print_zap_control("zap control now", m->zap);
 }
 
 static void print_inval(const ProtobufCMessage *r)
@@ -229,6 +231,20 @@ static void cmd_zap(struct cmd *c, struct cmd_state *st, char **argv,
 	kvmmu__admin__v1__set_zap_control_request__init(&st->rq.zap);
 	kvmmu__admin__v1__zap_control__init(&st->zap);
 	st->rq.zap.vm = vm_ref(argv[1], &st->ref);
+	if (strcmp(argv[2], "keep") != 0 && zap_mode_parse(argv[2]) < 0) {
+		fprintf(stderr,
+			"mmuctl: MODE: '%s' is not all, memslot or "
+			"keep\n",
+			argv[2]);
+		exit(2);
+	}
+	if (o->allones != NULL && zap_allones_parse(o->allones) < 0) {
+		fprintf(stderr,
+			"mmuctl: --allones: '%s' is neither mmio nor "
+			"rom\n",
+			o->allones);
+		exit(2);
+	}
 	if (strcmp(argv[2], "keep") != 0)
 		st->zap.mode = argv[2];
 	if (o->window_us >= 0) {
@@ -332,6 +348,13 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'w':
 			o->window_us = (int)number(optarg, "--batch-window-us");
+			if (o->window_us > (int)ZAP_MAX_WINDOW_US) {
+				fprintf(stderr,
+					"mmuctl: --batch-window-us: at most "
+					"%u\n",
+					ZAP_MAX_WINDOW_US);
+				exit(2);
+			}
 			break;
 		case 'a':
 			o->allones = optarg;

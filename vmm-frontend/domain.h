@@ -16,13 +16,12 @@
 
 #include "kvmmu.pb-c.h"
 #include "protocol.h"
+#include "zap.h"
 
 /* kvmmu's metadata namespace: a URN, so it names no host. */
 #define KVMMU_XMLNS	"urn:kvmmu:domain:1"
 #define KVMMU_XMLNS_KEY "kvmmu" /* the prefix virsh metadata --key sets */
 
-/* The server's largest batch window (mmu-server/validate.h). */
-#define DOMAIN_MAX_WINDOW_US 1000000u
 /* Largest domain XML we read: libvirt's own are a few KiB. */
 #define DOMAIN_MAX_XML (1u << 20)
 
@@ -67,8 +66,6 @@ int zap_parse(const char *xml, Kvmmu__ZapControl *z, char *err, size_t errlen);
 /* All three fields set: absent ones take the server's defaults. */
 void zap_defaults(Kvmmu__ZapControl *z);
 bool zap_equal(const Kvmmu__ZapControl *a, const Kvmmu__ZapControl *b);
-/* "mode=all batch-window-us=0 allones=mmio" */
-const char *zap_str(const Kvmmu__ZapControl *z, char *buf, size_t len);
 
 /*
  * A libvirt scaled integer: value with unit (b, bytes, KB, k, KiB, MB, M,

@@ -211,45 +211,35 @@ bool zap_equal(const Kvmmu__ZapControl *a, const Kvmmu__ZapControl *b)
 	       a->allones == b->allones;
 }
 
-const char *zap_str(const Kvmmu__ZapControl *z, char *buf, size_t len)
-{
-	snprintf(buf, len, "mode=%s batch-window-us=%u allones=%s",
-		 z->mode == KVMMU__ZAP_MODE__ZAP_MEMSLOT ? "memslot" : "all",
-		 z->batch_window_us,
-		 z->allones == KVMMU__ALL_ONES__ALLONES_ROM ? "rom" : "mmio");
-	return buf;
-}
-
 /* One attribute of <zap-control>: 0, or -1 with the error set. */
 static int zap_attr(struct dparse *p, const char *name, const char *v,
 		    Kvmmu__ZapControl *z)
 {
 	uint64_t n;
+	int k;
 
 	if (strcmp(name, "mode") == 0) {
-		if (strcmp(v, "all") && strcmp(v, "memslot"))
+		if ((k = zap_mode_parse(v)) < 0)
 			return dp_fail(p,
 				       "zap-control@mode: '%s' is neither "
 				       "'all' nor 'memslot'",
 				       v);
-		z->mode = v[0] == 'm' ? KVMMU__ZAP_MODE__ZAP_MEMSLOT
-				      : KVMMU__ZAP_MODE__ZAP_ALL;
+		z->mode = (Kvmmu__ZapMode)k;
 	} else if (strcmp(name, "batch-window-us") == 0) {
-		if (dp_uint(v, 0, DOMAIN_MAX_WINDOW_US, &n) < 0)
+		if (dp_uint(v, 0, ZAP_MAX_WINDOW_US, &n) < 0)
 			return dp_fail(p,
 				       "zap-control@batch-window-us: '%s' is "
 				       "not a number of microseconds in "
 				       "0..%u",
-				       v, DOMAIN_MAX_WINDOW_US);
+				       v, ZAP_MAX_WINDOW_US);
 		z->batch_window_us = (uint32_t)n;
 	} else if (strcmp(name, "allones") == 0) {
-		if (strcmp(v, "mmio") && strcmp(v, "rom"))
+		if ((k = zap_allones_parse(v)) < 0)
 			return dp_fail(p,
 				       "zap-control@allones: '%s' is neither "
 				       "'mmio' nor 'rom'",
 				       v);
-		z->allones = v[0] == 'r' ? KVMMU__ALL_ONES__ALLONES_ROM
-					 : KVMMU__ALL_ONES__ALLONES_MMIO;
+		z->allones = (Kvmmu__AllOnes)k;
 	} else {
 		return dp_fail(p,
 			       "zap-control@%s: unknown attribute (kvmmu "

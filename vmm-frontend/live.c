@@ -90,7 +90,7 @@ static bool live_mode(struct frontend *f, Kvmmu__ZapMode mode)
 	fprintf(stderr,
 		"vmm-frontend: libvirt live change: zap control mode=%s %s, "
 		"not applied (in force: %s): %s%s\n",
-		mode == KVMMU__ZAP_MODE__ZAP_MEMSLOT ? "memslot" : "all",
+		zap_mode_name(mode),
 		r == -EBUSY ? "needs a restart" : "refused by mmu-server",
 		zap_str(&f->f_zap, now, sizeof(now)), f->f_cl.cl_err,
 		r == -EBUSY ? "; set it with virsh metadata --config and "

@@ -24,6 +24,7 @@
 #include "guest.h"
 #include "frontend.h"
 #include "wire.h"
+#include "zap.h"
 
 #define EXIT_VMM_ERROR	 1
 #define EXIT_USAGE	 2
@@ -72,7 +73,8 @@ static unsigned long long parse_num(const char *s, const char *what)
 }
 
 /* 0 for the first word, 1 for the second; anything else is refused. */
-static int parse_word(const char *s, const char *what, const char *w0,
+/* 0 or 1 for w0 or w1 (else a usage error). */
+static int parse_pair(const char *s, const char *what, const char *w0,
 		      const char *w1)
 {
 	if (strcmp(s, w0) == 0)
@@ -81,6 +83,24 @@ static int parse_word(const char *s, const char *what, const char *w0,
 		return 1;
 	fprintf(stderr, "vmm-frontend: %s: '%s' is neither '%s' nor '%s'\n",
 		what, s, w0, w1);
+	exit(EXIT_USAGE);
+}
+
+/* A zap-control word through its parser (zap.h), else a usage error. */
+static int parse_word(const char *s, const char *what,
+		      int (*parse)(const char *))
+{
+	bool mode = parse == zap_mode_parse;
+	int v = parse(s);
+
+	if (v >= 0)
+		return v;
+	fprintf(stderr, "vmm-frontend: %s: '%s' is neither '%s' nor '%s'\n",
+		what, s,
+		mode ? zap_mode_name(KVMMU__ZAP_MODE__ZAP_ALL)
+		     : zap_allones_name(KVMMU__ALL_ONES__ALLONES_MMIO),
+		mode ? zap_mode_name(KVMMU__ZAP_MODE__ZAP_MEMSLOT)
+		     : zap_allones_name(KVMMU__ALL_ONES__ALLONES_ROM));
 	exit(EXIT_USAGE);
 }
 
@@ -195,10 +215,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->json = 1;
 			break;
 		case 'M':
-			o->pc = parse_word(optarg, "--machine", "plain", "pc");
+			o->pc = parse_pair(optarg, "--machine", "plain", "pc");
 			break;
 		case 'E':
-			o->eager = parse_word(optarg, "--pci-commit", "lazy",
+			o->eager = parse_pair(optarg, "--pci-commit", "lazy",
 					      "eager");
 			break;
 		case 'D':
@@ -207,10 +227,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'Z':
 			o->zap.has_mode = 1;
-			o->zap.mode = parse_word(optarg, "--zap-mode", "all",
-						 "memslot")
-					      ? KVMMU__ZAP_MODE__ZAP_MEMSLOT
-					      : KVMMU__ZAP_MODE__ZAP_ALL;
+			o->zap.mode = (Kvmmu__ZapMode)parse_word(
+				optarg, "--zap-mode", zap_mode_parse);
 			break;
 		case 'W':
 			o->zap.has_batch_window_us = 1;
@@ -219,10 +237,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'A':
 			o->zap.has_allones = 1;
-			o->zap.allones =
-				parse_word(optarg, "--allones", "mmio", "rom")
-					? KVMMU__ALL_ONES__ALLONES_ROM
-					: KVMMU__ALL_ONES__ALLONES_MMIO;
+			o->zap.allones = (Kvmmu__AllOnes)parse_word(
+				optarg, "--allones", zap_allones_parse);
 			break;
 		case 'C':
 			o->connect = optarg;
@@ -328,10 +344,7 @@ static void frontend_json(struct frontend *f, double secs,
 	const struct machine *m = &f->f_machine;
 	uint64_t pf = stats_vcpu_sum(st, "pf_taken");
 	uint64_t churn = m->m_last_phase >= 2 ? pf - m->m_phase_pf[2] : 0;
-	const char *mode =
-		st->zap && st->zap->mode == KVMMU__ZAP_MODE__ZAP_MEMSLOT
-			? "memslot"
-			: "all";
+	const char *mode = zap_mode_name(st->zap ? (int)st->zap->mode : 0);
 
 	printf("{\"vm\": \"%s\", \"ram_mib\": %llu, \"zap_mode\": \"%s\", "
 	       "\"pci_commit\": \"%s\", "

@@ -13,6 +13,7 @@
 #include "memmap.h"
 #include "protocol.h"
 #include "validate.h"
+#include "zap.h"
 
 #define MB	(1ULL << 20)
 #define WIN	0xe0000000ULL
@@ -274,7 +275,7 @@ static void test_messages(void)
 	expect_bad(&req, EINVAL, "zap.allones", "unknown all-ones policy");
 	z.allones = KVMMU__ALL_ONES__ALLONES_ROM;
 	z.has_batch_window_us = 1;
-	z.batch_window_us = MAX_BATCH_WINDOW_US + 1;
+	z.batch_window_us = ZAP_MAX_WINDOW_US + 1;
 	expect_bad(&req, EINVAL, "batch_window_us", "window too long");
 	z.batch_window_us = 100;
 	expect_bad(&req, 0, "", "good SetZapControl");
