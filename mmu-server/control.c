@@ -48,13 +48,9 @@ static void conn_close(struct conn *c)
 
 	TAILQ_FOREACH_SAFE(vm, &s->s_vms, vm_entry, tmp)
 	{
-		if (vm->vm_client != c)
-			continue;
-		TAILQ_REMOVE(&s->s_vms, vm, vm_entry);
-		log_info("destroying vm %u '%s' of closed connection",
-			 vm->vm_id, vm->vm_name);
-		vm_destroy(vm);
-		srv_count(SC_VMS_DESTROYED);
+		/* As DestroyVm: queued invalidations are applied first. */
+		if (vm->vm_client == c)
+			conn_destroy_vm(c, vm);
 	}
 	if (c->c_refused)
 		c->c_owner->o_refused--;
