@@ -38,6 +38,8 @@ struct conn {
 	bool c_refused; /* over its uid's bound: c_refusal, then close */
 	struct verr c_refusal;
 	unsigned c_violations;
+	int *c_fds; /* the fds of the request being handled (rpc.c) */
+	size_t c_nfds;
 	unsigned c_nvms;
 	uint64_t c_ram;
 	/* Replies the socket could not take yet; reading waits for them. */
@@ -55,6 +57,11 @@ struct vm;
 /* Destroys a VM of this connection and gives back its quota. */
 void conn_destroy_vm(struct conn *c, struct vm *vm);
 
+/*
+ * rpc.c: per request type, from the first call on: *name and *value of
+ * its counter; returns the i to pass next, 0 after the last.
+ */
+size_t rpc_counter_next(size_t i, const char **name, uint64_t *value);
 /* rpc.c: handles one decoded request; owns fds[0..nfds). */
 int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds);

@@ -17,6 +17,7 @@
 #include "vmstats.h"
 #include "log.h"
 #include "release.h"
+#include "requests.h"
 #include "server.h"
 #include "wire.h"
 #include "zap.h"
@@ -218,15 +219,16 @@ static void rpc_region(const Kvmmu__Region *m, struct region *r)
 	snprintf(r->r_name, sizeof(r->r_name), "%s", m->name ? m->name : "-");
 }
 
-static int rpc_map_region(struct conn *c, const Kvmmu__Request *req, int *fds,
-			  size_t nfds, struct verr *e)
+static int rpc_map_region(struct conn *c, const Kvmmu__Request *req,
+			  struct verr *e)
 {
 	const Kvmmu__MapRegion *m = req->map_region;
 	struct region r;
 	struct vm *vm;
-	int fd = nfds ? fds[0] : -1;
+	int fd = c->c_nfds ? c->c_fds[0] : -1;
 
-	fds[0] = -1; /* vm_map_region consumes it */
+	if (c->c_nfds)
+		c->c_fds[0] = -1; /* vm_map_region consumes it */
 	vm = rpc_vm(c, m->vm_id, "MapRegion.vm_id", e);
 	if (vm == NULL) {
 		release_fd(fd);
@@ -315,18 +317,23 @@ static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
 	return rpc_ok(c, req);
 }
 
-static int rpc_run_stop(struct conn *c, const Kvmmu__Request *req, bool run,
-			struct verr *e)
+static int rpc_run(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 {
-	uint32_t id = run ? req->run->vm_id : req->stop->vm_id;
-	struct vm *vm = rpc_vm(c, id, run ? "Run.vm_id" : "Stop.vm_id", e);
+	struct vm *vm = rpc_vm(c, req->run->vm_id, "Run.vm_id", e);
 
 	if (vm == NULL)
 		return -e->code;
-	if (run)
-		vm_run(vm);
-	else
-		vm_stop(vm);
+	vm_run(vm);
+	return rpc_ok(c, req);
+}
+
+static int rpc_stop(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+{
+	struct vm *vm = rpc_vm(c, req->stop->vm_id, "Stop.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	vm_stop(vm);
 	return rpc_ok(c, req);
 }
 
@@ -371,9 +378,8 @@ static int rpc_set_zap_control(struct conn *c, const Kvmmu__Request *req,
 		return -e->code;
 	log_info("vm %u '%s': zap control mode=%s batch-window-us=%u "
 		 "allones=%s",
-		 vm->vm_id, vm->vm_name,
-		 zap_mode_name(zp.zp_mode), zp.zp_window_us,
-		 zap_allones_name(zp.zp_allones));
+		 vm->vm_id, vm->vm_name, zap_mode_name(zp.zp_mode),
+		 zp.zp_window_us, zap_allones_name(zp.zp_allones));
 	return rpc_ok(c, req);
 }
 
@@ -465,66 +471,30 @@ static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 	return rpc_ok(c, req);
 }
 
-/* The body's type, for the per-type counter. */
-static enum srv_counter rpc_counter(Kvmmu__Request__BodyCase bc)
-{
-	switch (bc) {
-	case KVMMU__REQUEST__BODY_HELLO:
-		return SC_RPC_HELLO;
-	case KVMMU__REQUEST__BODY_CREATE_VM:
-		return SC_RPC_CREATE_VM;
-	case KVMMU__REQUEST__BODY_MAP_REGION:
-		return SC_RPC_MAP_REGION;
-	case KVMMU__REQUEST__BODY_UNMAP_REGION:
-		return SC_RPC_UNMAP_REGION;
-	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
-		return SC_RPC_SET_VCPU_STATE;
-	case KVMMU__REQUEST__BODY_RUN:
-		return SC_RPC_RUN;
-	case KVMMU__REQUEST__BODY_STOP:
-		return SC_RPC_STOP;
-	case KVMMU__REQUEST__BODY_GET_STATS:
-		return SC_RPC_GET_STATS;
-	case KVMMU__REQUEST__BODY_TRANSACTION:
-		return SC_RPC_TRANSACTION;
-	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
-		return SC_RPC_SET_ZAP_CONTROL;
-	case KVMMU__REQUEST__BODY_INVALIDATE:
-		return SC_RPC_INVALIDATE;
-	default:
-		return SC_RPC_DESTROY_VM;
-	}
-}
+/* The handlers, their counters and fd rules: one row of requests.h each. */
+typedef int rpc_handler(struct conn *, const Kvmmu__Request *, struct verr *);
+static struct {
+	rpc_handler *rt_handle;
+	const char *rt_counter;
+	enum req_fds rt_fds;
+	_Atomic uint64_t rt_calls;
+} rpc_types[REQ_CASES] = {
+#define RPC_TYPE(C, stem, Name, fds)                                           \
+	[KVMMU__REQUEST__BODY_##C] = {rpc_##stem, "rpc." #stem, fds, 0},
+	KVMMU_REQUESTS(RPC_TYPE)
+#undef RPC_TYPE
+};
 
-static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
-		    size_t nfds, struct verr *e)
+size_t rpc_counter_next(size_t i, const char **name, uint64_t *value)
 {
-	switch (req->body_case) {
-	case KVMMU__REQUEST__BODY_HELLO:
-		return rpc_hello(c, req, e);
-	case KVMMU__REQUEST__BODY_CREATE_VM:
-		return rpc_create_vm(c, req, e);
-	case KVMMU__REQUEST__BODY_MAP_REGION:
-		return rpc_map_region(c, req, fds, nfds, e);
-	case KVMMU__REQUEST__BODY_UNMAP_REGION:
-		return rpc_unmap_region(c, req, e);
-	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
-		return rpc_set_vcpu_state(c, req, e);
-	case KVMMU__REQUEST__BODY_RUN:
-		return rpc_run_stop(c, req, true, e);
-	case KVMMU__REQUEST__BODY_STOP:
-		return rpc_run_stop(c, req, false, e);
-	case KVMMU__REQUEST__BODY_GET_STATS:
-		return rpc_get_stats(c, req, e);
-	case KVMMU__REQUEST__BODY_TRANSACTION:
-		return rpc_transaction(c, req, e);
-	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
-		return rpc_set_zap_control(c, req, e);
-	case KVMMU__REQUEST__BODY_INVALIDATE:
-		return rpc_invalidate(c, req, e);
-	default:
-		return rpc_destroy_vm(c, req, e);
+	for (; i < REQ_CASES; i++) {
+		if (rpc_types[i].rt_handle != NULL) {
+			*name = rpc_types[i].rt_counter;
+			*value = rpc_types[i].rt_calls;
+			return i + 1;
+		}
 	}
+	return 0;
 }
 
 /*
@@ -532,11 +502,11 @@ static int rpc_call(struct conn *c, const Kvmmu__Request *req, int *fds,
  * shmem answers F_GET_SEALS): no handler ever holds another kind of fd.
  * Refused fds are released off the loop (release.c).
  */
-static int rpc_check_fds(const Kvmmu__Request *req, const int *fds, size_t nfds,
-			 struct verr *e)
+static int rpc_check_fds(const Kvmmu__Request *req, enum req_fds rule,
+			 const int *fds, size_t nfds, struct verr *e)
 {
 	bool rom =
-		req->body_case == KVMMU__REQUEST__BODY_MAP_REGION &&
+		rule == REQ_FDS_ROM_MEMFD &&
 		req->map_region->region->kind == KVMMU__REGION_KIND__REGION_ROM;
 
 	if (rom && nfds == 1 && fcntl(fds[0], F_GET_SEALS) < 0)
@@ -561,18 +531,25 @@ int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds)
 {
 	uint64_t id = req->has_id ? req->id : 0;
+	unsigned bc = (unsigned)req->body_case;
 	struct verr e = {0};
 	int r;
 
 	r = validate_request(req, &c->c_srv->s_lim, &e);
+	if (r == 0 && (bc >= REQ_CASES || rpc_types[bc].rt_handle == NULL))
+		r = verr_set(&e, EPROTO, "Request.body: %u has no handler", bc);
 	if (r == 0 && !c->c_hello &&
 	    req->body_case != KVMMU__REQUEST__BODY_HELLO)
 		r = verr_set(&e, EPROTO, "Request: Hello must come first");
 	if (r == 0)
-		r = rpc_check_fds(req, fds, nfds, &e);
+		r = rpc_check_fds(req, rpc_types[bc].rt_fds, fds, nfds, &e);
 	if (r == 0) {
-		srv_count(rpc_counter(req->body_case));
-		r = rpc_call(c, req, fds, nfds, &e);
+		rpc_types[bc].rt_calls++;
+		c->c_fds = fds;
+		c->c_nfds = nfds;
+		r = rpc_types[bc].rt_handle(c, req, &e);
+		c->c_fds = NULL;
+		c->c_nfds = 0;
 	}
 	wire_close_fds(fds, nfds); /* whatever no handler took */
 	if (r < 0 && e.code != 0)

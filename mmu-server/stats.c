@@ -100,15 +100,6 @@ int kstats_read(struct kstats *ks, uint64_t *values)
 	return 0;
 }
 
-int kstats_find(const struct kstats *ks, const char *name)
-{
-	for (size_t i = 0; i < ks->ks_n; i++) {
-		if (strcmp(ks->ks_names[i], name) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 void kstats_close(struct kstats *ks)
 {
 	if (ks->ks_fd >= 0)
@@ -125,18 +116,6 @@ void kstats_close(struct kstats *ks)
 static _Atomic uint64_t srv_counters[SC_COUNT];
 
 static const char *const srv_counter_names[SC_COUNT] = {
-	[SC_RPC_HELLO] = "rpc.hello",
-	[SC_RPC_CREATE_VM] = "rpc.create_vm",
-	[SC_RPC_MAP_REGION] = "rpc.map_region",
-	[SC_RPC_UNMAP_REGION] = "rpc.unmap_region",
-	[SC_RPC_SET_VCPU_STATE] = "rpc.set_vcpu_state",
-	[SC_RPC_RUN] = "rpc.run",
-	[SC_RPC_STOP] = "rpc.stop",
-	[SC_RPC_GET_STATS] = "rpc.get_stats",
-	[SC_RPC_DESTROY_VM] = "rpc.destroy_vm",
-	[SC_RPC_TRANSACTION] = "rpc.transaction",
-	[SC_RPC_SET_ZAP_CONTROL] = "rpc.set_zap_control",
-	[SC_RPC_INVALIDATE] = "rpc.invalidate",
 	[SC_ERRORS] = "errors",
 	[SC_BAD_FRAMES] = "bad_frames",
 	[SC_DISCONNECTS] = "disconnects.violations",
@@ -144,7 +123,6 @@ static const char *const srv_counter_names[SC_COUNT] = {
 	[SC_VMS_CREATED] = "vms.created",
 	[SC_VMS_DESTROYED] = "vms.destroyed",
 	[SC_MEMSLOT_IOCTLS] = "memslot_ioctls",
-	[SC_EXITS_FORWARDED] = "exits_forwarded",
 };
 
 void srv_count(enum srv_counter c)

@@ -23,24 +23,10 @@ struct kstats {
 int kstats_open(struct kstats *ks, int kvmfd);
 /* Reads the current values into values[0..ks_n).  0 or -errno. */
 int kstats_read(struct kstats *ks, uint64_t *values);
-/* Index of a stat by name, or -1. */
-int kstats_find(const struct kstats *ks, const char *name);
 void kstats_close(struct kstats *ks);
 
-/* Server-wide counters, bumped from any thread. */
+/* Server-wide counters, bumped from any thread (per request: rpc.c). */
 enum srv_counter {
-	SC_RPC_HELLO,
-	SC_RPC_CREATE_VM,
-	SC_RPC_MAP_REGION,
-	SC_RPC_UNMAP_REGION,
-	SC_RPC_SET_VCPU_STATE,
-	SC_RPC_RUN,
-	SC_RPC_STOP,
-	SC_RPC_GET_STATS,
-	SC_RPC_DESTROY_VM,
-	SC_RPC_TRANSACTION,
-	SC_RPC_SET_ZAP_CONTROL,
-	SC_RPC_INVALIDATE,
 	SC_ERRORS,
 	SC_BAD_FRAMES,
 	SC_DISCONNECTS,
@@ -48,7 +34,6 @@ enum srv_counter {
 	SC_VMS_CREATED,
 	SC_VMS_DESTROYED,
 	SC_MEMSLOT_IOCTLS,
-	SC_EXITS_FORWARDED,
 	SC_COUNT
 };
 

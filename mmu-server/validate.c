@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "requests.h"
 #include "validate.h"
+#include "zap.h"
 
 int verr_set(struct verr *e, int code, const char *fmt, ...)
 {
@@ -76,9 +78,9 @@ int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e)
 	    z->allones != KVMMU__ALL_ONES__ALLONES_ROM)
 		return verr_set(e, EINVAL, "%s.allones: unknown policy %d",
 				field, (int)z->allones);
-	if (z->has_batch_window_us && z->batch_window_us > MAX_BATCH_WINDOW_US)
+	if (z->has_batch_window_us && z->batch_window_us > ZAP_MAX_WINDOW_US)
 		return verr_set(e, EINVAL, "%s.batch_window_us: %u exceeds %u",
-				field, z->batch_window_us, MAX_BATCH_WINDOW_US);
+				field, z->batch_window_us, ZAP_MAX_WINDOW_US);
 	return 0;
 }
 
@@ -99,6 +101,13 @@ int validate_uuid(const char *u, const char *field, struct verr *e)
 					field, u);
 	}
 	return 0;
+}
+
+static int validate_hello(const Kvmmu__Hello *m, const struct limits *lim,
+			  struct verr *e)
+{
+	(void)lim;
+	return m->has_version ? 0 : MISSING(e, "Hello.version");
 }
 
 static int validate_create_vm(const Kvmmu__CreateVm *m,
@@ -329,8 +338,8 @@ static int validate_vcpu_regs(const Kvmmu__VcpuState *m,
 	return 0;
 }
 
-static int validate_vcpu_state(const Kvmmu__VcpuState *m,
-			       const struct limits *lim, struct verr *e)
+static int validate_set_vcpu_state(const Kvmmu__VcpuState *m,
+				   const struct limits *lim, struct verr *e)
 {
 	const Kvmmu__Segment *segs[] = {m->cs, m->ds, m->es, m->fs,
 					m->gs, m->ss, m->tr, m->ldt};
@@ -354,61 +363,63 @@ static int validate_vcpu_state(const Kvmmu__VcpuState *m,
 	return 0;
 }
 
-static int validate_vm_id(protobuf_c_boolean has, const char *field,
-			  struct verr *e)
+static int validate_map_region(const Kvmmu__MapRegion *m,
+			       const struct limits *lim, struct verr *e)
 {
-	return has ? 0 : MISSING(e, field);
+	if (!m->has_vm_id)
+		return MISSING(e, "MapRegion.vm_id");
+	if (m->region == NULL)
+		return MISSING(e, "MapRegion.region");
+	return validate_region(m->region, lim, e);
 }
 
-static int validate_body(const Kvmmu__Request *req, const struct limits *lim,
-			 struct verr *e)
+static int validate_unmap_region(const Kvmmu__UnmapRegion *m,
+				 const struct limits *lim, struct verr *e)
 {
-	switch (req->body_case) {
-	case KVMMU__REQUEST__BODY_HELLO:
-		if (!req->hello->has_version)
-			return MISSING(e, "Hello.version");
-		return 0;
-	case KVMMU__REQUEST__BODY_CREATE_VM:
-		return validate_create_vm(req->create_vm, lim, e);
-	case KVMMU__REQUEST__BODY_MAP_REGION:
-		if (!req->map_region->has_vm_id)
-			return MISSING(e, "MapRegion.vm_id");
-		if (req->map_region->region == NULL)
-			return MISSING(e, "MapRegion.region");
-		return validate_region(req->map_region->region, lim, e);
-	case KVMMU__REQUEST__BODY_UNMAP_REGION:
-		if (!req->unmap_region->has_vm_id)
-			return MISSING(e, "UnmapRegion.vm_id");
-		if (!req->unmap_region->has_gpa)
-			return MISSING(e, "UnmapRegion.gpa");
-		return 0;
-	case KVMMU__REQUEST__BODY_SET_VCPU_STATE:
-		return validate_vcpu_state(req->set_vcpu_state, lim, e);
-	case KVMMU__REQUEST__BODY_RUN:
-		return validate_vm_id(req->run->has_vm_id, "Run.vm_id", e);
-	case KVMMU__REQUEST__BODY_STOP:
-		return validate_vm_id(req->stop->has_vm_id, "Stop.vm_id", e);
-	case KVMMU__REQUEST__BODY_GET_STATS:
-		return validate_vm_id(req->get_stats->has_vm_id,
-				      "GetStats.vm_id", e);
-	case KVMMU__REQUEST__BODY_DESTROY_VM:
-		return validate_vm_id(req->destroy_vm->has_vm_id,
-				      "DestroyVm.vm_id", e);
-	case KVMMU__REQUEST__BODY_TRANSACTION:
-		return validate_transaction(req->transaction, lim, e);
-	case KVMMU__REQUEST__BODY_INVALIDATE:
-		return validate_invalidate(req->invalidate, lim, e);
-	case KVMMU__REQUEST__BODY_SET_ZAP_CONTROL:
-		if (!req->set_zap_control->has_vm_id)
-			return MISSING(e, "SetZapControl.vm_id");
-		if (req->set_zap_control->zap == NULL)
-			return MISSING(e, "SetZapControl.zap");
-		return validate_zap(req->set_zap_control->zap,
-				    "SetZapControl.zap", e);
-	default:
-		return verr_set(e, EINVAL, "Request.body: missing or unknown");
-	}
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "UnmapRegion.vm_id");
+	return m->has_gpa ? 0 : MISSING(e, "UnmapRegion.gpa");
 }
+
+static int validate_set_zap_control(const Kvmmu__SetZapControl *m,
+				    const struct limits *lim, struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "SetZapControl.vm_id");
+	if (m->zap == NULL)
+		return MISSING(e, "SetZapControl.zap");
+	return validate_zap(m->zap, "SetZapControl.zap", e);
+}
+
+/* Requests whose only field is the VM they act on. */
+#define VM_ONLY(stem, Type, Name)                                              \
+	static int validate_##stem(const Kvmmu__##Type *m,                     \
+				   const struct limits *lim, struct verr *e)   \
+	{                                                                      \
+		(void)lim;                                                     \
+		return m->has_vm_id ? 0 : MISSING(e, Name ".vm_id");           \
+	}
+VM_ONLY(run, Run, "Run")
+VM_ONLY(stop, Stop, "Stop")
+VM_ONLY(get_stats, GetStats, "GetStats")
+VM_ONLY(destroy_vm, DestroyVm, "DestroyVm")
+
+/* One validator of the whole request per row of requests.h. */
+typedef int validate_fn(const Kvmmu__Request *, const struct limits *,
+			struct verr *);
+#define VALIDATE_BODY(C, stem, Name, fds)                                      \
+	static int validate_body_##stem(const Kvmmu__Request *req,             \
+					const struct limits *lim,              \
+					struct verr *e)                        \
+	{                                                                      \
+		return validate_##stem(req->stem, lim, e);                     \
+	}
+KVMMU_REQUESTS(VALIDATE_BODY)
+#define VALIDATOR(C, stem, Name, fds)                                          \
+	[KVMMU__REQUEST__BODY_##C] = validate_body_##stem,
+static validate_fn *const validators[REQ_CASES] = {KVMMU_REQUESTS(VALIDATOR)};
 
 int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 		     struct verr *e)
@@ -422,5 +433,8 @@ int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 				req->version, KVMMU_PROTOCOL_VERSION);
 	if (!req->has_id)
 		return MISSING(e, "Request.id");
-	return validate_body(req, lim, e);
+	if ((unsigned)req->body_case >= REQ_CASES ||
+	    validators[req->body_case] == NULL)
+		return verr_set(e, EINVAL, "Request.body: missing or unknown");
+	return validators[req->body_case](req, lim, e);
 }

@@ -35,9 +35,8 @@ int validate_name(const char *name, const char *field, struct verr *e);
 int validate_uuid(const char *u, const char *field, struct verr *e);
 int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
 
-#define MAX_BATCH_WINDOW_US 1000000 /* one second */
-#define TX_MAX_REGIONS	    256	    /* regions in one transaction */
-#define INVAL_MAX_RANGES    256	    /* ranges in one Invalidate */
+#define TX_MAX_REGIONS	 256 /* regions in one transaction */
+#define INVAL_MAX_RANGES 256 /* ranges in one Invalidate */
 
 #define PAGE_SIZE_4K	   4096ULL
 #define IS_PAGE_ALIGNED(x) (((x) & (PAGE_SIZE_4K - 1)) == 0)

@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "inval.h"
+#include "requests.h"
 #include "server.h"
 #include "vmstats.h"
 
@@ -104,8 +105,13 @@ static void statlist_quota(struct statlist *sl, const struct vm *vm)
 
 static void statlist_server(struct statlist *sl, const struct vm *vm)
 {
+	const char *name;
+	uint64_t value;
+
 	for (int i = 0; i < SC_COUNT; i++)
 		statlist_add(sl, srv_counter_name(i), srv_counter_get(i));
+	for (size_t i = 0; (i = rpc_counter_next(i, &name, &value)) != 0;)
+		statlist_add(sl, name, value);
 	statlist_add(sl, "vm.memslot_ioctls", vm->vm_memslot_ioctls);
 	statlist_add(sl, "vm.exits_forwarded", vm->vm_exits_forwarded);
 	statlist_add(sl, "vm.regions", vm->vm_map.mm_n);
@@ -169,7 +175,8 @@ int stats_reply_build(struct stats_reply *sr, struct vm *vm,
 		sr->sr_vsp[i] = &sr->sr_vs[i];
 	}
 	if (r == 0)
-		r = statlist_init(&sr->sr_srv, SC_COUNT + VM_SERVER_STATS);
+		r = statlist_init(&sr->sr_srv,
+				  SC_COUNT + REQ_CASES + VM_SERVER_STATS);
 	if (r < 0)
 		return r;
 	statlist_server(&sr->sr_srv, vm);

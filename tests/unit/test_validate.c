@@ -51,6 +51,12 @@ static void test_envelope(void)
 	Kvmmu__Hello h = KVMMU__HELLO__INIT;
 
 	expect(&req, EINVAL, "Request.body", "no body");
+	/* A body case with no row in requests.h never reaches a handler. */
+	req.body_case = (Kvmmu__Request__BodyCase)22;
+	req.hello = &h;
+	expect(&req, EINVAL, "Request.body", "a body case without a row");
+	req.body_case = (Kvmmu__Request__BodyCase)1000;
+	expect(&req, EINVAL, "Request.body", "a body case past the table");
 	req.body_case = KVMMU__REQUEST__BODY_HELLO;
 	req.hello = &h;
 	expect(&req, EINVAL, "Hello.version", "hello without version");
