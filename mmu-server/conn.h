@@ -48,6 +48,10 @@ struct conn {
 	TAILQ_ENTRY(conn) c_entry;
 };
 
+/* conn.c: frees the queued replies and their fds. */
+void conn_outq_free(struct conn *c);
+/* conn.c: watches the socket for what (EV_READ or EV_WRITE) instead. */
+int conn_watch(struct conn *c, short what);
 /* Sends rep (the caller keeps fds).  -errno: drop the connection. */
 int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds);
 /* Sends an error reply and counts protocol violations. */
@@ -57,11 +61,6 @@ struct vm;
 /* Destroys a VM of this connection and gives back its quota. */
 void conn_destroy_vm(struct conn *c, struct vm *vm);
 
-/*
- * rpc.c: per request type, from the first call on: *name and *value of
- * its counter; returns the i to pass next, 0 after the last.
- */
-size_t rpc_counter_next(size_t i, const char **name, uint64_t *value);
 /* rpc.c: handles one decoded request; owns fds[0..nfds). */
 int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds);

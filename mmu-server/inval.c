@@ -14,16 +14,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include <event2/event.h>
-
-#include "conn.h"
 #include "inval.h"
 #include "log.h"
-#include "server.h"
+#include "vm.h"
 
 struct inval_batch {
-	struct event *ib_timer;
-	struct conn *ib_conn;
+	inval_done_fn *ib_done; /* told of each request once applied */
+	void *ib_cookie;
 	struct inval_range *ib_r;
 	size_t ib_n, ib_cap;
 	uint64_t ib_ids[INVAL_MAX_PENDING];
@@ -105,98 +102,51 @@ static unsigned inval_apply(struct vm *vm, struct inval_batch *b)
 	return calls;
 }
 
-static void inval_reply(struct inval_batch *b, uint64_t id, unsigned calls)
-{
-	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
-	Kvmmu__InvalidateReply ir = KVMMU__INVALIDATE_REPLY__INIT;
-
-	ir.has_requests = ir.has_ranges = ir.has_calls = 1;
-	ir.requests = b->ib_nids;
-	ir.ranges = b->ib_nranges;
-	ir.calls = calls;
-	rep.has_version = rep.has_id = 1;
-	rep.version = KVMMU_PROTOCOL_VERSION;
-	rep.id = id;
-	rep.body_case = KVMMU__REPLY__BODY_INVALIDATE;
-	rep.invalidate = &ir;
-	/* A failed send closes the conn at its next event; nothing to do. */
-	conn_send(b->ib_conn, &rep, NULL, 0);
-}
-
 void inval_flush(struct vm *vm)
 {
 	struct inval_batch *b = vm->vm_inval;
-	unsigned calls;
+	struct inval_result res;
 
 	if (b == NULL || b->ib_nids == 0)
 		return;
-	evtimer_del(b->ib_timer);
-	calls = inval_apply(vm, b);
-	vm->vm_inval_calls += calls;
+	res.calls = inval_apply(vm, b);
+	res.requests = b->ib_nids;
+	res.ranges = b->ib_nranges;
+	vm->vm_inval_calls += res.calls;
 	vm->vm_inval_ranges += b->ib_nranges;
-	for (unsigned i = 0; i < b->ib_nids; i++)
-		inval_reply(b, b->ib_ids[i], calls);
 	b->ib_n = b->ib_nids = b->ib_nranges = 0;
+	for (unsigned i = 0; i < res.requests; i++)
+		b->ib_done(b->ib_cookie, b->ib_ids[i], &res);
 }
 
-static void inval_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	inval_flush(arg);
-}
-
-static struct inval_batch *inval_batch(struct conn *c, struct vm *vm)
+int inval_queue(struct vm *vm, const struct inval_gpa *r, size_t n,
+		bool discard, uint64_t id, inval_done_fn *done, void *cookie,
+		struct verr *e)
 {
 	struct inval_batch *b = vm->vm_inval;
-
-	if (b != NULL)
-		return b;
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		return NULL;
-	b->ib_timer = evtimer_new(c->c_srv->s_base, inval_timer, vm);
-	if (b->ib_timer == NULL) {
-		free(b);
-		return NULL;
-	}
-	b->ib_conn = c;
-	vm->vm_inval = b;
-	return b;
-}
-
-int inval_request(struct conn *c, struct vm *vm, const Kvmmu__Request *req,
-		  struct verr *e)
-{
-	const Kvmmu__Invalidate *m = req->invalidate;
-	struct inval_batch *b = inval_batch(c, vm);
 	size_t keep;
-	struct timeval tv;
 
-	if (b == NULL)
-		return verr_set(e, ENOMEM, "Invalidate: out of memory");
+	if (b == NULL) {
+		b = vm->vm_inval = calloc(1, sizeof(*b));
+		if (b == NULL)
+			return verr_set(e, ENOMEM, "Invalidate: out of memory");
+	}
+	b->ib_done = done;
+	b->ib_cookie = cookie;
 	keep = b->ib_n;
-	for (size_t i = 0; i < m->n_ranges; i++) {
-		if (inval_translate(vm, b, i, m->ranges[i]->gpa,
-				    m->ranges[i]->size,
-				    m->has_discard && m->discard, e) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (inval_translate(vm, b, i, r[i].gpa, r[i].size, discard, e) <
+		    0) {
 			b->ib_n = keep; /* the whole request is refused */
 			return -e->code;
 		}
 	}
 	vm->vm_inval_requests++;
-	b->ib_ids[b->ib_nids++] = req->id;
-	b->ib_nranges += (unsigned)m->n_ranges;
-	if (vm->vm_zap.zp_window_us == 0 || b->ib_nids == INVAL_MAX_PENDING) {
-		inval_flush(vm);
-		return 0;
-	}
-	if (b->ib_nids == 1) { /* the first of a batch opens the window */
-		tv.tv_sec = vm->vm_zap.zp_window_us / 1000000;
-		tv.tv_usec = vm->vm_zap.zp_window_us % 1000000;
-		evtimer_add(b->ib_timer, &tv);
-	}
-	return 0;
+	b->ib_ids[b->ib_nids++] = id;
+	b->ib_nranges += (unsigned)n;
+	if (vm->vm_zap.zp_window_us == 0 || b->ib_nids == INVAL_MAX_PENDING)
+		return INVAL_FLUSH;
+	return b->ib_nids == 1 ? INVAL_ARM : INVAL_WAIT;
 }
 
 int inval_now(struct vm *vm, uint64_t gpa, uint64_t size, bool discard,
@@ -223,7 +173,6 @@ void inval_free(struct vm *vm)
 
 	if (b == NULL)
 		return;
-	event_free(b->ib_timer);
 	free(b->ib_r);
 	free(b);
 	vm->vm_inval = NULL;

@@ -89,6 +89,18 @@ int memmap_check(const struct memmap *mm, const struct region *r,
 	return 0;
 }
 
+bool memmap_allones_mmio(const struct memmap *mm, uint64_t gpa)
+{
+	for (size_t i = 0; i < mm->mm_n; i++) {
+		const struct region *r = &mm->mm_regions[i];
+
+		if (r->r_kind == RK_ALLONES && r->r_slot < 0 &&
+		    gpa >= r->r_gpa && gpa - r->r_gpa < r->r_size)
+			return true;
+	}
+	return false;
+}
+
 int memmap_find(const struct memmap *mm, uint64_t gpa)
 {
 	for (size_t i = 0; i < mm->mm_n; i++) {

@@ -54,6 +54,8 @@ void memmap_free(struct memmap *mm);
  */
 int memmap_check(const struct memmap *mm, const struct region *r,
 		 uint64_t backing_bytes, struct verr *e);
+/* True when gpa lies in an all-ones region served as MMIO (no slot). */
+bool memmap_allones_mmio(const struct memmap *mm, uint64_t gpa);
 /* Index of the region that starts exactly at gpa, or -1. */
 int memmap_find(const struct memmap *mm, uint64_t gpa);
 /* Takes a free slot (lowest first), or -ENOSPC. */

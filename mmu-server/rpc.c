@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "conn.h"
 #include "inval.h"
 #include "vmstats.h"
@@ -438,20 +440,75 @@ static int rpc_transaction(struct conn *c, const Kvmmu__Request *req,
 	return r;
 }
 
+/* A queued Invalidate's reply, once its batch was applied. */
+static void rpc_inval_done(void *cookie, uint64_t id,
+			   const struct inval_result *res)
+{
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__InvalidateReply ir = KVMMU__INVALIDATE_REPLY__INIT;
+
+	ir.has_requests = ir.has_ranges = ir.has_calls = 1;
+	ir.requests = res->requests;
+	ir.ranges = res->ranges;
+	ir.calls = res->calls;
+	rep.has_version = rep.has_id = 1;
+	rep.version = KVMMU_PROTOCOL_VERSION;
+	rep.id = id;
+	rep.body_case = KVMMU__REPLY__BODY_INVALIDATE;
+	rep.invalidate = &ir;
+	/* A failed send closes the conn at its next event; nothing to do. */
+	conn_send(cookie, &rep, NULL, 0);
+}
+
+static void rpc_inval_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	inval_flush(arg);
+}
+
+/* The batch window's timer of vm, made on first use. */
+static struct event *rpc_inval_timer_of(struct conn *c, struct vm *vm)
+{
+	if (vm->vm_api_timer == NULL)
+		vm->vm_api_timer =
+			evtimer_new(c->c_srv->s_base, rpc_inval_timer, vm);
+	return vm->vm_api_timer;
+}
+
 static int rpc_invalidate(struct conn *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
-	struct vm *vm =
-		rpc_vm(c, req->invalidate->vm_id, "Invalidate.vm_id", e);
+	const Kvmmu__Invalidate *m = req->invalidate;
+	struct vm *vm = rpc_vm(c, m->vm_id, "Invalidate.vm_id", e);
+	struct inval_gpa r[INVAL_MAX_RANGES];
+	struct event *timer;
+	struct timeval tv;
+	int next;
 
 	if (vm == NULL)
 		return -e->code;
-	return inval_request(c, vm, req, e); /* it replies when done */
+	for (size_t i = 0; i < m->n_ranges; i++)
+		r[i] = (struct inval_gpa){m->ranges[i]->gpa,
+					  m->ranges[i]->size};
+	next = inval_queue(vm, r, m->n_ranges, m->has_discard && m->discard,
+			   req->id, rpc_inval_done, c, e);
+	if (next < 0)
+		return next;
+	timer = next == INVAL_ARM ? rpc_inval_timer_of(c, vm) : NULL;
+	tv.tv_sec = vm->vm_zap.zp_window_us / 1000000;
+	tv.tv_usec = vm->vm_zap.zp_window_us % 1000000;
+	if (next == INVAL_FLUSH ||
+	    (next == INVAL_ARM && (timer == NULL || evtimer_add(timer, &tv))))
+		inval_flush(vm); /* the reply goes out from here */
+	return 0;
 }
 
 void conn_destroy_vm(struct conn *c, struct vm *vm)
 {
 	inval_flush(vm); /* answer queued invalidations first */
+	if (vm->vm_api_timer != NULL)
+		event_free(vm->vm_api_timer);
 	TAILQ_REMOVE(&c->c_srv->s_vms, vm, vm_entry);
 	c->c_nvms--;
 	c->c_ram -= vm->vm_ram_bytes;
@@ -471,31 +528,17 @@ static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
 	return rpc_ok(c, req);
 }
 
-/* The handlers, their counters and fd rules: one row of requests.h each. */
+/* The handlers and fd rules: one row of requests.h each. */
 typedef int rpc_handler(struct conn *, const Kvmmu__Request *, struct verr *);
-static struct {
+static const struct {
 	rpc_handler *rt_handle;
-	const char *rt_counter;
 	enum req_fds rt_fds;
-	_Atomic uint64_t rt_calls;
 } rpc_types[REQ_CASES] = {
 #define RPC_TYPE(C, stem, Name, fds)                                           \
-	[KVMMU__REQUEST__BODY_##C] = {rpc_##stem, "rpc." #stem, fds, 0},
+	[KVMMU__REQUEST__BODY_##C] = {rpc_##stem, fds},
 	KVMMU_REQUESTS(RPC_TYPE)
 #undef RPC_TYPE
 };
-
-size_t rpc_counter_next(size_t i, const char **name, uint64_t *value)
-{
-	for (; i < REQ_CASES; i++) {
-		if (rpc_types[i].rt_handle != NULL) {
-			*name = rpc_types[i].rt_counter;
-			*value = rpc_types[i].rt_calls;
-			return i + 1;
-		}
-	}
-	return 0;
-}
 
 /*
  * Only a ROM MapRegion carries an fd, exactly one, and a memfd (only
@@ -544,7 +587,7 @@ int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 	if (r == 0)
 		r = rpc_check_fds(req, rpc_types[bc].rt_fds, fds, nfds, &e);
 	if (r == 0) {
-		rpc_types[bc].rt_calls++;
+		srv_count_request(bc);
 		c->c_fds = fds;
 		c->c_nfds = nfds;
 		r = rpc_types[bc].rt_handle(c, req, &e);

@@ -37,6 +37,13 @@ enum srv_counter {
 	SC_COUNT
 };
 
+/* Counts a request of this body case (requests.h), "rpc.STEM". */
+void srv_count_request(unsigned body_case);
+/*
+ * From i = 0 on: *name and *value of each request type's counter; returns
+ * the i to pass next, 0 after the last.
+ */
+size_t srv_request_next(size_t i, const char **name, uint64_t *value);
 void srv_count(enum srv_counter c);
 void srv_count_add(enum srv_counter c, uint64_t n);
 uint64_t srv_counter_get(enum srv_counter c);

@@ -241,9 +241,15 @@ static int vcpu_forward_exit(struct vcpu *v)
 static bool vcpu_serve_allones(struct vcpu *v)
 {
 	struct kvm_run *run = v->v_run;
+	struct vm *vm = v->v_vm;
+	bool hit;
 
-	if (run->exit_reason != KVM_EXIT_MMIO ||
-	    !vm_allones_mmio(v->v_vm, run->mmio.phys_addr))
+	if (run->exit_reason != KVM_EXIT_MMIO)
+		return false;
+	pthread_rwlock_rdlock(&vm->vm_map_lock);
+	hit = memmap_allones_mmio(&vm->vm_map, run->mmio.phys_addr);
+	pthread_rwlock_unlock(&vm->vm_map_lock);
+	if (!hit)
 		return false;
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));

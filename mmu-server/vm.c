@@ -443,21 +443,6 @@ bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
 	return r->r_kind != RK_MMIO;
 }
 
-bool vm_allones_mmio(struct vm *vm, uint64_t gpa)
-{
-	bool hit = false;
-
-	pthread_rwlock_rdlock(&vm->vm_map_lock);
-	for (size_t i = 0; i < vm->vm_map.mm_n && !hit; i++) {
-		const struct region *r = &vm->vm_map.mm_regions[i];
-
-		hit = r->r_kind == RK_ALLONES && r->r_slot < 0 &&
-		      gpa >= r->r_gpa && gpa - r->r_gpa < r->r_size;
-	}
-	pthread_rwlock_unlock(&vm->vm_map_lock);
-	return hit;
-}
-
 /* What mapping r would add, checked before any mapping or ioctl. */
 static int vm_map_quota(const struct vm *vm, const struct region *r,
 			struct verr *e)

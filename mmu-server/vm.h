@@ -75,6 +75,7 @@ struct vm {
 	uint32_t vm_pause_us[PAUSE_SAMPLES]; /* last pauses, microseconds */
 	uint64_t vm_pauses;
 	struct inval_batch *vm_inval; /* queued invalidations (inval.c) */
+	struct event *vm_api_timer;   /* their window's timer (rpc.c) */
 	uint64_t vm_inval_requests;
 	uint64_t vm_inval_ranges;
 	uint64_t vm_inval_calls;
@@ -142,8 +143,6 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 		   struct verr *e);
 /* p-th percentile of the recorded vCPU pause times, microseconds. */
 uint32_t vm_pause_percentile(const struct vm *vm, unsigned p);
-/* True when gpa lies in an all-ones region served as MMIO. */
-bool vm_allones_mmio(struct vm *vm, uint64_t gpa);
 
 /* Helpers shared by vm.c and txn.c. */
 bool vm_region_needs_slot(const struct vm *vm, const struct region *r);

@@ -110,7 +110,7 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 
 	for (int i = 0; i < SC_COUNT; i++)
 		statlist_add(sl, srv_counter_name(i), srv_counter_get(i));
-	for (size_t i = 0; (i = rpc_counter_next(i, &name, &value)) != 0;)
+	for (size_t i = 0; (i = srv_request_next(i, &name, &value)) != 0;)
 		statlist_add(sl, name, value);
 	statlist_add(sl, "vm.memslot_ioctls", vm->vm_memslot_ioctls);
 	statlist_add(sl, "vm.exits_forwarded", vm->vm_exits_forwarded);
