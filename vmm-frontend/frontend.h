@@ -66,7 +66,7 @@ struct frontend {
 	bool f_stop;		  /* libvirt stopped the domain */
 };
 
-/* Set by SIGINT/SIGTERM when a libvirt domain is run (main.c). */
+/* Set by main.c on SIGINT/SIGTERM when a libvirt domain is run. */
 extern volatile sig_atomic_t frontend_signal;
 
 /* Prints what failed and the client's last error; returns -1. */

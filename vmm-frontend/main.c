@@ -33,8 +33,6 @@
 #define EXIT_TIMEOUT	 126
 #define EXIT_STOPPED	 143 /* as SIGTERM would: a signal, or libvirt */
 
-volatile sig_atomic_t frontend_signal;
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: vmm-frontend --socket PATH --payload FILE "

@@ -99,6 +99,9 @@ static int run_serve(struct frontend *f, unsigned i)
 	return r < 0 ? r : 0;
 }
 
+/* Set by main.c's SIGINT/SIGTERM handler; read between polls. */
+volatile sig_atomic_t frontend_signal;
+
 /* Timeout, libvirt or a signal: whether the run must end now. */
 static int run_should_stop(struct frontend *f, double t0)
 {
