@@ -12,6 +12,34 @@
 #include "clock.h"
 #include "wire.h"
 
+int wire_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+int wire_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, r = wire_addr(&sun, path);
+
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,
 		  size_t nfds)
 {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -20,6 +21,11 @@
  */
 int wire_send(int sock, const ProtobufCMessage *msg, const int *fds,
 	      size_t nfds);
+
+/* The address of the unix socket path: 0, or -ENAMETOOLONG. */
+int wire_addr(struct sockaddr_un *sun, const char *path);
+/* A SOCK_SEQPACKET socket connected to path (close-on-exec), or -errno. */
+int wire_connect(const char *path);
 
 /* Sends an already packed message; otherwise as wire_send. */
 int wire_send_buf(int sock, const void *buf, size_t len, const int *fds,

@@ -281,13 +281,12 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 
 int socket_clear_stale(const char *path, int type)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	struct stat st;
-	int fd, r;
+	int fd, r = wire_addr(&sun, path);
 
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
+	if (r < 0)
+		return r;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
@@ -320,13 +319,12 @@ static int control_permissions(const char *path, const char *group)
 
 int control_listen(struct server *s, const char *path, const char *group)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun;
 	mode_t old;
-	int fd, r;
+	int fd, r = wire_addr(&sun, path);
 
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
+	if (r < 0)
+		return r;
 	r = socket_clear_stale(path, SOCK_SEQPACKET);
 	if (r < 0)
 		return r;

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "num.h"
 #include "admin.h"
 #include "release.h"
 #include "server.h"
@@ -83,12 +84,9 @@ static void usage(void)
 
 static unsigned long long parse_num(const char *s, const char *what)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end != '\0' || v == 0) {
+	if (num_parse(s, &v) < 0 || v == 0) {
 		fprintf(stderr,
 			"mmu-server: %s: '%s' is not a positive "
 			"number\n",
@@ -106,6 +104,20 @@ static void parse_limit(struct quota_limits *ql, bool uid, const char *arg)
 		fprintf(stderr, "mmu-server: %s\n", e.msg);
 		exit(2);
 	}
+}
+
+/* A number where 0 is allowed (a microsecond count). */
+static unsigned long long parse_num0(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (num_parse(s, &v) < 0 || v > 1000000) {
+		fprintf(stderr,
+			"mmu-server: %s: '%s' is not a number in 0..1000000\n",
+			what, s);
+		exit(2);
+	}
+	return v;
 }
 
 /* The admin API is for operators: TCP only on a loopback address. */
@@ -174,7 +186,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 				parse_num(optarg, "--max-vcpus");
 			break;
 		case 'P':
-			o->spin_us = (unsigned)strtoul(optarg, NULL, 0);
+			o->spin_us = (unsigned)parse_num0(optarg, "--poll-us");
 			break;
 		case 'a':
 			o->admin.ao_socket = optarg;

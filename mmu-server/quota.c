@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
 #include "quota.h"
 
 #define MIB (1ULL << 20)
@@ -54,8 +55,7 @@ int quota_parse(struct quota_limits *ql, bool uid, const char *arg,
 {
 	const char *opt = uid ? "--uid-limit" : "--limit";
 	const char *eq = strchr(arg, '=');
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
 	for (int r = 0; eq != NULL && r < QR_COUNT; r++) {
 		if (strlen(quota_info[r].name) != (size_t)(eq - arg) ||
@@ -66,9 +66,7 @@ int quota_parse(struct quota_limits *ql, bool uid, const char *arg,
 					"%s %s: '%s' is bounded per uid "
 					"only; use --uid-limit",
 					opt, arg, quota_info[r].name);
-		errno = 0;
-		v = strtoull(eq + 1, &end, 10);
-		if (errno || *end != '\0' || end == eq + 1 || v == 0 ||
+		if (num_parse(eq + 1, &v) < 0 || v == 0 ||
 		    v > UINT64_MAX / quota_info[r].unit)
 			return verr_set(e, EINVAL,
 					"%s %s: not a positive number", opt,

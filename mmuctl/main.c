@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
 #include "zap.h"
 #include "admin_client.h"
 #include "json.h"
@@ -64,10 +65,9 @@ static Kvmmu__Admin__V1__VmRef *vm_ref(const char *arg,
 
 static uint64_t number(const char *s, const char *what)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
+	uint64_t v;
 
-	if (*s == '\0' || *end != '\0') {
+	if (num_parse(s, &v) < 0) {
 		fprintf(stderr, "mmuctl: %s: '%s' is not a number\n", what, s);
 		exit(2);
 	}

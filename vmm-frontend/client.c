@@ -23,7 +23,6 @@ static int client_fail(struct client *cl, int code, const char *msg)
 
 int client_connect(struct client *cl, const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__Hello hello = KVMMU__HELLO__INIT;
 	Kvmmu__Reply *rep;
@@ -33,15 +32,11 @@ int client_connect(struct client *cl, const char *path)
 	memset(cl, 0, sizeof(*cl));
 	cl->cl_next_id = 1;
 	cl->cl_spin_us = WIRE_DEFAULT_SPIN_US;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return client_fail(cl, ENAMETOOLONG, "socket path too long");
-	strcpy(sun.sun_path, path);
-	cl->cl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (cl->cl_fd < 0 ||
-	    connect(cl->cl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		r = errno;
+	cl->cl_fd = wire_connect(path);
+	if (cl->cl_fd < 0) {
+		r = -cl->cl_fd;
 		snprintf(msg, sizeof(msg), "connect %s: %s", path, strerror(r));
-		client_close(cl);
+		cl->cl_fd = -1;
 		return client_fail(cl, r, msg);
 	}
 	hello.has_version = 1;

@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "guest.h"
 #include "frontend.h"
+#include "num.h"
 #include "wire.h"
 #include "zap.h"
 
@@ -57,12 +58,9 @@ static void usage(void)
 
 static unsigned long long parse_num(const char *s, const char *what)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end != '\0') {
+	if (num_parse(s, &v) < 0) {
 		fprintf(stderr, "vmm-frontend: %s: '%s' is not a number\n",
 			what, s);
 		exit(EXIT_USAGE);

@@ -292,15 +292,9 @@ bool vm_tdp_mmu(struct client *cl, uint32_t vm)
 
 int raw_connect(const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = wire_connect(path);
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	return fd < 0 ? -1 : fd;
 }
 
 bool reply_or_hangup(int fd, int timeout_ms, bool *err)
