@@ -54,6 +54,7 @@ struct frontend {
 	struct boot f_boot; /* the VM: id, RAM, exit channels */
 	struct devices f_dev;
 	struct machine f_machine;
+	struct vmmap_client f_map; /* the machine's way to the VM */
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */
 	/* With --connect (live.c): libvirt and the zap control in force. */

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "frontend.h"
+#include "abi.h"
 #include "machine.h"
 
 #define PCI_WIN_GPA  GUEST_PCI_MMIO_BASE
@@ -64,9 +64,11 @@ static int machine_rom(struct machine *m, const void *rom, size_t rom_len)
 }
 
 int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
-		 uint64_t ram, const void *rom, size_t rom_len)
+		 uint64_t ram, const void *rom, size_t rom_len,
+		 const struct vmmap *map)
 {
 	memset(m, 0, sizeof(*m));
+	m->m_map = map;
 	m->m_pc = pc;
 	m->m_eager = eager;
 	m->m_ram = ram;
@@ -141,16 +143,16 @@ void machine_map_free(Kvmmu__Region **map, size_t n)
 	free(map);
 }
 
-static int machine_fail(struct frontend *f, const char *what)
+static int machine_fail(struct machine *m, const char *what)
 {
-	fprintf(stderr, "vmm-frontend: %s: %s\n", what, f->f_cl.cl_err);
+	fprintf(stderr, "vmm-frontend: %s: %s\n", what,
+		m->m_map->vm_error(m->m_map->vm_arg));
 	return -1;
 }
 
 /* The VGA window: video memory (a memslot) or an all-ones hole. */
-static int machine_vga(struct frontend *f, bool on)
+static int machine_vga(struct machine *m, bool on)
 {
-	struct machine *m = &f->f_machine;
 	Kvmmu__Region *r;
 	int ret;
 
@@ -162,19 +164,18 @@ static int machine_vga(struct frontend *f, bool on)
 			    GUEST_VGA_SIZE, 0, "vga-hole");
 	if (r == NULL)
 		return -ENOMEM;
-	ret = client_transaction(&f->f_cl, f->f_boot.b_vm, GUEST_VGA_GPA,
-				 GUEST_VGA_SIZE, &r, 1, NULL);
+	ret = m->m_map->vm_transaction(m->m_map->vm_arg, GUEST_VGA_GPA,
+				       GUEST_VGA_SIZE, &r, 1);
 	free(r);
 	if (ret < 0)
-		return machine_fail(f, "Transaction (VGA window)");
+		return machine_fail(m, "Transaction (VGA window)");
 	m->m_vga_on = on;
 	return 0;
 }
 
 /* Device 1's ROM BAR maps a read-only region outside the PCI window. */
-static int machine_rom_sync(struct frontend *f)
+static int machine_rom_sync(struct machine *m)
 {
-	struct machine *m = &f->f_machine;
 	const struct pci_dev *d = &m->m_pci.p_dev[1];
 	uint64_t want = 0;
 
@@ -184,20 +185,19 @@ static int machine_rom_sync(struct frontend *f)
 	if (want == m->m_rom_gpa)
 		return 0;
 	if (m->m_rom_gpa != 0 &&
-	    client_unmap(&f->f_cl, f->f_boot.b_vm, m->m_rom_gpa) < 0)
-		return machine_fail(f, "UnmapRegion (option ROM)");
+	    m->m_map->vm_unmap(m->m_map->vm_arg, m->m_rom_gpa) < 0)
+		return machine_fail(m, "UnmapRegion (option ROM)");
 	m->m_rom_gpa = 0;
 	if (want != 0 &&
-	    client_map(&f->f_cl, f->f_boot.b_vm, KVMMU__REGION_KIND__REGION_ROM,
-		       want, GUEST_PCI_ROM_SIZE, 0, "optrom", m->m_rom_fd) < 0)
-		return machine_fail(f, "MapRegion (option ROM)");
+	    m->m_map->vm_map_rom(m->m_map->vm_arg, want, GUEST_PCI_ROM_SIZE,
+				 m->m_rom_fd, "optrom") < 0)
+		return machine_fail(m, "MapRegion (option ROM)");
 	m->m_rom_gpa = want;
 	return 0;
 }
 
-int machine_flush(struct frontend *f)
+int machine_flush(struct machine *m)
 {
-	struct machine *m = &f->f_machine;
 	Kvmmu__Region regs[GUEST_PCI_MAX_DEVS], *ptrs[GUEST_PCI_MAX_DEVS];
 	char names[GUEST_PCI_MAX_DEVS][16];
 	size_t n;
@@ -207,34 +207,27 @@ int machine_flush(struct frontend *f)
 	n = pci_regions(&m->m_pci, regs, names, GUEST_PCI_MAX_DEVS);
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &regs[i];
-	if (client_transaction(&f->f_cl, f->f_boot.b_vm, PCI_WIN_GPA,
-			       PCI_WIN_SIZE, ptrs, n, NULL) < 0)
-		return machine_fail(f, "Transaction (PCI window)");
+	if (m->m_map->vm_transaction(m->m_map->vm_arg, PCI_WIN_GPA,
+				     PCI_WIN_SIZE, ptrs, n) < 0)
+		return machine_fail(m, "Transaction (PCI window)");
 	m->m_commits++;
 	m->m_pci.p_dirty = m->m_pci.p_commit_now = false;
-	return machine_rom_sync(f);
+	return machine_rom_sync(m);
 }
 
 /* Remembers when each phase began and how many faults came before it. */
-static void machine_phase(struct frontend *f, uint32_t n)
+static void machine_phase(struct machine *m, uint32_t n)
 {
-	struct machine *m = &f->f_machine;
-	Kvmmu__Reply *rep;
-
 	if (n == 0 || n >= MACHINE_PHASES)
 		return;
 	m->m_phase_s[n] = mono_ns() / 1e9;
 	m->m_last_phase = n > m->m_last_phase ? n : m->m_last_phase;
-	if (client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep) == 0) {
-		m->m_phase_pf[n] = stats_vcpu_sum(rep->stats, "pf_taken");
-		client_free_reply(rep);
-	}
+	m->m_phase_pf[n] = m->m_map->vm_faults(m->m_map->vm_arg);
 }
 
-bool machine_io(struct frontend *f, unsigned vcpu, uint16_t port, unsigned size,
+bool machine_io(struct machine *m, unsigned vcpu, uint16_t port, unsigned size,
 		bool out, uint8_t *data, int *err)
 {
-	struct machine *m = &f->f_machine;
 	uint32_t v = 0;
 
 	(void)vcpu;
@@ -244,19 +237,19 @@ bool machine_io(struct frontend *f, unsigned vcpu, uint16_t port, unsigned size,
 	if (pci_port(port)) {
 		pci_io(&m->m_pci, port, size, out, data);
 		if (m->m_pci.p_commit_now || (m->m_eager && m->m_pci.p_dirty))
-			*err = machine_flush(f);
+			*err = machine_flush(m);
 		return true;
 	}
 	if (port == GUEST_PORT_VGA && out && size == 1) {
-		*err = machine_flush(f);
+		*err = machine_flush(m);
 		if (*err == 0)
-			*err = machine_vga(f, data[0] != 0);
+			*err = machine_vga(m, data[0] != 0);
 		return true;
 	}
 	if (port == GUEST_PORT_PHASE && out && size == 4) {
-		*err = machine_flush(f);
+		*err = machine_flush(m);
 		memcpy(&v, data, 4);
-		machine_phase(f, v);
+		machine_phase(m, v);
 		return true;
 	}
 	return false;

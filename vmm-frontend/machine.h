@@ -14,14 +14,14 @@
 #include <stdint.h>
 
 #include "pci.h"
-
-struct frontend;
+#include "vmmap.h"
 
 #define MACHINE_PHASES 8
 
 struct machine {
 	bool m_pc;
-	bool m_eager; /* apply every config write at once */
+	bool m_eager;		   /* apply every config write at once */
+	const struct vmmap *m_map; /* the only way to the VM (machine_init) */
 	struct pci m_pci;
 	uint64_t m_ram;	    /* guest RAM */
 	uint64_t m_vga_off; /* video memory in the memfd */
@@ -39,7 +39,8 @@ struct machine {
 uint64_t machine_extra_bytes(const struct machine *m);
 /* rom: the option ROM's bytes (at most 64 KiB); NULL: a built-in one. */
 int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
-		 uint64_t ram, const void *rom, size_t rom_len);
+		 uint64_t ram, const void *rom, size_t rom_len,
+		 const struct vmmap *map);
 void machine_free(struct machine *m);
 /* The initial map (to free with machine_map_free). */
 Kvmmu__Region **machine_map(const struct machine *m, size_t *n);
@@ -49,9 +50,9 @@ void machine_map_free(Kvmmu__Region **map, size_t n);
  * Port I/O the machine owns (PCI config, VGA, phase).  Returns true when
  * handled; *err < 0 when a transaction failed (the run must stop).
  */
-bool machine_io(struct frontend *f, unsigned vcpu, uint16_t port, unsigned size,
+bool machine_io(struct machine *m, unsigned vcpu, uint16_t port, unsigned size,
 		bool out, uint8_t *data, int *err);
 /* Sends pending PCI map changes; called before serving other exits. */
-int machine_flush(struct frontend *f);
+int machine_flush(struct machine *m);
 
 #endif

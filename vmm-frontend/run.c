@@ -48,8 +48,8 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			memcpy(abuf, io->data.data, len);
 		}
 		if (io->count == 1 &&
-		    machine_io(f, v, (uint16_t)io->port, io->size, io->out,
-			       abuf, &err)) {
+		    machine_io(&f->f_machine, v, (uint16_t)io->port, io->size,
+			       io->out, abuf, &err)) {
 			f->f_dev.d_exits_io++;
 			if (err < 0)
 				f->f_crashed++;
@@ -57,7 +57,7 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			return err < 0;
 		}
 		/* The guest moved on from config space: apply its changes. */
-		if (machine_flush(f) < 0) {
+		if (machine_flush(&f->f_machine) < 0) {
 			f->f_crashed++;
 			return true;
 		}
@@ -69,7 +69,7 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 	}
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio &&
 	    ex->mmio->len <= 8) {
-		if (machine_flush(f) < 0) {
+		if (machine_flush(&f->f_machine) < 0) {
 			f->f_crashed++;
 			return true;
 		}
