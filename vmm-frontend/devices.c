@@ -50,33 +50,74 @@ static uint32_t le32(const uint8_t *p, size_t len)
 	return v;
 }
 
-bool devices_io(struct devices *d, unsigned vcpu, uint16_t port, unsigned size,
-		bool out, uint8_t *data, size_t len)
+static int dev_serial(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		      bool out, uint8_t *data, size_t len)
 {
-	d->d_exits_io++;
-	if (port >= GUEST_PORT_SERIAL && port < GUEST_PORT_SERIAL + 8) {
-		serial_io(d, port - GUEST_PORT_SERIAL, out, data, len);
-		return false;
-	}
-	if (port == GUEST_PORT_EXIT && out && size == 4 && vcpu < d->d_nvcpus) {
-		if (!d->d_done[vcpu])
-			d->d_ndone++;
-		d->d_done[vcpu] = true;
-		d->d_status[vcpu] = le32(data, len);
-		return true;
-	}
-	/* The report port is the frontend's, not the UART: stdout. */
-	if (port == GUEST_PORT_REPORT && out && size == 4) {
-		if (!d->d_quiet_reports)
-			printf("report: vcpu %u: %u\n", vcpu, le32(data, len));
-		return false;
-	}
-	if (port == GUEST_PORT_NULL)
-		return false;
+	(void)vcpu;
+	(void)size;
+	serial_io(arg, port - GUEST_PORT_SERIAL, out, data, len);
+	return 0;
+}
+
+static int dev_exit(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		    bool out, uint8_t *data, size_t len)
+{
+	struct devices *d = arg;
+
+	(void)port;
+	if (!out || size != 4 || vcpu >= d->d_nvcpus)
+		return 0;
+	if (!d->d_done[vcpu])
+		d->d_ndone++;
+	d->d_done[vcpu] = true;
+	d->d_status[vcpu] = le32(data, len);
+	return IO_VCPU_DONE;
+}
+
+/* The report port is the frontend's, not the UART: stdout. */
+static int dev_report(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		      bool out, uint8_t *data, size_t len)
+{
+	struct devices *d = arg;
+
+	(void)port;
+	if (out && size == 4 && !d->d_quiet_reports)
+		printf("report: vcpu %u: %u\n", vcpu, le32(data, len));
+	return 0;
+}
+
+/* Answered at once, for benchmarks. */
+static int dev_null(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		    bool out, uint8_t *data, size_t len)
+{
+	(void)arg;
+	(void)vcpu;
+	(void)port;
+	(void)size;
+	if (!out)
+		memset(data, 0, len);
+	return 0;
+}
+
+int devices_register(struct devices *d, struct iobus *bus)
+{
+	int r = iobus_add(bus, GUEST_PORT_SERIAL, 8, dev_serial, d, "uart");
+
+	if (r == 0)
+		r = iobus_add(bus, GUEST_PORT_EXIT, 1, dev_exit, d, "exit");
+	if (r == 0)
+		r = iobus_add(bus, GUEST_PORT_REPORT, 1, dev_report, d,
+			      "report");
+	if (r == 0)
+		r = iobus_add(bus, GUEST_PORT_NULL, 1, dev_null, d, "null");
+	return r;
+}
+
+void devices_unknown_io(struct devices *d, bool out, uint8_t *data, size_t len)
+{
 	d->d_unknown++;
 	if (!out)
 		memset(data, 0xff, len); /* nothing decodes this port */
-	return false;
 }
 
 void devices_mmio(struct devices *d, uint64_t gpa, bool write, uint8_t *data,

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "iobus.h"
+
 struct devices {
 	FILE *d_out; /* serial output */
 	unsigned d_nvcpus;
@@ -27,12 +29,13 @@ int devices_init(struct devices *d, unsigned nvcpus, FILE *out);
 void devices_free(struct devices *d);
 
 /*
- * Handles one port access by vCPU vcpu.  data holds size*count bytes:
- * the guest's for out, ours to fill for in.  Returns true when the vCPU
- * is finished (it wrote its status to the exit port).
+ * Registers the ports the devices decode: the UART, the exit port (a
+ * vCPU that writes its status there is finished), the report and null
+ * ports.  0 or -errno (iobus_add).
  */
-bool devices_io(struct devices *d, unsigned vcpu, uint16_t port, unsigned size,
-		bool out, uint8_t *data, size_t len);
+int devices_register(struct devices *d, struct iobus *bus);
+/* A port nobody decodes: counted, and reads see all ones. */
+void devices_unknown_io(struct devices *d, bool out, uint8_t *data, size_t len);
 /* An MMIO access: nothing is mapped there yet; reads see all ones. */
 void devices_mmio(struct devices *d, uint64_t gpa, bool write, uint8_t *data,
 		  size_t len);

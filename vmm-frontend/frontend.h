@@ -54,6 +54,7 @@ struct frontend {
 	struct boot f_boot; /* the VM: id, RAM, exit channels */
 	struct devices f_dev;
 	struct machine f_machine;
+	struct iobus f_bus;	   /* who decodes which port */
 	struct vmmap_client f_map; /* the machine's way to the VM */
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */

@@ -225,32 +225,68 @@ static void machine_phase(struct machine *m, uint32_t n)
 	m->m_phase_pf[n] = m->m_map->vm_faults(m->m_map->vm_arg);
 }
 
-bool machine_io(struct machine *m, unsigned vcpu, uint16_t port, unsigned size,
-		bool out, uint8_t *data, int *err)
+/* PCI configuration space: map changes wait for a commit point. */
+static int machine_pci(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		       bool out, uint8_t *data, size_t len)
 {
-	uint32_t v = 0;
+	struct machine *m = arg;
 
 	(void)vcpu;
-	*err = 0;
+	if (len != size) { /* string I/O: config space has none */
+		if (!out)
+			memset(data, 0xff, len);
+		return 0;
+	}
+	pci_io(&m->m_pci, port, size, out, data);
+	if (m->m_pci.p_commit_now || (m->m_eager && m->m_pci.p_dirty))
+		return machine_flush(m);
+	return 0;
+}
+
+static int machine_vga_port(void *arg, unsigned vcpu, uint16_t port,
+			    unsigned size, bool out, uint8_t *data, size_t len)
+{
+	struct machine *m = arg;
+	int err;
+
+	(void)vcpu;
+	(void)port;
+	if (!out || size != 1 || len != 1)
+		return 0;
+	err = machine_flush(m);
+	return err < 0 ? err : machine_vga(m, data[0] != 0);
+}
+
+static int machine_phase_port(void *arg, unsigned vcpu, uint16_t port,
+			      unsigned size, bool out, uint8_t *data,
+			      size_t len)
+{
+	struct machine *m = arg;
+	uint32_t v = 0;
+	int err;
+
+	(void)vcpu;
+	(void)port;
+	if (!out || size != 4 || len != 4)
+		return 0;
+	err = machine_flush(m);
+	memcpy(&v, data, 4);
+	machine_phase(m, v);
+	return err;
+}
+
+int machine_register(struct machine *m, struct iobus *bus)
+{
+	int r;
+
 	if (!m->m_pc)
-		return false;
-	if (pci_port(port)) {
-		pci_io(&m->m_pci, port, size, out, data);
-		if (m->m_pci.p_commit_now || (m->m_eager && m->m_pci.p_dirty))
-			*err = machine_flush(m);
-		return true;
-	}
-	if (port == GUEST_PORT_VGA && out && size == 1) {
-		*err = machine_flush(m);
-		if (*err == 0)
-			*err = machine_vga(m, data[0] != 0);
-		return true;
-	}
-	if (port == GUEST_PORT_PHASE && out && size == 4) {
-		*err = machine_flush(m);
-		memcpy(&v, data, 4);
-		machine_phase(m, v);
-		return true;
-	}
-	return false;
+		return 0;
+	r = iobus_add(bus, GUEST_PCI_ADDR, 8, machine_pci, m, "pci-config");
+	if (r == 0)
+		r = iobus_add(bus, GUEST_PORT_VGA, 1, machine_vga_port, m,
+			      "vga-window");
+	if (r == 0)
+		r = iobus_add(bus, GUEST_PORT_PHASE, 1, machine_phase_port, m,
+			      "phase");
+	return r;
 }

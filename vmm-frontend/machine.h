@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iobus.h"
 #include "pci.h"
 #include "vmmap.h"
 
@@ -47,11 +48,11 @@ Kvmmu__Region **machine_map(const struct machine *m, size_t *n);
 void machine_map_free(Kvmmu__Region **map, size_t n);
 
 /*
- * Port I/O the machine owns (PCI config, VGA, phase).  Returns true when
- * handled; *err < 0 when a transaction failed (the run must stop).
+ * Registers the ports the pc machine decodes (PCI config, the VGA window,
+ * the phase port); nothing for the plain machine.  Their handlers return
+ * -1 when a map change failed (the run must stop).
  */
-bool machine_io(struct machine *m, unsigned vcpu, uint16_t port, unsigned size,
-		bool out, uint8_t *data, int *err);
+int machine_register(struct machine *m, struct iobus *bus);
 /* Sends pending PCI map changes; called before serving other exits. */
 int machine_flush(struct machine *m);
 

@@ -300,7 +300,8 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 
 	vmmap_client(&f->f_map, &f->f_cl, &f->f_boot.b_vm);
 	if (machine_init(&f->f_machine, o->pc, o->eager, o->pci_devices,
-			 bs.bs_ram, o->rom, o->rom_len, &f->f_map.vc_map) < 0) {
+			 bs.bs_ram, o->rom, o->rom_len, &f->f_map.vc_map) < 0 ||
+	    machine_register(&f->f_machine, &f->f_bus) < 0) {
 		perror("vmm-frontend: option ROM");
 		return -1;
 	}
@@ -555,7 +556,8 @@ int main(int argc, char **argv)
 	if (serial == NULL)
 		fprintf(stderr, "vmm-frontend: devices/serial: %s: %s\n",
 			o.serial ? o.serial : "/dev/null", strerror(errno));
-	else if (devices_init(&f.f_dev, o.vcpus, serial) < 0)
+	else if (devices_init(&f.f_dev, o.vcpus, serial) < 0 ||
+		 devices_register(&f.f_dev, &f.f_bus) < 0)
 		fprintf(stderr, "vmm-frontend: out of memory\n");
 	else
 		code = frontend_main(&f, payload, len);

@@ -38,6 +38,7 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_IO && ex->io) {
 		const Kvmmu__IoExit *io = ex->io;
+		const struct io_range *r;
 
 		len = (size_t)io->size * io->count;
 		if (len > cap || (io->count != 1 && !io->out))
@@ -47,25 +48,27 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 				return true;
 			memcpy(abuf, io->data.data, len);
 		}
-		if (io->count == 1 &&
-		    machine_io(&f->f_machine, v, (uint16_t)io->port, io->size,
-			       io->out, abuf, &err)) {
-			f->f_dev.d_exits_io++;
-			if (err < 0)
-				f->f_crashed++;
-			*alen = io->out ? 0 : len;
-			return err < 0;
-		}
-		/* The guest moved on from config space: apply its changes. */
-		if (machine_flush(&f->f_machine) < 0) {
+		r = iobus_find(&f->f_bus, (uint16_t)io->port);
+		/* The guest moved on from the machine's ports: apply its map.
+		 */
+		if ((r == NULL || r->ir_arg != &f->f_machine) &&
+		    machine_flush(&f->f_machine) < 0) {
 			f->f_crashed++;
 			return true;
 		}
-		if (devices_io(&f->f_dev, v, (uint16_t)io->port, io->size,
-			       io->out, abuf, len))
+		f->f_dev.d_exits_io++;
+		err = 0;
+		if (r != NULL)
+			err = r->ir_fn(r->ir_arg, v, (uint16_t)io->port,
+				       io->size, io->out, abuf, len);
+		else
+			devices_unknown_io(&f->f_dev, io->out, abuf, len);
+		if (err < 0) {
+			f->f_crashed++;
 			return true;
+		}
 		*alen = io->out ? 0 : len;
-		return false;
+		return err == IO_VCPU_DONE;
 	}
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio &&
 	    ex->mmio->len <= 8) {
