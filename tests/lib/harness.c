@@ -311,8 +311,9 @@ bool reply_or_hangup(int fd, int timeout_ms, bool *err)
 		return false;
 	n = wire_recv(fd, buf, fds, &nfds);
 	wire_close_fds(fds, nfds);
+	/* Hung up on us: closing with our next request unread resets. */
 	if (n <= 0)
-		return n == 0; /* hung up on us */
+		return n == 0 || n == -ECONNRESET;
 	rep = kvmmu__reply__unpack(NULL, (size_t)n, buf);
 	*err = rep == NULL || rep->error != NULL;
 	if (rep)
