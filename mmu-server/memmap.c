@@ -439,6 +439,45 @@ out:
 	return r;
 }
 
+/* A plan of one step over r's own range. */
+static int plan_one(struct tx_plan *p, enum tx_op op, int old_idx,
+		    const struct region *o, const struct region *r,
+		    struct verr *e)
+{
+	const struct region *at = o != NULL ? o : r;
+
+	memset(p, 0, sizeof(*p));
+	p->tp_steps = calloc(1, sizeof(struct tx_step));
+	if (p->tp_steps == NULL)
+		return verr_set(e, ENOMEM, "out of memory");
+	p->tp_gpa = at->r_gpa;
+	p->tp_end = at->r_gpa + at->r_size;
+	plan_add(p, op, old_idx, o, r, op == TX_DELETE ? -1 : 0);
+	p->tp_slot_ops = at->r_slot >= 0;
+	return 0;
+}
+
+int memmap_plan_add(const struct memmap *mm, const struct region *r,
+		    uint64_t backing_bytes, struct tx_plan *p, struct verr *e)
+{
+	if (memmap_check(mm, r, backing_bytes, e) < 0)
+		return -e->code;
+	return plan_one(p, TX_CREATE, -1, NULL, r, e);
+}
+
+int memmap_plan_remove(const struct memmap *mm, uint64_t gpa, struct tx_plan *p,
+		       struct verr *e)
+{
+	int idx = memmap_find(mm, gpa);
+
+	if (idx < 0)
+		return verr_set(e, ENOENT,
+				"UnmapRegion.gpa: no region starts "
+				"at 0x%llx",
+				(unsigned long long)gpa);
+	return plan_one(p, TX_DELETE, idx, &mm->mm_regions[idx], NULL, e);
+}
+
 void tx_plan_free(struct tx_plan *p)
 {
 	free(p->tp_steps);

@@ -116,6 +116,15 @@ struct tx_plan {
 int memmap_plan(const struct memmap *mm, uint64_t gpa, uint64_t end,
 		const struct region *regs, size_t n, uint64_t ram_bytes,
 		struct tx_plan *plan, struct verr *e);
+/*
+ * MapRegion's plan: r (r_slot 0: wants a memslot) added where nothing is,
+ * after memmap_check's checks against backing_bytes.  UnmapRegion's: the
+ * region that starts at gpa goes (-ENOENT when none does).
+ */
+int memmap_plan_add(const struct memmap *mm, const struct region *r,
+		    uint64_t backing_bytes, struct tx_plan *p, struct verr *e);
+int memmap_plan_remove(const struct memmap *mm, uint64_t gpa, struct tx_plan *p,
+		       struct verr *e);
 void tx_plan_free(struct tx_plan *plan);
 /*
  * What the plan's new regions will cost (*add) and what the regions it

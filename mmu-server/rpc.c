@@ -433,7 +433,8 @@ static int rpc_transaction(struct conn *c, const Kvmmu__Request *req,
 	if (r < 0)
 		return r;
 	vm->vm_tx_regions += m->n_regions;
-	r = vm_transaction(vm, &plan, c->c_srv->s_fail_tx_ioctl, e);
+	r = vm_transaction(vm, &plan, TX_TRANSACTION, c->c_srv->s_fail_tx_ioctl,
+			   e);
 	if (r == 0)
 		r = rpc_tx_reply(c, req, &plan);
 	tx_plan_free(&plan);

@@ -12,25 +12,44 @@
 
 #include "clock.h"
 #include "log.h"
+#include "release.h"
 #include "vm.h"
 
 /* Names the requested region a failing step was about. */
-static int txn_fail(struct tx_step *s, struct verr *e)
+static int txn_fail(enum tx_source src, struct tx_step *s, struct verr *e)
 {
-	return verr_prefix(e, "Transaction.regions[%d] '%s'", s->req_idx,
-			   s->op == TX_DELETE ? s->old.r_name : s->new.r_name);
+	const char *name = s->op == TX_DELETE ? s->old.r_name : s->new.r_name;
+
+	if (src == TX_TRANSACTION)
+		return verr_prefix(e, "Transaction.regions[%d] '%s'",
+				   s->req_idx, name);
+	return verr_prefix(e, "%s '%s'",
+			   src == TX_MAP_REGION ? "MapRegion" : "UnmapRegion",
+			   name);
+}
+
+/* New regions' ROM fds of steps never applied go back. */
+static void txn_drop(struct tx_plan *p, size_t from)
+{
+	for (size_t i = from; i < p->tp_n; i++) {
+		if (p->tp_steps[i].op == TX_CREATE) {
+			release_fd(p->tp_steps[i].new.r_fd);
+			p->tp_steps[i].new.r_fd = -1;
+		}
+	}
 }
 
 static int txn_create(struct vm *vm, struct tx_step *s, struct verr *e)
 {
 	struct region *r = &s->new;
 
-	r->r_fd = -1;
 	r->r_map = r->r_hva = NULL;
 	if (r->r_slot < 0)
 		return 0; /* MMIO or all-ones as MMIO: bookkeeping only */
-	if (vm_region_backing(vm, r, e) < 0)
+	if (vm_region_backing(vm, r, e) < 0) {
+		vm_region_release(r); /* a ROM's fd */
 		return -e->code;
+	}
 	r->r_slot = memmap_slot_alloc(&vm->vm_map);
 	if (vm_slot_set(vm, r, r->r_size, e) < 0) {
 		memmap_slot_free(&vm->vm_map, r->r_slot);
@@ -144,8 +163,8 @@ static void txn_record_pause(struct vm *vm, uint64_t us)
 		us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
-		   struct verr *e)
+int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
+		   unsigned fail_at, struct verr *e)
 {
 	uint64_t t0, ioctls = vm->vm_memslot_ioctls;
 	struct quota_use add = {{0}}, drop = {{0}};
@@ -153,34 +172,45 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
 	int r = 0;
 
 	tx_plan_usage(p, &add, &drop);
-	if (vm_quota_check(vm, &add, &drop, e) < 0)
-		return verr_prefix(e, "Transaction");
+	if (vm_quota_check(vm, &add, &drop, e) < 0) {
+		txn_drop(p, 0);
+		return src == TX_TRANSACTION
+			       ? verr_prefix(e, "Transaction")
+			       : txn_fail(src, &p->tp_steps[0], e);
+	}
 	t0 = mono_ns() / 1000;
 	vm->vm_tx_fail_at = fail_at;
 	vm->vm_tx_ioctl_n = 0;
-	vm_pause(vm);
+	/* Bookkeeping only (MMIO regions): the map lock is enough. */
+	if (p->tp_slot_ops > 0)
+		vm_pause(vm);
 	pthread_rwlock_wrlock(&vm->vm_map_lock);
 	for (i = 0; i < p->tp_n && r == 0; i++) {
 		r = txn_apply(vm, &p->tp_steps[i], e);
 		if (r < 0)
-			txn_fail(&p->tp_steps[i], e);
+			txn_fail(src, &p->tp_steps[i], e);
 	}
 	vm->vm_tx_fail_at = 0; /* undo steps are never failed */
 	if (r < 0) {
+		txn_drop(p, i); /* step i - 1 released its own */
 		for (size_t j = i - 1; j-- > 0;)
 			txn_undo(vm, &p->tp_steps[j]);
-		vm->vm_tx_failed++;
+		vm->vm_tx_failed += src == TX_TRANSACTION;
 	} else if (txn_commit(vm, p) < 0) {
 		for (size_t j = p->tp_n; j-- > 0;)
 			txn_undo(vm, &p->tp_steps[j]);
 		r = verr_set(e, ENOMEM, "Transaction: out of memory");
 	}
 	pthread_rwlock_unlock(&vm->vm_map_lock);
-	vm_unpause(vm);
-	txn_record_pause(vm, mono_ns() / 1000 - t0);
-	vm->vm_tx++;
-	vm->vm_tx_ioctls += vm->vm_memslot_ioctls - ioctls;
-	vm->vm_tx_coalesced += p->tp_count[TX_KEEP];
+	if (p->tp_slot_ops > 0) {
+		vm_unpause(vm);
+		txn_record_pause(vm, mono_ns() / 1000 - t0);
+	}
+	if (src == TX_TRANSACTION) {
+		vm->vm_tx++;
+		vm->vm_tx_ioctls += vm->vm_memslot_ioctls - ioctls;
+		vm->vm_tx_coalesced += p->tp_count[TX_KEEP];
+	}
 	return r;
 }
 

@@ -443,25 +443,12 @@ bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
 	return r->r_kind != RK_MMIO;
 }
 
-/* What mapping r would add, checked before any mapping or ioctl. */
-static int vm_map_quota(const struct vm *vm, const struct region *r,
-			struct verr *e)
-{
-	struct quota_use add = {{0}};
-	struct region c = *r;
-
-	c.r_slot = vm_region_needs_slot(vm, r) ? 0 : -1;
-	region_usage(&c, &add);
-	if (vm_quota_check(vm, &add, NULL, e) < 0)
-		return verr_prefix(e, "MapRegion '%s'", r->r_name);
-	return 0;
-}
-
 int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		  struct verr *e)
 {
 	struct region r = *req;
 	uint64_t backing = vm->vm_ram_bytes;
+	struct tx_plan plan;
 	int ret;
 
 	/* r owns the ROM fd from here on; vm_region_release closes it. */
@@ -469,65 +456,30 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 	if (r.r_kind != RK_ROM && rom_fd >= 0)
 		release_fd(rom_fd);
 	r.r_map = r.r_hva = NULL;
-	r.r_slot = -1;
-	if (r.r_kind == RK_ROM) {
-		ret = vm_rom_prepare(&r, &backing, e);
-		if (ret < 0)
-			goto err;
-	}
-	ret = memmap_check(&vm->vm_map, &r, backing, e);
-	if (ret < 0)
-		goto err;
-	ret = vm_map_quota(vm, &r, e);
-	if (ret < 0)
-		goto err;
-	if (vm_region_needs_slot(vm, &r)) {
-		ret = vm_region_backing(vm, &r, e);
-		if (ret < 0)
-			goto err;
-		r.r_slot = memmap_slot_alloc(&vm->vm_map);
-		ret = vm_slot_set(vm, &r, r.r_size, e);
-		if (ret < 0)
-			goto err_slot;
-	}
-	pthread_rwlock_wrlock(&vm->vm_map_lock);
-	ret = memmap_insert(&vm->vm_map, &r);
-	pthread_rwlock_unlock(&vm->vm_map_lock);
+	r.r_slot = vm_region_needs_slot(vm, &r) ? 0 : -1;
+	ret = r.r_kind == RK_ROM ? vm_rom_prepare(&r, &backing, e) : 0;
+	if (ret == 0)
+		ret = memmap_plan_add(&vm->vm_map, &r, backing, &plan, e);
 	if (ret < 0) {
-		verr_set(e, ENOMEM, "MapRegion: out of memory");
-		if (r.r_slot >= 0)
-			vm_slot_set(vm, &r, 0, e);
-		goto err_slot;
+		vm_region_release(&r);
+		return ret;
 	}
-	return 0;
-err_slot:
-	memmap_slot_free(&vm->vm_map, r.r_slot);
-err:
-	vm_region_release(&r);
-	return ret < 0 ? ret : -e->code;
+	/* From here the plan owns the fd: applied, or released on failure. */
+	ret = vm_transaction(vm, &plan, TX_MAP_REGION, 0, e);
+	tx_plan_free(&plan);
+	return ret;
 }
 
 int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
 {
-	struct region r;
-	int idx = memmap_find(&vm->vm_map, gpa), ret;
+	struct tx_plan plan;
+	int ret = memmap_plan_remove(&vm->vm_map, gpa, &plan, e);
 
-	if (idx < 0)
-		return verr_set(e, ENOENT,
-				"UnmapRegion.gpa: no region starts "
-				"at 0x%llx",
-				(unsigned long long)gpa);
-	if (vm->vm_map.mm_regions[idx].r_slot >= 0) {
-		ret = vm_slot_set(vm, &vm->vm_map.mm_regions[idx], 0, e);
-		if (ret < 0)
-			return ret;
-	}
-	pthread_rwlock_wrlock(&vm->vm_map_lock);
-	memmap_remove(&vm->vm_map, (size_t)idx, &r);
-	pthread_rwlock_unlock(&vm->vm_map_lock);
-	memmap_slot_free(&vm->vm_map, r.r_slot);
-	vm_region_release(&r);
-	return 0;
+	if (ret < 0)
+		return ret;
+	ret = vm_transaction(vm, &plan, TX_UNMAP_REGION, 0, e);
+	tx_plan_free(&plan);
+	return ret;
 }
 
 int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,

@@ -135,12 +135,19 @@ void owner_usage(const struct owner *o, struct quota_use *u);
 int vm_quota_check(const struct vm *vm, const struct quota_use *delta,
 		   const struct quota_use *drop, struct verr *e);
 
+/* Which request a plan comes from: it names the plan's errors. */
+enum tx_source { TX_TRANSACTION, TX_MAP_REGION, TX_UNMAP_REGION };
+
 /*
- * Applies a plan from memmap_plan with every vCPU out of KVM_RUN, once
- * vm_quota_check allows what the plan adds.
+ * The one way the memory map changes: applies a plan (memmap_plan,
+ * memmap_plan_add, memmap_plan_remove) with every vCPU out of KVM_RUN,
+ * once vm_quota_check allows what it adds; if an ioctl fails, the steps
+ * taken are undone and the guest keeps the old map.  ROM fds of new
+ * regions are the plan's: applied, or released on failure.  fail_at
+ * (testing only) fails that memslot ioctl of the plan.
  */
-int vm_transaction(struct vm *vm, struct tx_plan *p, unsigned fail_at,
-		   struct verr *e);
+int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
+		   unsigned fail_at, struct verr *e);
 /* p-th percentile of the recorded vCPU pause times, microseconds. */
 uint32_t vm_pause_percentile(const struct vm *vm, unsigned p);
 
@@ -152,7 +159,10 @@ int vm_slot_set(struct vm *vm, const struct region *r, uint64_t size,
 		struct verr *e);
 void vm_destroy(struct vm *vm);
 
-/* rom_fd: the frontend's memfd for RK_ROM (consumed either way), else -1. */
+/*
+ * One-region plans through vm_transaction.  rom_fd: the frontend's memfd
+ * for RK_ROM (consumed either way), else -1.
+ */
 int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		  struct verr *e);
 int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e);
