@@ -1,0 +1,154 @@
+/*
+ * test_core.c: mmu-server's VM core without the daemon and without a
+ * socket.  A real KVM VM is made with vm_create and its memory map is
+ * changed by plans through vm_transaction, the one engine that MapRegion,
+ * UnmapRegion and Transaction share: creates and moves cost the ioctls
+ * the plan says, a failed ioctl rolls the whole plan back, the bounds
+ * refuse before any ioctl, a change of MMIO bookkeeping pauses no vCPU,
+ * and destroying the VM gives back every fd.
+ * Trust: test code, run as root.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "vm.h"
+
+#define MB (1ULL << 20)
+#define GB (1ULL << 30)
+
+static struct region ram(const char *name, uint64_t gpa, uint64_t size,
+			 uint64_t off)
+{
+	struct region r = {.r_kind = RK_RAM,
+			   .r_gpa = gpa,
+			   .r_size = size,
+			   .r_offset = off,
+			   .r_slot = 0,
+			   .r_fd = -1};
+
+	snprintf(r.r_name, sizeof(r.r_name), "%s", name);
+	return r;
+}
+
+/* Applies regs[0..n) over [gpa, gpa + size) as a Transaction would. */
+static int tx(struct vm *vm, uint64_t gpa, uint64_t size,
+	      const struct region *regs, size_t n, unsigned fail_at,
+	      struct verr *e)
+{
+	struct tx_plan p;
+	int r = memmap_plan(&vm->vm_map, gpa, gpa + size, regs, n,
+			    vm->vm_ram_bytes, &p, e);
+
+	if (r == 0) {
+		r = vm_transaction(vm, &p, TX_TRANSACTION, fail_at, e);
+		tx_plan_free(&p);
+	}
+	return r;
+}
+
+/* The GPA of the region named name, or ~0. */
+static uint64_t where(struct vm *vm, const char *name)
+{
+	for (size_t i = 0; i < vm->vm_map.mm_n; i++) {
+		if (strcmp(vm->vm_map.mm_regions[i].r_name, name) == 0)
+			return vm->vm_map.mm_regions[i].r_gpa;
+	}
+	return ~0ULL;
+}
+
+int main(void)
+{
+	struct zap_policy zp = {ZAP_ALL, 0, ALLONES_MMIO};
+	struct ownerlist owners = TAILQ_HEAD_INITIALIZER(owners);
+	struct region regs[2], r;
+	struct quota_limits ql;
+	struct kvm_host kh;
+	struct owner *o;
+	struct verr e = {0};
+	struct vm *vm;
+	uint64_t io, pauses;
+	int chans[1], fds0, ret;
+
+	require_kvm("test_core");
+	fds0 = proc_fd_count(getpid());
+	vcpu_signals_init();
+	CHECK(kvm_host_open(&kh, "/dev/kvm") == 0, "KVM");
+	CHECK(vm_create(&kh, "core", 1, 16 * MB, &zp, &vm, chans, &e) == 0,
+	      "vm_create: %s", e.msg);
+	close(chans[0]);
+	quota_defaults(&ql);
+	ql.ql_vm[QR_MEMSLOTS] = 4;
+	o = owner_get(&owners, 1000, &ql);
+	vm_set_owner(vm, o);
+
+	/* MapRegion: one plan, one ioctl; an overlap costs none. */
+	r = ram("ram", 0, 8 * MB, 0);
+	CHECK(vm_map_region(vm, &r, -1, &e) == 0 && vm->vm_memslot_ioctls == 1,
+	      "map RAM: %s", e.msg);
+	r = ram("over", 4 * MB, 8 * MB, 0);
+	CHECK(vm_map_region(vm, &r, -1, &e) == -EEXIST &&
+		      vm->vm_memslot_ioctls == 1,
+	      "overlap refused before any ioctl: %s", e.msg);
+
+	/* Transaction: two creates, then a swap. */
+	regs[0] = ram("a", GB, 2 * MB, 8 * MB);
+	regs[1] = ram("b", GB + 2 * MB, 2 * MB, 10 * MB);
+	io = vm->vm_memslot_ioctls;
+	CHECK(tx(vm, GB, 16 * MB, regs, 2, 0, &e) == 0 &&
+		      vm->vm_memslot_ioctls - io == 2,
+	      "two creates, two ioctls: %s", e.msg);
+	regs[0].r_gpa = GB + 2 * MB;
+	regs[1].r_gpa = GB;
+	CHECK(tx(vm, GB, 16 * MB, regs, 2, 0, &e) == 0 &&
+		      where(vm, "a") == GB + 2 * MB && where(vm, "b") == GB,
+	      "swapped: %s", e.msg);
+
+	/* A failing second ioctl: the old map stays, and works after. */
+	regs[0].r_gpa = GB + 4 * MB;
+	regs[1].r_gpa = GB + 6 * MB;
+	CHECK(tx(vm, GB, 16 * MB, regs, 2, 2, &e) == -EIO &&
+		      where(vm, "a") == GB + 2 * MB && where(vm, "b") == GB &&
+		      vm->vm_tx_failed == 1,
+	      "rolled back: %s", e.msg);
+	CHECK(tx(vm, GB, 16 * MB, regs, 2, 0, &e) == 0 &&
+		      where(vm, "a") == GB + 4 * MB,
+	      "the same plan applies after: %s", e.msg);
+
+	/* The bound on memslots refuses before any ioctl. */
+	r = ram("c", 2 * GB, 2 * MB, 12 * MB);
+	CHECK(vm_map_region(vm, &r, -1, &e) == 0, "fourth slot: %s", e.msg);
+	io = vm->vm_memslot_ioctls;
+	r = ram("d", 3 * GB, 2 * MB, 12 * MB);
+	CHECK(vm_map_region(vm, &r, -1, &e) == -EDQUOT &&
+		      strstr(e.msg, "memslots") && vm->vm_memslot_ioctls == io,
+	      "fifth refused: %s", e.msg);
+
+	/* MMIO bookkeeping: no ioctl, no pause. */
+	pauses = vm->vm_pauses;
+	r = (struct region){.r_kind = RK_MMIO,
+			    .r_gpa = 4 * GB,
+			    .r_size = 4096,
+			    .r_slot = -1,
+			    .r_fd = -1};
+	snprintf(r.r_name, sizeof(r.r_name), "mmio");
+	CHECK(vm_map_region(vm, &r, -1, &e) == 0 &&
+		      vm->vm_memslot_ioctls == io && vm->vm_pauses == pauses,
+	      "MMIO region: no ioctl, no pause: %s", e.msg);
+
+	/* UnmapRegion: one plan, one ioctl; a wrong GPA none. */
+	CHECK(vm_unmap_region(vm, 2 * GB, &e) == 0 &&
+		      vm->vm_memslot_ioctls == io + 1 &&
+		      where(vm, "c") == ~0ULL,
+	      "unmap: %s", e.msg);
+	CHECK(vm_unmap_region(vm, 2 * GB, &e) == -ENOENT, "unmap twice");
+	ret = (int)vm->vm_map.mm_n;
+	CHECK(ret == 4, "ram, a, b and mmio: %d regions", ret);
+
+	vm_destroy(vm);
+	owner_put(&owners, o);
+	kvm_host_close(&kh);
+	CHECK(proc_fd_count(getpid()) == fds0, "fds back to %d: %d", fds0,
+	      proc_fd_count(getpid()));
+	return checks_report("test_core");
+}
