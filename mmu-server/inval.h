@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "validate.h"
+#include "verr.h"
 
 struct vm;
 

@@ -12,7 +12,7 @@
 
 #include "protocol.h"
 #include "quota.h"
-#include "validate.h"
+#include "verr.h"
 
 /* All-ones regions map one sealed memfd of this size over and over. */
 #define ALLONES_CHUNK (2ULL << 20)

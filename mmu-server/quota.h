@@ -13,7 +13,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
-#include "validate.h"
+#include "verr.h"
 
 enum quota_res {
 	QR_CONNS,    /* connections to the control socket */

@@ -12,6 +12,9 @@
 #ifndef KVMMU_REQUESTS_H
 #define KVMMU_REQUESTS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Which fds a request may carry; any other fd refuses it. */
 enum req_fds {
 	REQ_FDS_NONE,	   /* none */
@@ -34,5 +37,13 @@ enum req_fds {
 
 /* One more than the largest body case (the oneof's field numbers). */
 #define REQ_CASES 32
+
+/* requests.c: counts a request of this body case, "rpc.STEM". */
+void srv_count_request(unsigned body_case);
+/*
+ * From i = 0 on: *name and *value of each request type's counter; returns
+ * the i to pass next, 0 after the last.
+ */
+size_t srv_request_next(size_t i, const char **name, uint64_t *value);
 
 #endif

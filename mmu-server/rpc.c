@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "exitchan.h"
 #include "inval.h"
 #include "vmstats.h"
 #include "log.h"
@@ -179,6 +180,7 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 		      &fds[1], e);
 	if (r < 0)
 		return r;
+	vm->vm_forward = exitchan_forward; /* before any Run */
 	vm->vm_client = c;
 	vm->vm_client_pid = c->c_pid;
 	vm_set_owner(vm, c->c_owner);

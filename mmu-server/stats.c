@@ -12,8 +12,6 @@
 #include <linux/kvm.h>
 
 #include "kvm.h"
-#include "kvmmu.pb-c.h"
-#include "requests.h"
 #include "stats.h"
 
 static int kstats_pread(int fd, void *buf, size_t len, uint64_t off)
@@ -145,29 +143,4 @@ uint64_t srv_counter_get(enum srv_counter c)
 const char *srv_counter_name(enum srv_counter c)
 {
 	return srv_counter_names[c];
-}
-
-static _Atomic uint64_t srv_requests[REQ_CASES];
-static const char *const srv_request_names[REQ_CASES] = {
-#define REQ_NAME(C, stem, Name, fds) [KVMMU__REQUEST__BODY_##C] = "rpc." #stem,
-	KVMMU_REQUESTS(REQ_NAME)
-#undef REQ_NAME
-};
-
-void srv_count_request(unsigned body_case)
-{
-	if (body_case < REQ_CASES)
-		srv_requests[body_case]++;
-}
-
-size_t srv_request_next(size_t i, const char **name, uint64_t *value)
-{
-	for (; i < REQ_CASES; i++) {
-		if (srv_request_names[i] != NULL) {
-			*name = srv_request_names[i];
-			*value = srv_requests[i];
-			return i + 1;
-		}
-	}
-	return 0;
 }

@@ -25,7 +25,7 @@ int kstats_open(struct kstats *ks, int kvmfd);
 int kstats_read(struct kstats *ks, uint64_t *values);
 void kstats_close(struct kstats *ks);
 
-/* Server-wide counters, bumped from any thread (per request: rpc.c). */
+/* Server-wide counters, bumped from any thread (per request: requests.c). */
 enum srv_counter {
 	SC_ERRORS,
 	SC_BAD_FRAMES,
@@ -37,13 +37,6 @@ enum srv_counter {
 	SC_COUNT
 };
 
-/* Counts a request of this body case (requests.h), "rpc.STEM". */
-void srv_count_request(unsigned body_case);
-/*
- * From i = 0 on: *name and *value of each request type's counter; returns
- * the i to pass next, 0 after the last.
- */
-size_t srv_request_next(size_t i, const char **name, uint64_t *value);
 void srv_count(enum srv_counter c);
 void srv_count_add(enum srv_counter c, uint64_t n);
 uint64_t srv_counter_get(enum srv_counter c);

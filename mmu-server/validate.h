@@ -9,24 +9,13 @@
 #include <stdint.h>
 
 #include "kvmmu.pb-c.h"
+#include "verr.h"
 
 struct limits {
 	uint32_t max_vcpus;
 	uint64_t max_ram_bytes; /* per VM */
 	unsigned phys_bits;
 };
-
-/* An error to send back: a positive errno and a message naming the field. */
-struct verr {
-	int code;
-	char msg[200];
-};
-
-int verr_set(struct verr *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Puts "prefix: " before e's message (truncating); returns -e->code. */
-int verr_prefix(struct verr *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* 0, or -code with e filled in. */
 int validate_request(const Kvmmu__Request *req, const struct limits *lim,

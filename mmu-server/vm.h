@@ -15,7 +15,7 @@
 #include "memmap.h"
 #include "quota.h"
 #include "stats.h"
-#include "validate.h"
+#include "verr.h"
 
 struct vm;
 
@@ -83,6 +83,11 @@ struct vm {
 	unsigned vm_tx_fail_at;
 	unsigned vm_tx_ioctl_n;
 	_Atomic uint64_t vm_exits_forwarded;
+	/*
+	 * What a vCPU thread does with an exit the server does not answer
+	 * itself (exitchan_forward); 0 resume, else park.  NULL: park.
+	 */
+	int (*vm_forward)(struct vcpu *v);
 
 	pthread_mutex_t vm_lock;
 	pthread_cond_t vm_cv;
