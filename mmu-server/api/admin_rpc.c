@@ -79,9 +79,9 @@ static void zap_out(const struct zap_policy *zp,
 
 static const char *vm_state(const struct vm *vm)
 {
-	if (vm->vm_admin_paused)
+	if (vm->vm_admin_hold)
 		return "paused";
-	return vm->vm_running ? "running" : "stopped";
+	return vm->vm_state == VM_RUNNING ? "running" : "stopped";
 }
 
 static void summary(const struct vm *vm, Kvmmu__Admin__V1__VmSummary *s,
@@ -431,11 +431,11 @@ static grpc_status_code vm_op(struct call *c, unsigned m,
 		*out = pack(&rep.base);
 		return GRPC_STATUS_OK;
 	}
-	if (m == M_PAUSE && !vm->vm_admin_paused) {
+	if (m == M_PAUSE && !vm->vm_admin_hold) {
 		vm_pause(vm); /* returns once no vCPU is in KVM_RUN */
-		vm->vm_admin_paused = true;
-	} else if (m == M_RESUME && vm->vm_admin_paused) {
-		vm->vm_admin_paused = false;
+		vm->vm_admin_hold = true;
+	} else if (m == M_RESUME && vm->vm_admin_hold) {
+		vm->vm_admin_hold = false;
 		vm_unpause(vm);
 	}
 	summary(vm, &s, &z);

@@ -40,7 +40,7 @@ void vcpu_signals_init(void)
  */
 void vcpu_kick_locked(struct vcpu *v)
 {
-	if (!v->v_in_run)
+	if (v->v_state != VCPU_IN_RUN)
 		return;
 	v->v_run->immediate_exit = 1;
 	pthread_kill(v->v_thread, VCPU_KICK_SIGNAL);
@@ -50,7 +50,8 @@ static bool vcpu_may_run(const struct vcpu *v)
 {
 	const struct vm *vm = v->v_vm;
 
-	return vm->vm_running && vm->vm_pause == 0 && !v->v_stopped;
+	return vm->vm_state == VM_RUNNING && vm->vm_holds == 0 &&
+	       v->v_state != VCPU_PARKED;
 }
 
 /* Parks until the vCPU may run; false when the VM is going away. */
@@ -60,10 +61,11 @@ static bool vcpu_wait_runnable(struct vcpu *v)
 	bool go;
 
 	pthread_mutex_lock(&vm->vm_lock);
-	while (!vm->vm_quit && !vcpu_may_run(v))
+	while (vm->vm_state != VM_QUITTING && !vcpu_may_run(v))
 		pthread_cond_wait(&vm->vm_cv, &vm->vm_lock);
-	go = !vm->vm_quit;
-	v->v_in_run = go;
+	go = vm->vm_state != VM_QUITTING;
+	if (go)
+		v->v_state = VCPU_IN_RUN;
 	pthread_mutex_unlock(&vm->vm_lock);
 	return go;
 }
@@ -73,7 +75,7 @@ static void vcpu_left_run(struct vcpu *v)
 	struct vm *vm = v->v_vm;
 
 	pthread_mutex_lock(&vm->vm_lock);
-	v->v_in_run = false;
+	v->v_state = VCPU_WAITING;
 	v->v_run->immediate_exit = 0;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
@@ -82,7 +84,7 @@ static void vcpu_left_run(struct vcpu *v)
 static void vcpu_park(struct vcpu *v)
 {
 	pthread_mutex_lock(&v->v_vm->vm_lock);
-	v->v_stopped = true;
+	v->v_state = VCPU_PARKED;
 	pthread_mutex_unlock(&v->v_vm->vm_lock);
 }
 
@@ -156,7 +158,7 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
-/* The VM's vm_quit is set; wake the thread wherever it waits and join. */
+/* The VM is quitting; wake the thread wherever it waits and join. */
 void vcpu_stop_thread(struct vcpu *v)
 {
 	uint64_t one = 1;

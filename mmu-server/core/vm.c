@@ -277,7 +277,7 @@ void vm_destroy(struct vm *vm)
 		TAILQ_REMOVE(&vm->vm_owner->o_vms, vm, vm_oentry);
 	inval_free(vm);
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_quit = true;
+	vm->vm_state = VM_QUITTING;
 	for (unsigned i = 0; i < vm->vm_nvcpus; i++)
 		vcpu_kick_locked(&vm->vm_vcpus[i]);
 	pthread_cond_broadcast(&vm->vm_cv);
@@ -519,8 +519,8 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
 	/* New state is a new start: a parked vCPU may run again. */
 	pthread_mutex_lock(&vm->vm_lock);
-	if (r == 0)
-		v->v_stopped = false;
+	if (r == 0 && v->v_state == VCPU_PARKED)
+		v->v_state = VCPU_WAITING;
 	pthread_mutex_unlock(&vm->vm_lock);
 	vm_unpause(vm);
 	return r;
@@ -535,7 +535,7 @@ static void vm_wait_out_of_run(struct vm *vm)
 		for (unsigned i = 0; i < vm->vm_nvcpus; i++) {
 			struct vcpu *v = &vm->vm_vcpus[i];
 
-			if (v->v_in_run) {
+			if (v->v_state == VCPU_IN_RUN) {
 				busy = true;
 				vcpu_kick_locked(v);
 			}
@@ -549,7 +549,7 @@ static void vm_wait_out_of_run(struct vm *vm)
 void vm_pause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_pause++;
+	vm->vm_holds++;
 	vm_wait_out_of_run(vm);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
@@ -557,7 +557,7 @@ void vm_pause(struct vm *vm)
 void vm_unpause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_pause--;
+	vm->vm_holds--;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
@@ -565,7 +565,7 @@ void vm_unpause(struct vm *vm)
 void vm_run(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_running = true;
+	vm->vm_state = VM_RUNNING;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
@@ -573,7 +573,7 @@ void vm_run(struct vm *vm)
 void vm_stop(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_running = false;
+	vm->vm_state = VM_STOPPED;
 	vm_wait_out_of_run(vm);
 	pthread_mutex_unlock(&vm->vm_lock);
 }

@@ -30,6 +30,21 @@ struct zap_policy {
 
 #define PAUSE_SAMPLES 1024
 
+/* A VM's run state, under vm_lock. */
+enum vm_state {
+	VM_STOPPED,  /* created, or Stop: its vCPUs wait for Run */
+	VM_RUNNING,  /* Run: its vCPUs enter KVM_RUN unless held */
+	VM_QUITTING, /* vm_destroy: every vCPU thread ends */
+};
+
+/* A vCPU's, under vm_lock. */
+enum vcpu_state {
+	VCPU_WAITING, /* until its VM runs and nothing holds it */
+	VCPU_IN_RUN,  /* inside KVM_RUN, or about to enter it */
+	VCPU_PARKED,  /* stopped (its frontend said so, or its channel
+			 failed) until a VcpuState or DestroyVm */
+};
+
 struct vcpu {
 	struct vm *v_vm;
 	unsigned v_idx;
@@ -41,8 +56,7 @@ struct vcpu {
 	bool v_started;
 	struct kstats v_stats;
 	/* Under vm_lock: */
-	bool v_in_run;	/* inside KVM_RUN (or about to enter) */
-	bool v_stopped; /* parked until DestroyVm */
+	enum vcpu_state v_state;
 };
 
 struct vm {
@@ -91,10 +105,9 @@ struct vm {
 
 	pthread_mutex_t vm_lock;
 	pthread_cond_t vm_cv;
-	bool vm_running;   /* Run was asked for and no Stop since */
-	unsigned vm_pause; /* > 0: keep vCPUs out of KVM_RUN */
-	bool vm_quit;
-	bool vm_admin_paused; /* PauseVm from the admin API */
+	enum vm_state vm_state;
+	unsigned vm_holds;  /* > 0: keep vCPUs out of KVM_RUN (vm_pause) */
+	bool vm_admin_hold; /* one of them: the admin API's PauseVm */
 
 	TAILQ_ENTRY(vm) vm_entry;
 	TAILQ_ENTRY(vm) vm_oentry; /* in vm_owner->o_vms */
