@@ -171,3 +171,36 @@ void vcpu_stop_thread(struct vcpu *v)
 	pthread_join(v->v_thread, NULL);
 	v->v_started = false;
 }
+
+/* Whether v is held out of KVM_RUN: -EBUSY when not (see vm.h). */
+static int vcpu_held(struct vcpu *v)
+{
+	struct vm *vm = v->v_vm;
+	bool held;
+
+	pthread_mutex_lock(&vm->vm_lock);
+	held = vm->vm_holds > 0 && v->v_state != VCPU_IN_RUN;
+	pthread_mutex_unlock(&vm->vm_lock);
+	return held ? 0 : -EBUSY;
+}
+
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
+{
+	int r = vcpu_held(v);
+
+	return r < 0 ? r : kvm_vcpu_get_sregs(v->v_fd, sregs);
+}
+
+int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs)
+{
+	int r = vcpu_held(v);
+
+	return r < 0 ? r : kvm_vcpu_set_sregs(v->v_fd, sregs);
+}
+
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *regs)
+{
+	int r = vcpu_held(v);
+
+	return r < 0 ? r : kvm_vcpu_set_regs(v->v_fd, regs);
+}

@@ -497,7 +497,7 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 	v = &vm->vm_vcpus[idx];
 	/* Out of KVM_RUN first: a vCPU ioctl would wait for it to return. */
 	vm_pause(vm);
-	r = kvm_vcpu_get_sregs(v->v_fd, &cur);
+	r = vcpu_get_sregs(v, &cur);
 	if (r < 0) {
 		verr_set(e, -r, "KVM_GET_SREGS vCPU %u: %s", idx, strerror(-r));
 		vm_unpause(vm);
@@ -509,13 +509,13 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 	       sizeof(sr.interrupt_bitmap));
 	sr.cr2 = cur.cr2;
 	sr.cr8 = cur.cr8;
-	r = kvm_vcpu_set_sregs(v->v_fd, &sr);
+	r = vcpu_set_sregs(v, &sr);
 	if (r < 0)
 		verr_set(e, -r,
 			 "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"
 			 "efer/segments)",
 			 idx, strerror(-r));
-	else if ((r = kvm_vcpu_set_regs(v->v_fd, regs)) < 0)
+	else if ((r = vcpu_set_regs(v, regs)) < 0)
 		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
 	/* New state is a new start: a parked vCPU may run again. */
 	pthread_mutex_lock(&vm->vm_lock);

@@ -200,6 +200,14 @@ void vm_pause(struct vm *vm);
 void vm_unpause(struct vm *vm);
 
 /* vcpu.c */
+/*
+ * A vCPU's registers, from outside its thread: only while a vm_pause
+ * holds it out of KVM_RUN, else -EBUSY (the ioctl would wait for a guest
+ * that may never exit).  No other code issues a vCPU ioctl.
+ */
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs);
+int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs);
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *regs);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_thread(struct vcpu *v);
 void vcpu_kick_locked(struct vcpu *v);

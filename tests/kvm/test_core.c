@@ -145,6 +145,18 @@ int main(void)
 	ret = (int)vm->vm_map.mm_n;
 	CHECK(ret == 4, "ram, a, b and mmio: %d regions", ret);
 
+	/* A vCPU ioctl only while the vCPU is held out of KVM_RUN. */
+	{
+		struct kvm_sregs sr;
+
+		CHECK(vcpu_get_sregs(&vm->vm_vcpus[0], &sr) == -EBUSY,
+		      "vCPU ioctl without a hold refused");
+		vm_pause(vm);
+		CHECK(vcpu_get_sregs(&vm->vm_vcpus[0], &sr) == 0,
+		      "vCPU ioctl under a hold");
+		vm_unpause(vm);
+	}
+
 	vm_destroy(vm);
 	owner_put(&owners, o);
 	kvm_host_close(&kh);
