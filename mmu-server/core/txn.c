@@ -7,13 +7,44 @@
  * Trust: privileged; the plan was built from validated requests.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "log.h"
 #include "release.h"
 #include "vm.h"
+
+/* A ROM memfd must be a memfd we can seal against resizing. */
+static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
+{
+	struct stat st;
+	int fd = r->r_fd, seals;
+
+	if (fd < 0)
+		return verr_set(e, EBADF,
+				"MapRegion: ROM region needs a memfd "
+				"passed with the request");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd");
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return verr_set(e, EBADF,
+				"MapRegion: ROM fd is not a memfd "
+				"(F_GET_SEALS: %s)",
+				strerror(errno));
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+		    (F_SEAL_SHRINK | F_SEAL_GROW) &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return verr_set(e, EPERM,
+				"MapRegion: ROM memfd cannot be "
+				"sealed against resizing: %s",
+				strerror(errno));
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
 
 /* Names the requested region a failing step was about. */
 static int txn_fail(enum tx_source src, struct tx_step *s, struct verr *e)
@@ -232,4 +263,43 @@ uint32_t vm_pause_percentile(const struct vm *vm, unsigned pct)
 	memcpy(v, vm->vm_pause_us, n * sizeof(v[0]));
 	qsort(v, n, sizeof(v[0]), cmp_u32);
 	return v[(n - 1) * pct / 100];
+}
+
+int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
+		  struct verr *e)
+{
+	struct region r = *req;
+	uint64_t backing = vm->vm_ram_bytes;
+	struct tx_plan plan;
+	int ret;
+
+	/* r owns the ROM fd from here on; vm_region_release closes it. */
+	r.r_fd = r.r_kind == RK_ROM ? rom_fd : -1;
+	if (r.r_kind != RK_ROM && rom_fd >= 0)
+		release_fd(rom_fd);
+	r.r_map = r.r_hva = NULL;
+	r.r_slot = vm_region_needs_slot(vm, &r) ? 0 : -1;
+	ret = r.r_kind == RK_ROM ? vm_rom_prepare(&r, &backing, e) : 0;
+	if (ret == 0)
+		ret = memmap_plan_add(&vm->vm_map, &r, backing, &plan, e);
+	if (ret < 0) {
+		vm_region_release(&r);
+		return ret;
+	}
+	/* From here the plan owns the fd: applied, or released on failure. */
+	ret = vm_transaction(vm, &plan, TX_MAP_REGION, 0, e);
+	tx_plan_free(&plan);
+	return ret;
+}
+
+int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
+{
+	struct tx_plan plan;
+	int ret = memmap_plan_remove(&vm->vm_map, gpa, &plan, e);
+
+	if (ret < 0)
+		return ret;
+	ret = vm_transaction(vm, &plan, TX_UNMAP_REGION, 0, e);
+	tx_plan_free(&plan);
+	return ret;
 }

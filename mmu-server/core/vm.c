@@ -304,35 +304,6 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-/* A ROM memfd must be a memfd we can seal against resizing. */
-static int vm_rom_prepare(struct region *r, uint64_t *size, struct verr *e)
-{
-	struct stat st;
-	int fd = r->r_fd, seals;
-
-	if (fd < 0)
-		return verr_set(e, EBADF,
-				"MapRegion: ROM region needs a memfd "
-				"passed with the request");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return verr_set(e, EBADF, "MapRegion: ROM fd is not a memfd");
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
-		return verr_set(e, EBADF,
-				"MapRegion: ROM fd is not a memfd "
-				"(F_GET_SEALS: %s)",
-				strerror(errno));
-	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
-		    (F_SEAL_SHRINK | F_SEAL_GROW) &&
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return verr_set(e, EPERM,
-				"MapRegion: ROM memfd cannot be "
-				"sealed against resizing: %s",
-				strerror(errno));
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
 /* One sealed memfd of 0xff pages per VM, mapped as often as needed. */
 static int vm_ones_fd(struct vm *vm, struct verr *e)
 {
@@ -441,45 +412,6 @@ bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
 	if (r->r_kind == RK_ALLONES)
 		return vm->vm_zap.zp_allones == ALLONES_ROM;
 	return r->r_kind != RK_MMIO;
-}
-
-int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
-		  struct verr *e)
-{
-	struct region r = *req;
-	uint64_t backing = vm->vm_ram_bytes;
-	struct tx_plan plan;
-	int ret;
-
-	/* r owns the ROM fd from here on; vm_region_release closes it. */
-	r.r_fd = r.r_kind == RK_ROM ? rom_fd : -1;
-	if (r.r_kind != RK_ROM && rom_fd >= 0)
-		release_fd(rom_fd);
-	r.r_map = r.r_hva = NULL;
-	r.r_slot = vm_region_needs_slot(vm, &r) ? 0 : -1;
-	ret = r.r_kind == RK_ROM ? vm_rom_prepare(&r, &backing, e) : 0;
-	if (ret == 0)
-		ret = memmap_plan_add(&vm->vm_map, &r, backing, &plan, e);
-	if (ret < 0) {
-		vm_region_release(&r);
-		return ret;
-	}
-	/* From here the plan owns the fd: applied, or released on failure. */
-	ret = vm_transaction(vm, &plan, TX_MAP_REGION, 0, e);
-	tx_plan_free(&plan);
-	return ret;
-}
-
-int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e)
-{
-	struct tx_plan plan;
-	int ret = memmap_plan_remove(&vm->vm_map, gpa, &plan, e);
-
-	if (ret < 0)
-		return ret;
-	ret = vm_transaction(vm, &plan, TX_UNMAP_REGION, 0, e);
-	tx_plan_free(&plan);
-	return ret;
 }
 
 int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
