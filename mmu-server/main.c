@@ -34,6 +34,7 @@ struct options {
 	struct quota_limits quota; /* --limit, --uid-limit */
 	unsigned spin_us;
 	unsigned fail_tx_ioctl;
+	unsigned release_delay_ms;
 	bool check_kvm;
 	struct admin_opts admin;
 };
@@ -76,7 +77,10 @@ static void usage(void)
 		"(127.0.0.1:PORT)\n"
 		"  --fail-tx-ioctl N  testing only: the Nth memslot ioctl of "
 		"every transaction\n"
-		"                     fails with EIO, to exercise rollback\n",
+		"                     fails with EIO, to exercise rollback\n"
+		"  --release-delay-ms N  testing only: each close of a "
+		"frontend's fd waits\n"
+		"                     N ms, as on a slow filesystem\n",
 		DEFAULT_MAX_VMS, (int)(ql.ql_vm[QR_RAM] >> 20),
 		(int)ql.ql_vm[QR_VCPUS], WIRE_DEFAULT_SPIN_US);
 	exit(2);
@@ -147,6 +151,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"limit", required_argument, NULL, 'l'},
 		{"uid-limit", required_argument, NULL, 'Q'},
 		{"fail-tx-ioctl", required_argument, NULL, 'F'},
+		{"release-delay-ms", required_argument, NULL, 'D'},
 		{"admin-socket", required_argument, NULL, 'a'},
 		{"admin-group", required_argument, NULL, 'G'},
 		{"admin-listen", required_argument, NULL, 'L'},
@@ -215,6 +220,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'K':
 			o->check_kvm = true;
+			break;
+		case 'D':
+			o->release_delay_ms = (unsigned)parse_num0(
+				optarg, "--release-delay-ms");
 			break;
 		default:
 			usage();
@@ -355,6 +364,13 @@ int main(int argc, char **argv)
 			      o.admin.ao_socket ? o.admin.ao_socket
 						: o.admin.ao_listen,
 			      strerror(-r));
+	}
+	if (o.release_delay_ms) {
+		log_warn(
+			"--release-delay-ms %u: closing fds is slowed (testing "
+			"only)",
+			o.release_delay_ms);
+		release_set_delay_ms(o.release_delay_ms);
 	}
 	if (o.fail_tx_ioctl)
 		log_warn("--fail-tx-ioctl %u: transactions will fail (testing "

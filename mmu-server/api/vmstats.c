@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "inval.h"
+#include "release.h"
 #include "requests.h"
 #include "server.h"
 #include "vmstats.h"
@@ -99,6 +100,8 @@ static void statlist_quota(struct statlist *sl, const struct vm *vm)
 			statlist_add(sl, quota_names[r][uid][1], lim / unit);
 		}
 	}
+	statlist_add(sl, "quota.uid_releasing", release_pending(o->o_uid));
+	statlist_add(sl, "quota.uid_releasing_limit", RELEASE_MAX_PENDING);
 	statlist_add(sl, "quota.vm_inval_pending", inval_pending(vm));
 	statlist_add(sl, "quota.vm_inval_pending_limit", INVAL_MAX_PENDING);
 }
@@ -131,8 +134,9 @@ static void statlist_server(struct statlist *sl, const struct vm *vm)
 	statlist_quota(sl, vm);
 }
 
-/* statlist_server: 15, and quota: uid, 4 per resource, 2 for inval. */
-#define VM_SERVER_STATS (15 + 1 + 4 * QR_COUNT + 2)
+/* statlist_server: 15, and quota: uid, 4 per resource, 2 for inval, 2
+ * for releasing. */
+#define VM_SERVER_STATS (15 + 1 + 4 * QR_COUNT + 2 + 2)
 
 void stats_reply_free(struct stats_reply *sr, unsigned nvcpus)
 {

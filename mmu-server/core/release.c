@@ -20,21 +20,78 @@
 #include "log.h"
 #include "release.h"
 
+/* An fd to close and the uid it is charged to. */
+struct rel {
+	int r_fd;
+	uid_t r_uid;
+};
+
+/* Fds a uid has waiting (a few uids at a time: a short list). */
+struct pending {
+	uid_t p_uid;
+	unsigned p_n;
+};
+
+#define PENDING_SLOTS 64
+
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
 	bool started, stop, busy;
-	int *fds;
+	struct rel *fds;
 	size_t n, cap;
+	struct pending pend[PENDING_SLOTS];
+	unsigned delay_ms; /* testing only */
 } rl = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Whom this thread's releases are charged to; -1: nobody. */
+static _Thread_local uid_t release_uid = (uid_t)-1;
+
+void release_charge(uid_t uid)
+{
+	release_uid = uid;
+}
+
+void release_set_delay_ms(unsigned ms)
+{
+	rl.delay_ms = ms;
+}
+
+/* uid's pending count, made on first use; NULL when the list is full. */
+static unsigned *pending_of(uid_t uid, bool make)
+{
+	struct pending *free_slot = NULL;
+
+	for (int i = 0; i < PENDING_SLOTS; i++) {
+		if (rl.pend[i].p_n > 0 && rl.pend[i].p_uid == uid)
+			return &rl.pend[i].p_n;
+		if (rl.pend[i].p_n == 0 && free_slot == NULL)
+			free_slot = &rl.pend[i];
+	}
+	if (!make || free_slot == NULL)
+		return NULL;
+	free_slot->p_uid = uid;
+	return &free_slot->p_n;
+}
+
+unsigned release_pending(uid_t uid)
+{
+	unsigned *n, v;
+
+	pthread_mutex_lock(&rl.mu);
+	n = pending_of(uid, false);
+	v = n ? *n : 0;
+	pthread_mutex_unlock(&rl.mu);
+	return v;
+}
 
 static void *release_thread(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&rl.mu);
 	for (;;) {
-		int *batch;
+		struct rel *batch;
 		size_t n;
 
 		while (rl.n == 0 && !rl.stop)
@@ -47,8 +104,20 @@ static void *release_thread(void *arg)
 		rl.n = rl.cap = 0;
 		rl.busy = true;
 		pthread_mutex_unlock(&rl.mu);
-		for (size_t i = 0; i < n; i++)
-			close(batch[i]);
+		for (size_t i = 0; i < n; i++) {
+			unsigned *pend;
+
+			if (rl.delay_ms)
+				usleep(rl.delay_ms * 1000);
+			close(batch[i].r_fd);
+			if (batch[i].r_uid == (uid_t)-1)
+				continue;
+			pthread_mutex_lock(&rl.mu);
+			pend = pending_of(batch[i].r_uid, false);
+			if (pend && *pend > 0)
+				(*pend)--;
+			pthread_mutex_unlock(&rl.mu);
+		}
 		free(batch);
 		pthread_mutex_lock(&rl.mu);
 		rl.busy = false;
@@ -80,6 +149,9 @@ static void release_defuse(int fd)
 
 void release_fd(int fd)
 {
+	uid_t uid = release_uid;
+	unsigned *pend;
+
 	if (fd < 0)
 		return;
 	release_defuse(fd);
@@ -91,7 +163,7 @@ void release_fd(int fd)
 	}
 	if (rl.n == rl.cap) {
 		size_t cap = rl.cap ? 2 * rl.cap : 64;
-		int *p = realloc(rl.fds, cap * sizeof(*p));
+		struct rel *p = realloc(rl.fds, cap * sizeof(*p));
 
 		if (p == NULL) {
 			pthread_mutex_unlock(&rl.mu);
@@ -103,7 +175,14 @@ void release_fd(int fd)
 		rl.fds = p;
 		rl.cap = cap;
 	}
-	rl.fds[rl.n++] = fd;
+	/* A uid past PENDING_SLOTS others is not counted: closed all the same.
+	 */
+	pend = uid != (uid_t)-1 ? pending_of(uid, true) : NULL;
+	if (pend == NULL)
+		uid = (uid_t)-1;
+	else
+		(*pend)++;
+	rl.fds[rl.n++] = (struct rel){fd, uid};
 	pthread_cond_signal(&rl.cv);
 	pthread_mutex_unlock(&rl.mu);
 }

@@ -123,6 +123,7 @@ static const char *const srv_counter_names[SC_COUNT] = {
 	[SC_VMS_CREATED] = "vms.created",
 	[SC_VMS_DESTROYED] = "vms.destroyed",
 	[SC_MEMSLOT_IOCTLS] = "memslot_ioctls",
+	[SC_HELD_BACK] = "held_back.releasing",
 };
 
 void srv_count(enum srv_counter c)

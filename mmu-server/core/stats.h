@@ -34,6 +34,7 @@ enum srv_counter {
 	SC_VMS_CREATED,
 	SC_VMS_DESTROYED,
 	SC_MEMSLOT_IOCTLS,
+	SC_HELD_BACK, /* connections held back: their uid's fds closing */
 	SC_COUNT
 };
 

@@ -30,6 +30,7 @@ struct conn {
 	struct server *c_srv;
 	int c_fd;
 	struct event *c_ev;
+	struct event *c_ev_wait; /* held back: when to read again */
 	uid_t c_uid;
 	pid_t c_pid;
 	struct owner *c_owner; /* c_uid's, charged for what c takes */

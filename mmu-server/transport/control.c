@@ -22,6 +22,7 @@
 #include "kvmmu.pb-c.h"
 #include "log.h"
 #include "conn.h"
+#include "release.h"
 #include "server.h"
 #include "wire.h"
 
@@ -42,6 +43,8 @@ static void conn_close(struct conn *c)
 		c->c_owner->o_refused--;
 	owner_put(&s->s_owners, c->c_owner);
 	TAILQ_REMOVE(&s->s_conns, c, c_entry);
+	if (c->c_ev_wait != NULL)
+		event_free(c->c_ev_wait);
 	event_free(c->c_ev);
 	close(c->c_fd);
 	conn_outq_free(c);
@@ -69,8 +72,55 @@ static void conn_flush(struct conn *c)
 		conn_close(c);
 }
 
-/* Handles one packet.  -1 when the connection was closed. */
+static void conn_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn_watch(c, EV_READ) < 0)
+		conn_close(c);
+}
+
+/*
+ * The uid has RELEASE_MAX_PENDING fds still closing (release.c): read
+ * none of this connection for 50 ms; its requests wait in the socket,
+ * everyone else is served.  1, or -1 when the connection was closed.
+ */
+static int conn_hold(struct conn *c)
+{
+	struct timeval tv = {0, 50 * 1000};
+
+	if (c->c_ev_wait == NULL)
+		c->c_ev_wait = evtimer_new(c->c_srv->s_base, conn_resume, c);
+	if (c->c_ev_wait == NULL || event_del(c->c_ev) < 0 ||
+	    evtimer_add(c->c_ev_wait, &tv) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	srv_count(SC_HELD_BACK);
+	return 1;
+}
+
+static int conn_read_one(struct conn *c);
+
+/*
+ * Handles one packet, charging the fds it brings to the peer's uid.  -1
+ * when the connection was closed, 1 when it is held back.
+ */
 static int conn_read(struct conn *c)
+{
+	int r;
+
+	if (release_pending(c->c_uid) >= RELEASE_MAX_PENDING)
+		return conn_hold(c);
+	release_charge(c->c_uid);
+	r = conn_read_one(c);
+	release_charge((uid_t)-1);
+	return r;
+}
+
+static int conn_read_one(struct conn *c)
 {
 	uint8_t *buf = malloc(WIRE_MAX_MSG);
 	int fds[WIRE_MAX_FDS];
@@ -154,8 +204,8 @@ static void conn_serve(struct conn *c)
 	unsigned spin = c->c_srv->s_spin_us;
 
 	for (int i = 0; i < CONN_BURST; i++) {
-		if (conn_read(c) < 0 || !STAILQ_EMPTY(&c->c_outq))
-			return; /* closed, or waiting for the socket */
+		if (conn_read(c) != 0 || !STAILQ_EMPTY(&c->c_outq))
+			return; /* closed, held, or waiting for the socket */
 		if (wire_poll(&pfd, 1, 0, spin) <= 0)
 			return;
 	}

@@ -12,6 +12,7 @@
 #include "exitchan.h"
 #include "kvmmu.pb-c.h"
 #include "log.h"
+#include "release.h"
 #include "vm.h"
 #include "wire.h"
 
@@ -81,6 +82,7 @@ static size_t vcpu_describe_exit(struct vcpu *v, Kvmmu__VcpuExit *ex,
 /* Waits for the frontend's answer.  -EPIPE when the VM is going away. */
 static int vcpu_wait_answer(struct vcpu *v, uint8_t *buf)
 {
+	uid_t uid = v->v_vm->vm_owner ? v->v_vm->vm_owner->o_uid : (uid_t)-1;
 	struct pollfd pfd[2] = {
 		{.fd = v->v_chan, .events = POLLIN},
 		{.fd = v->v_wake, .events = POLLIN},
@@ -89,6 +91,11 @@ static int vcpu_wait_answer(struct vcpu *v, uint8_t *buf)
 	size_t nfds;
 	ssize_t n;
 
+	/* Over its uid's bound of closing fds, this vCPU waits, not others. */
+	while (release_pending(uid) >= RELEASE_MAX_PENDING) {
+		if (poll(&pfd[1], 1, 10) > 0)
+			return -EPIPE; /* the VM is going away */
+	}
 	for (;;) {
 		if (wire_poll(pfd, 2, -1, v->v_vm->vm_spin_us) < 0) {
 			if (errno == EINTR)
@@ -100,7 +107,9 @@ static int vcpu_wait_answer(struct vcpu *v, uint8_t *buf)
 		n = wire_recv(v->v_chan, buf, fds, &nfds);
 		if (n == -EAGAIN)
 			continue;
+		release_charge(uid);
 		wire_close_fds(fds, nfds); /* answers carry no fds */
+		release_charge((uid_t)-1);
 		if (n == 0)
 			return -EPIPE;
 		return (int)n;

@@ -12,9 +12,9 @@
  * request that takes no fd, all-ones regions over a huge span), every
  * bounded resource taken until the server says EDQUOT (in an order the
  * seed picks), requests that must be refused, and seeded mutations of
- * valid frames.  Usage: attack [SEED] (KVMMU_ATTACK_SEED overrides; the
- * seed is printed, so a failing run can be replayed).
- * Trust: test code, started as root; the attackers run as nobody.
+ * valid frames, and fds that are slow to close.  Usage: attack [SEED]
+ * (KVMMU_ATTACK_SEED overrides; the seed is printed, so a failing run can be
+ * replayed). Trust: test code, started as root; the attackers run as nobody.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -575,6 +575,50 @@ static void attack_frames(void)
 	close(fd);
 }
 
+/*
+ * 6: fds whose close is slow.  The server runs with --release-delay-ms,
+ * as if they were files on a FUSE mount the attacker serves; 12 requests
+ * that take no fd bring 64 each.  Once 256 of the uid's fds are closing,
+ * the server reads none of its connections; the requests wait in the
+ * socket and are answered (refused) as the closes drain, never dropped.
+ */
+static void attack_release(void)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__GetStats gs = KVMMU__GET_STATS__INIT;
+	unsigned early = 0, all = 0;
+	int p[2], fds[64];
+	struct client cl;
+	uint64_t id;
+	bool err;
+
+	CHECK(client_connect(&cl, srv.s_sock) == 0 && pipe(p) == 0,
+	      "release: connect: %s", cl.cl_err);
+	for (int i = 0; i < 64; i++)
+		fds[i] = p[0];
+	gs.has_vm_id = 1;
+	gs.vm_id = 1;
+	req.body_case = KVMMU__REQUEST__BODY_GET_STATS;
+	req.get_stats = &gs;
+	for (int i = 0; i < 12; i++)
+		CHECK(client_send(&cl, &req, fds, 64, &id) == 0,
+		      "release: send %d: %s", i, cl.cl_err);
+	close(p[0]);
+	close(p[1]);
+	while (reply_or_hangup(cl.cl_fd, 300, &err) && err)
+		early++;
+	printf("attack: release: %u of 12 requests answered before the "
+	       "server held the connection back\n",
+	       early);
+	CHECK(early >= 4 && early < 12, "release: held back after %u", early);
+	hold();
+	for (all = early;
+	     all < 12 && reply_or_hangup(cl.cl_fd, 30000, &err) && err;)
+		all++;
+	CHECK(all == 12, "release: all 12 refused in the end (%u)", all);
+	client_close(&cl);
+}
+
 /* --- the parent's side -------------------------------------------------- */
 
 static double ms_since(uint64_t t0)
@@ -625,7 +669,7 @@ static void baseline(const char *phase)
 {
 	int fds = -1;
 
-	for (int i = 0; i < 300 && fds != base_fds; i++) {
+	for (int i = 0; i < 1500 && fds != base_fds; i++) {
 		usleep(10000);
 		fds = proc_fd_count(srv.s_pid);
 	}
@@ -738,6 +782,16 @@ int main(int argc, char **argv)
 	phase("exhaust", attack_exhaust);
 	phase("frames", attack_frames);
 	CHECK(srv_stop(&srv) == 0, "the server exits cleanly");
+	/* A server whose closes are slow, for the last phase. */
+	CHECK(srv_start(&srv, (const char *[]){"--socket-group", "nogroup",
+					       "--release-delay-ms", "10",
+					       NULL}) == 0,
+	      "server with --release-delay-ms 10");
+	usleep(200000);
+	base_fds = proc_fd_count(srv.s_pid);
+	base_rss = proc_rss_kib(srv.s_pid);
+	phase("release", attack_release);
+	CHECK(srv_stop(&srv) == 0, "the second server exits cleanly");
 	free(spin_img);
 	return checks_report("attack");
 }
