@@ -77,14 +77,19 @@ static void zap_out(const struct zap_policy *zp,
 	z->allones = (char *)zap_allones_name(zp->zp_allones);
 }
 
-static const char *vm_state(const struct vm *vm)
+static const char *vm_state(struct vm *vm)
 {
-	if (vm->vm_admin_hold)
+	switch (vm_get_state(vm)) {
+	case VM_PAUSED:
 		return "paused";
-	return vm->vm_state == VM_RUNNING ? "running" : "stopped";
+	case VM_RUNNING:
+		return "running";
+	default:
+		return "stopped";
+	}
 }
 
-static void summary(const struct vm *vm, Kvmmu__Admin__V1__VmSummary *s,
+static void summary(struct vm *vm, Kvmmu__Admin__V1__VmSummary *s,
 		    Kvmmu__Admin__V1__ZapControl *z)
 {
 	kvmmu__admin__v1__vm_summary__init(s);
@@ -431,13 +436,14 @@ static grpc_status_code vm_op(struct call *c, unsigned m,
 		*out = pack(&rep.base);
 		return GRPC_STATUS_OK;
 	}
-	if (m == M_PAUSE && !vm->vm_admin_hold) {
-		vm_pause(vm); /* returns once no vCPU is in KVM_RUN */
-		vm->vm_admin_hold = true;
-	} else if (m == M_RESUME && vm->vm_admin_hold) {
-		vm->vm_admin_hold = false;
-		vm_unpause(vm);
-	}
+	/* Pause returns once no vCPU is in KVM_RUN. */
+	if (m == M_PAUSE && vm_admin_pause(vm) < 0)
+		return fail(c, GRPC_STATUS_FAILED_PRECONDITION,
+			    "vm %u: not running (its frontend has not run it, "
+			    "or stopped it)",
+			    vm->vm_id);
+	if (m == M_RESUME)
+		vm_admin_resume(vm);
 	summary(vm, &s, &z);
 	rep.vm = &s;
 	*out = pack(&rep.base);

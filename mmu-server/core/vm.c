@@ -497,7 +497,8 @@ void vm_unpause(struct vm *vm)
 void vm_run(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_state = VM_RUNNING;
+	if (vm->vm_state == VM_STOPPED)
+		vm->vm_state = VM_RUNNING;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
@@ -505,7 +506,42 @@ void vm_run(struct vm *vm)
 void vm_stop(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_state = VM_STOPPED;
+	if (vm->vm_state != VM_QUITTING)
+		vm->vm_state = VM_STOPPED;
 	vm_wait_out_of_run(vm);
 	pthread_mutex_unlock(&vm->vm_lock);
+}
+
+int vm_admin_pause(struct vm *vm)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&vm->vm_lock);
+	if (vm->vm_state == VM_RUNNING) {
+		vm->vm_state = VM_PAUSED;
+		vm_wait_out_of_run(vm);
+	} else if (vm->vm_state != VM_PAUSED) {
+		r = -EINVAL;
+	}
+	pthread_mutex_unlock(&vm->vm_lock);
+	return r;
+}
+
+void vm_admin_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->vm_lock);
+	if (vm->vm_state == VM_PAUSED)
+		vm->vm_state = VM_RUNNING;
+	pthread_cond_broadcast(&vm->vm_cv);
+	pthread_mutex_unlock(&vm->vm_lock);
+}
+
+enum vm_state vm_get_state(struct vm *vm)
+{
+	enum vm_state st;
+
+	pthread_mutex_lock(&vm->vm_lock);
+	st = vm->vm_state;
+	pthread_mutex_unlock(&vm->vm_lock);
+	return st;
 }

@@ -34,6 +34,8 @@ struct zap_policy {
 enum vm_state {
 	VM_STOPPED,  /* created, or Stop: its vCPUs wait for Run */
 	VM_RUNNING,  /* Run: its vCPUs enter KVM_RUN unless held */
+	VM_PAUSED,   /* the admin API's PauseVm of a running VM; Run keeps
+			it paused, Stop stops it, ResumeVm runs it again */
 	VM_QUITTING, /* vm_destroy: every vCPU thread ends */
 };
 
@@ -106,8 +108,7 @@ struct vm {
 	pthread_mutex_t vm_lock;
 	pthread_cond_t vm_cv;
 	enum vm_state vm_state;
-	unsigned vm_holds;  /* > 0: keep vCPUs out of KVM_RUN (vm_pause) */
-	bool vm_admin_hold; /* one of them: the admin API's PauseVm */
+	unsigned vm_holds; /* > 0: keep vCPUs out of KVM_RUN (vm_pause) */
 
 	TAILQ_ENTRY(vm) vm_entry;
 	TAILQ_ENTRY(vm) vm_oentry; /* in vm_owner->o_vms */
@@ -194,6 +195,14 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 		      const struct kvm_sregs *sregs, struct verr *e);
 void vm_run(struct vm *vm);
 void vm_stop(struct vm *vm);
+/*
+ * The admin API's PauseVm: a running VM is paused once no vCPU is in
+ * KVM_RUN (-EINVAL when it is not running; already paused: 0).
+ * ResumeVm: a paused VM runs again (else nothing happens).
+ */
+int vm_admin_pause(struct vm *vm);
+void vm_admin_resume(struct vm *vm);
+enum vm_state vm_get_state(struct vm *vm);
 
 /* Keep every vCPU out of KVM_RUN until the matching unpause; nests. */
 void vm_pause(struct vm *vm);

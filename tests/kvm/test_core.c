@@ -5,7 +5,9 @@
  * UnmapRegion and Transaction share: creates and moves cost the ioctls
  * the plan says, a failed ioctl rolls the whole plan back, the bounds
  * refuse before any ioctl, a change of MMIO bookkeeping pauses no vCPU,
- * and destroying the VM gives back every fd.
+ * the run state moves as Run, Stop and the admin API say, a vCPU ioctl
+ * is refused unless a hold keeps the vCPU out of KVM_RUN, and destroying
+ * the VM gives back every fd.
  * Trust: test code, run as root.
  */
 #include <string.h>
@@ -144,6 +146,19 @@ int main(void)
 	CHECK(vm_unmap_region(vm, 2 * GB, &e) == -ENOENT, "unmap twice");
 	ret = (int)vm->vm_map.mm_n;
 	CHECK(ret == 4, "ram, a, b and mmio: %d regions", ret);
+
+	/* The run state: admin pause only of a running VM, and back. */
+	CHECK(vm_admin_pause(vm) == -EINVAL && vm_get_state(vm) == VM_STOPPED,
+	      "a stopped VM cannot be paused");
+	vm_run(vm);
+	CHECK(vm_admin_pause(vm) == 0 && vm_get_state(vm) == VM_PAUSED,
+	      "paused");
+	vm_run(vm);
+	CHECK(vm_get_state(vm) == VM_PAUSED, "Run keeps it paused");
+	vm_admin_resume(vm);
+	CHECK(vm_get_state(vm) == VM_RUNNING, "resumed");
+	vm_stop(vm);
+	CHECK(vm_get_state(vm) == VM_STOPPED, "stopped");
 
 	/* A vCPU ioctl only while the vCPU is held out of KVM_RUN. */
 	{
