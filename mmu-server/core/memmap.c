@@ -59,12 +59,28 @@ static int memmap_check_overlap(const struct memmap *mm, const struct region *r,
 	return 0;
 }
 
-static int memmap_has_free_slot(const struct memmap *mm)
+static unsigned memmap_free_slots(const struct memmap *mm)
 {
-	for (int i = 0; i < mm->mm_nr_slots; i++) {
-		if (!mm->mm_slot_used[i])
-			return 1;
-	}
+	unsigned n = 0;
+
+	for (int i = 0; i < mm->mm_nr_slots; i++)
+		n += !mm->mm_slot_used[i];
+	return n;
+}
+
+/* A RAM or ROM region inside its backing (bytes); others have none. */
+static int region_check_backing(const struct region *r, uint64_t backing,
+				struct verr *e)
+{
+	if ((r->r_kind == RK_RAM || r->r_kind == RK_ROM) &&
+	    r->r_offset + r->r_size > backing)
+		return verr_set(e, EINVAL,
+				"Region.offset: [0x%llx, +0x%llx) exceeds the "
+				"%s backing of 0x%llx bytes",
+				(unsigned long long)r->r_offset,
+				(unsigned long long)r->r_size,
+				r->r_kind == RK_RAM ? "RAM" : "ROM memfd",
+				(unsigned long long)backing);
 	return 0;
 }
 
@@ -72,18 +88,10 @@ int memmap_check(const struct memmap *mm, const struct region *r,
 		 uint64_t backing_bytes, struct verr *e)
 {
 	/* All-ones regions have no backing to exceed: quota.h bounds them. */
-	if ((r->r_kind == RK_RAM || r->r_kind == RK_ROM) &&
-	    r->r_offset + r->r_size > backing_bytes)
-		return verr_set(e, EINVAL,
-				"Region.offset: [0x%llx, +0x%llx) exceeds the "
-				"%s backing of 0x%llx bytes",
-				(unsigned long long)r->r_offset,
-				(unsigned long long)r->r_size,
-				r->r_kind == RK_RAM ? "RAM" : "ROM memfd",
-				(unsigned long long)backing_bytes);
-	if (memmap_check_overlap(mm, r, e) < 0)
+	if (region_check_backing(r, backing_bytes, e) < 0 ||
+	    memmap_check_overlap(mm, r, e) < 0)
 		return -e->code;
-	if (r->r_kind != RK_MMIO && !memmap_has_free_slot(mm))
+	if (r->r_kind != RK_MMIO && memmap_free_slots(mm) == 0)
 		return verr_set(e, ENOSPC, "Region: all %d memslots are in use",
 				mm->mm_nr_slots);
 	return 0;
@@ -233,13 +241,10 @@ static int plan_check_new(const struct region *regs, size_t n, uint64_t gpa,
 				"Transaction.regions[%zu] '%s': outside "
 				"the window",
 				i, r->r_name);
-		if (r->r_kind == RK_RAM && r->r_offset + r->r_size > ram_bytes)
-			return verr_set(e, EINVAL,
-					"Transaction.regions[%zu] '%s': offset "
-					"+ size exceeds the RAM backing of "
-					"0x%llx bytes",
-					i, r->r_name,
-					(unsigned long long)ram_bytes);
+		if (r->r_kind == RK_RAM &&
+		    region_check_backing(r, ram_bytes, e) < 0)
+			return verr_prefix(e, "Transaction.regions[%zu] '%s'",
+					   i, r->r_name);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(regs[j].r_name, r->r_name) == 0)
 				return verr_set(e, EINVAL,
@@ -364,15 +369,6 @@ static void plan_steps(const struct memmap *mm, struct tx_plan *p,
 	}
 }
 
-static unsigned plan_free_slots(const struct memmap *mm)
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < mm->mm_nr_slots; i++)
-		n += !mm->mm_slot_used[i];
-	return n;
-}
-
 /* Slots the plan needs beyond those its deletes give back. */
 static int plan_check_slots(const struct memmap *mm, const struct tx_plan *p,
 			    struct verr *e)
@@ -387,10 +383,10 @@ static int plan_check_slots(const struct memmap *mm, const struct tx_plan *p,
 		if (s->op == TX_DELETE && s->old.r_slot >= 0)
 			freed++;
 	}
-	if (need > plan_free_slots(mm) + freed)
+	if (need > memmap_free_slots(mm) + freed)
 		return verr_set(e, ENOSPC,
 				"Transaction: needs %u memslots, %u are free",
-				need, plan_free_slots(mm) + freed);
+				need, memmap_free_slots(mm) + freed);
 	return 0;
 }
 
