@@ -25,13 +25,20 @@
 #include "wire.h"
 #include "zap.h"
 
-static int rpc_reply(struct conn *c, const Kvmmu__Request *req,
-		     Kvmmu__Reply *rep, const int *fds, size_t nfds)
+/* Sends rep as the answer to request id. */
+static int rpc_reply_id(struct conn *c, uint64_t id, Kvmmu__Reply *rep,
+			const int *fds, size_t nfds)
 {
 	rep->has_version = rep->has_id = 1;
 	rep->version = KVMMU_PROTOCOL_VERSION;
-	rep->id = req->id;
+	rep->id = id;
 	return conn_send(c, rep, fds, nfds);
+}
+
+static int rpc_reply(struct conn *c, const Kvmmu__Request *req,
+		     Kvmmu__Reply *rep, const int *fds, size_t nfds)
+{
+	return rpc_reply_id(c, req->id, rep, fds, nfds);
 }
 
 static int rpc_ok(struct conn *c, const Kvmmu__Request *req)
@@ -454,13 +461,10 @@ static void rpc_inval_done(void *cookie, uint64_t id,
 	ir.requests = res->requests;
 	ir.ranges = res->ranges;
 	ir.calls = res->calls;
-	rep.has_version = rep.has_id = 1;
-	rep.version = KVMMU_PROTOCOL_VERSION;
-	rep.id = id;
 	rep.body_case = KVMMU__REPLY__BODY_INVALIDATE;
 	rep.invalidate = &ir;
 	/* A failed send closes the conn at its next event; nothing to do. */
-	conn_send(cookie, &rep, NULL, 0);
+	rpc_reply_id(cookie, id, &rep, NULL, 0);
 }
 
 static void rpc_inval_timer(evutil_socket_t fd, short what, void *arg)

@@ -80,10 +80,13 @@ int quota_parse(struct quota_limits *ql, bool uid, const char *arg,
 			opt, arg);
 }
 
-void quota_add(struct quota_use *to, const struct quota_use *u)
+bool quota_grows(const struct quota_use *add, const struct quota_use *drop)
 {
-	for (int r = 0; r < QR_COUNT; r++)
-		to->qu[r] += u->qu[r];
+	for (int r = 0; r < QR_COUNT; r++) {
+		if (add->qu[r] > (drop ? drop->qu[r] : 0))
+			return true;
+	}
+	return false;
 }
 
 void quota_sub(struct quota_use *from, const struct quota_use *u)

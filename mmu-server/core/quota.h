@@ -59,7 +59,8 @@ void quota_defaults(struct quota_limits *ql);
 int quota_parse(struct quota_limits *ql, bool uid, const char *arg,
 		struct verr *e);
 
-void quota_add(struct quota_use *to, const struct quota_use *u);
+/* Whether add takes more of some resource than drop (NULL: none) gives. */
+bool quota_grows(const struct quota_use *add, const struct quota_use *drop);
 void quota_sub(struct quota_use *from, const struct quota_use *u);
 
 /*

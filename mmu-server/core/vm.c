@@ -235,7 +235,11 @@ int vm_quota_check(const struct vm *vm, const struct quota_use *delta,
 {
 	struct quota_use vu = {{0}}, ou = {{0}};
 
-	if (vm->vm_owner == NULL)
+	/*
+	 * A change that takes no more of anything than it gives back (an
+	 * unmap, a BAR move) stays within every bound: no need to count.
+	 */
+	if (vm->vm_owner == NULL || !quota_grows(delta, drop))
 		return 0;
 	vm_usage(vm, &vu);
 	owner_usage(vm->vm_owner, &ou);

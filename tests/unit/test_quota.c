@@ -81,6 +81,16 @@ static void test_check(void)
 	add.qu[QR_MAPPINGS] = 2;
 	CHECK(quota_check(&ql, &vm, &uid, 1000, &add, &e) == 0,
 	      "up to the bound is allowed");
+	{
+		struct quota_use a = {{0}}, d = {{0}};
+
+		a.qu[QR_MAPPINGS] = d.qu[QR_MAPPINGS] = 5;
+		CHECK(!quota_grows(&a, &d) && quota_grows(&d, NULL),
+		      "a swap of equals does not grow; anything over nothing "
+		      "does");
+		a.qu[QR_SPAN] = 1;
+		CHECK(quota_grows(&a, &d), "one resource more: it grows");
+	}
 	memset(&add, 0, sizeof(add));
 	uid.qu[QR_REGIONS] = 1u << 20; /* over, e.g. after a limit change */
 	CHECK(quota_check(&ql, &vm, &uid, 1000, &add, &e) == 0,
