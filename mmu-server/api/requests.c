@@ -11,7 +11,7 @@
 
 static _Atomic uint64_t srv_requests[REQ_CASES];
 static const char *const srv_request_names[REQ_CASES] = {
-#define REQ_NAME(C, stem, Name, fds) [KVMMU__REQUEST__BODY_##C] = "rpc." #stem,
+#define REQ_NAME(C, stem, Type, fds) [KVMMU__REQUEST__BODY_##C] = "rpc." #stem,
 	KVMMU_REQUESTS(REQ_NAME)
 #undef REQ_NAME
 };

@@ -1,10 +1,11 @@
 /*
  * requests.h: the one table of the data plane's request types.  A row is
- * X(CASE, stem, Name, fds): the body's oneof case
- * (KVMMU__REQUEST__BODY_CASE) and field (req->stem), its validator
- * validate_stem(req->stem, lim, e) in validate.c, its handler
- * rpc_stem(conn, req, e) in rpc.c, its counter "rpc.stem", its name in
- * messages, and the fds it takes (enum req_fds).  Adding a request is a
+ * X(CASE, stem, Type, fds): the body's oneof case
+ * (KVMMU__REQUEST__BODY_CASE) and field (req->stem), its message type
+ * Kvmmu__Type (whose name, #Type, is the request's name in messages), its
+ * validator validate_stem(const Kvmmu__Type *, lim, e) in validate.c, its
+ * handler rpc_stem(conn, req, e) in rpc.c, its counter "rpc.stem", and
+ * the fds it takes (enum req_fds).  Adding a request is a
  * row here, a validator and a handler; a body without a row is refused
  * as a protocol violation and never reaches any handler.
  * Trust: describes untrusted input; holds no state.
@@ -22,18 +23,18 @@ enum req_fds {
 };
 
 #define KVMMU_REQUESTS(X)                                                      \
-	X(HELLO, hello, "Hello", REQ_FDS_NONE)                                 \
-	X(CREATE_VM, create_vm, "CreateVm", REQ_FDS_NONE)                      \
-	X(MAP_REGION, map_region, "MapRegion", REQ_FDS_ROM_MEMFD)              \
-	X(UNMAP_REGION, unmap_region, "UnmapRegion", REQ_FDS_NONE)             \
-	X(SET_VCPU_STATE, set_vcpu_state, "VcpuState", REQ_FDS_NONE)           \
-	X(RUN, run, "Run", REQ_FDS_NONE)                                       \
-	X(STOP, stop, "Stop", REQ_FDS_NONE)                                    \
-	X(GET_STATS, get_stats, "GetStats", REQ_FDS_NONE)                      \
-	X(DESTROY_VM, destroy_vm, "DestroyVm", REQ_FDS_NONE)                   \
-	X(TRANSACTION, transaction, "Transaction", REQ_FDS_NONE)               \
-	X(SET_ZAP_CONTROL, set_zap_control, "SetZapControl", REQ_FDS_NONE)     \
-	X(INVALIDATE, invalidate, "Invalidate", REQ_FDS_NONE)
+	X(HELLO, hello, Hello, REQ_FDS_NONE)                                   \
+	X(CREATE_VM, create_vm, CreateVm, REQ_FDS_NONE)                        \
+	X(MAP_REGION, map_region, MapRegion, REQ_FDS_ROM_MEMFD)                \
+	X(UNMAP_REGION, unmap_region, UnmapRegion, REQ_FDS_NONE)               \
+	X(SET_VCPU_STATE, set_vcpu_state, VcpuState, REQ_FDS_NONE)             \
+	X(RUN, run, Run, REQ_FDS_NONE)                                         \
+	X(STOP, stop, Stop, REQ_FDS_NONE)                                      \
+	X(GET_STATS, get_stats, GetStats, REQ_FDS_NONE)                        \
+	X(DESTROY_VM, destroy_vm, DestroyVm, REQ_FDS_NONE)                     \
+	X(TRANSACTION, transaction, Transaction, REQ_FDS_NONE)                 \
+	X(SET_ZAP_CONTROL, set_zap_control, SetZapControl, REQ_FDS_NONE)       \
+	X(INVALIDATE, invalidate, Invalidate, REQ_FDS_NONE)
 
 /* One more than the largest body case (the oneof's field numbers). */
 #define REQ_CASES 32

@@ -541,7 +541,7 @@ static const struct {
 	rpc_handler *rt_handle;
 	enum req_fds rt_fds;
 } rpc_types[REQ_CASES] = {
-#define RPC_TYPE(C, stem, Name, fds)                                           \
+#define RPC_TYPE(C, stem, Type, fds)                                           \
 	[KVMMU__REQUEST__BODY_##C] = {rpc_##stem, fds},
 	KVMMU_REQUESTS(RPC_TYPE)
 #undef RPC_TYPE

@@ -363,30 +363,35 @@ static int validate_set_zap_control(const Kvmmu__SetZapControl *m,
 }
 
 /* Requests whose only field is the VM they act on. */
-#define VM_ONLY(stem, Type, Name)                                              \
+#define VM_ONLY(stem, Type)                                                    \
 	static int validate_##stem(const Kvmmu__##Type *m,                     \
 				   const struct limits *lim, struct verr *e)   \
 	{                                                                      \
 		(void)lim;                                                     \
-		return m->has_vm_id ? 0 : MISSING(e, Name ".vm_id");           \
+		return m->has_vm_id ? 0 : MISSING(e, #Type ".vm_id");          \
 	}
-VM_ONLY(run, Run, "Run")
-VM_ONLY(stop, Stop, "Stop")
-VM_ONLY(get_stats, GetStats, "GetStats")
-VM_ONLY(destroy_vm, DestroyVm, "DestroyVm")
+VM_ONLY(run, Run)
+VM_ONLY(stop, Stop)
+VM_ONLY(get_stats, GetStats)
+VM_ONLY(destroy_vm, DestroyVm)
 
-/* One validator of the whole request per row of requests.h. */
+/*
+ * One validator of the whole request per row of requests.h; its
+ * validate_stem must take the row's message type, or this does not build.
+ */
 typedef int validate_fn(const Kvmmu__Request *, const struct limits *,
 			struct verr *);
-#define VALIDATE_BODY(C, stem, Name, fds)                                      \
+#define VALIDATE_BODY(C, stem, Type, fds)                                      \
 	static int validate_body_##stem(const Kvmmu__Request *req,             \
 					const struct limits *lim,              \
 					struct verr *e)                        \
 	{                                                                      \
-		return validate_##stem(req->stem, lim, e);                     \
+		int (*check)(const Kvmmu__##Type *, const struct limits *,     \
+			     struct verr *) = validate_##stem;                 \
+		return check(req->stem, lim, e);                               \
 	}
 KVMMU_REQUESTS(VALIDATE_BODY)
-#define VALIDATOR(C, stem, Name, fds)                                          \
+#define VALIDATOR(C, stem, Type, fds)                                          \
 	[KVMMU__REQUEST__BODY_##C] = validate_body_##stem,
 static validate_fn *const validators[REQ_CASES] = {KVMMU_REQUESTS(VALIDATOR)};
 
