@@ -236,9 +236,14 @@ static void vm_op(const char *method, uint32_t id, const char *state)
 		protobuf_c_message_free_unpacked(&rep->base, NULL);
 }
 
-/* Pause: the guest makes no progress; resume: it does again. */
-static void test_pause(uint32_t id)
+/*
+ * Pause: the guest makes no progress; resume: it does again.  A VM its
+ * frontend stopped cannot be paused (FAILED_PRECONDITION).
+ */
+static void test_pause(struct client *cl, uint32_t id)
 {
+	Kvmmu__Admin__V1__VmRequest q = KVMMU__ADMIN__V1__VM_REQUEST__INIT;
+	Kvmmu__Admin__V1__VmRef r = ref_id(id);
 	uint64_t a, b;
 
 	vm_op("PauseVm", id, "paused");
@@ -250,6 +255,13 @@ static void test_pause(uint32_t id)
 	vm_op("ResumeVm", id, "running");
 	usleep(200000);
 	CHECK(vcpu_stat(id, "exits") > b, "resumed: the guest runs again");
+	q.vm = &r;
+	CHECK(client_vm_op(cl, id, KVMMU__REQUEST__BODY_STOP) == 0,
+	      "the frontend stops its VM: %s", cl->cl_err);
+	expect(GRPC_STATUS_FAILED_PRECONDITION, "PauseVm", &q.base,
+	       "not running");
+	CHECK(client_vm_op(cl, id, KVMMU__REQUEST__BODY_RUN) == 0,
+	      "and runs it again: %s", cl->cl_err);
 }
 
 static void test_destroy(struct client *cl, struct boot *b, pthread_t t)
@@ -370,7 +382,7 @@ int main(void)
 	test_list_show_stats(b1.b_vm);
 	test_errors(b1.b_vm);
 	test_health();
-	test_pause(b1.b_vm);
+	test_pause(&c1, b1.b_vm);
 	test_destroy(&c2, &b2, t2);
 	test_socket_modes();
 	test_shutdown_in_flight();
