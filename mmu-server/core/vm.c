@@ -493,8 +493,13 @@ void vm_pause(struct vm *vm)
 void vm_unpause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->vm_lock);
-	vm->vm_holds--;
-	pthread_cond_broadcast(&vm->vm_cv);
+	/*
+	 * Only vCPUs waiting to run wait for the last hold to go, and only a
+	 * running VM lets them: waking them otherwise costs each a switch
+	 * for nothing, on every MapRegion of a VM that is not running.
+	 */
+	if (--vm->vm_holds == 0 && vm->vm_state == VM_RUNNING)
+		pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
 
