@@ -105,6 +105,10 @@ static int inproc_vcpu(struct inproc *ip, const char *payload,
 	ip->ip_vcpu = kvm_vcpu_create(&ip->ip_kh, ip->ip_vm, 0, &ip->ip_run);
 	if (ip->ip_vcpu < 0)
 		return ip->ip_vcpu;
+	/* KVM refuses EFER.LME unless the guest's CPUID offers long mode. */
+	r = kvm_vcpu_set_cpuid(ip->ip_vcpu, ip->ip_kh.kh_cpuid);
+	if (r < 0)
+		return r;
 	r = kvm_vcpu_get_sregs(ip->ip_vcpu, &sregs);
 	guest_vcpu_state(0, &regs, &sregs);
 	if (r == 0)

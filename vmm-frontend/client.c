@@ -183,6 +183,16 @@ int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
 			  const Kvmmu__ZapControl *zap, uint32_t *vm_id,
 			  int *ram_fd, int *chans)
 {
+	return client_create_vm_machine(cl, name, uuid, vcpus, ram_bytes, zap,
+					NULL, vm_id, ram_fd, chans);
+}
+
+int client_create_vm_machine(struct client *cl, const char *name,
+			     const char *uuid, unsigned vcpus,
+			     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
+			     const Kvmmu__Machine *mc, uint32_t *vm_id,
+			     int *ram_fd, int *chans)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
 	int fds[WIRE_MAX_FDS];
@@ -196,6 +206,7 @@ int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
 	m.vcpus = vcpus;
 	m.ram_bytes = ram_bytes;
 	m.zap = (Kvmmu__ZapControl *)zap;
+	m.machine = (Kvmmu__Machine *)mc;
 	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
 	req.create_vm = &m;
 	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);
@@ -212,6 +223,52 @@ int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
 	memcpy(chans, &fds[1], vcpus * sizeof(int));
 	client_free_reply(rep);
 	return 0;
+}
+
+int client_irqfd(struct client *cl, uint32_t vm_id, unsigned gsi, bool resample,
+		 int *fd, int *resamplefd)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Irqfd m = KVMMU__IRQFD__INIT;
+	size_t want = resample ? 2 : 1, nfds = 0;
+	int fds[WIRE_MAX_FDS];
+	Kvmmu__Reply *rep;
+	int r;
+
+	m.has_vm_id = m.has_gsi = m.has_resample = 1;
+	m.vm_id = vm_id;
+	m.gsi = gsi;
+	m.resample = resample;
+	req.body_case = KVMMU__REQUEST__BODY_IRQFD;
+	req.irqfd = &m;
+	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);
+	if (r < 0)
+		return r;
+	client_free_reply(rep);
+	if (nfds != want) {
+		wire_close_fds(fds, nfds);
+		return client_fail(cl, EPROTO,
+				   "Irqfd reply carried the wrong fds");
+	}
+	*fd = fds[0];
+	if (resamplefd != NULL)
+		*resamplefd = resample ? fds[1] : -1;
+	return 0;
+}
+
+int client_set_cpuid(struct client *cl, uint32_t vm_id,
+		     Kvmmu__CpuidMask **masks, size_t n)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__SetCpuid m = KVMMU__SET_CPUID__INIT;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	m.masks = masks;
+	m.n_masks = n;
+	req.body_case = KVMMU__REQUEST__BODY_SET_CPUID;
+	req.set_cpuid = &m;
+	return client_simple(cl, &req);
 }
 
 int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,

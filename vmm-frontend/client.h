@@ -51,6 +51,20 @@ int client_create_vm_uuid(struct client *cl, const char *name, const char *uuid,
 			  unsigned vcpus, uint64_t ram_bytes,
 			  const Kvmmu__ZapControl *zap, uint32_t *vm_id,
 			  int *ram_fd, int *chans);
+/* The same with an in-kernel machine (NULL: none). */
+int client_create_vm_machine(struct client *cl, const char *name,
+			     const char *uuid, unsigned vcpus,
+			     uint64_t ram_bytes, const Kvmmu__ZapControl *zap,
+			     const Kvmmu__Machine *mc, uint32_t *vm_id,
+			     int *ram_fd, int *chans);
+/*
+ * Binds an eventfd to gsi: *fd raises the line, *resamplefd (resample
+ * only, else -1; may be NULL without resample) says the guest took it.
+ */
+int client_irqfd(struct client *cl, uint32_t vm_id, unsigned gsi, bool resample,
+		 int *fd, int *resamplefd);
+int client_set_cpuid(struct client *cl, uint32_t vm_id,
+		     Kvmmu__CpuidMask **masks, size_t n);
 /* Replaces the regions inside the window (size 0: the whole map). */
 int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 		       uint64_t size, Kvmmu__Region **regs, size_t n,

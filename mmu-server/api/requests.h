@@ -34,7 +34,9 @@ enum req_fds {
 	X(DESTROY_VM, destroy_vm, DestroyVm, REQ_FDS_NONE)                     \
 	X(TRANSACTION, transaction, Transaction, REQ_FDS_NONE)                 \
 	X(SET_ZAP_CONTROL, set_zap_control, SetZapControl, REQ_FDS_NONE)       \
-	X(INVALIDATE, invalidate, Invalidate, REQ_FDS_NONE)
+	X(INVALIDATE, invalidate, Invalidate, REQ_FDS_NONE)                    \
+	X(SET_CPUID, set_cpuid, SetCpuid, REQ_FDS_NONE)                        \
+	X(IRQFD, irqfd, Irqfd, REQ_FDS_NONE)
 
 /* One more than the largest body case (the oneof's field numbers). */
 #define REQ_CASES 32

@@ -158,6 +158,17 @@ static int rpc_create_quota(struct conn *c, const Kvmmu__CreateVm *m,
 	return 0;
 }
 
+static void rpc_machine(const Kvmmu__Machine *m, struct vm_machine *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	if (m == NULL)
+		return;
+	mc->vmm_irqchip = m->has_irqchip && m->irqchip;
+	mc->vmm_pit = m->has_pit && m->pit;
+	mc->vmm_tss = m->has_tss_addr ? m->tss_addr : 0;
+	mc->vmm_idmap = m->has_identity_map_addr ? m->identity_map_addr : 0;
+}
+
 static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
@@ -166,6 +177,7 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	Kvmmu__CreateVmReply cr = KVMMU__CREATE_VM_REPLY__INIT;
 	struct server *s = c->c_srv;
 	struct zap_policy zp = {ZAP_ALL, 0, ALLONES_MMIO};
+	struct vm_spec vs;
 	int fds[WIRE_MAX_FDS];
 	struct vm *vm;
 	int r;
@@ -183,8 +195,12 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	if (rpc_create_quota(c, m, e) < 0)
 		return -e->code;
 	zap_from_proto(m->zap, &zp);
-	r = vm_create(&s->s_kh, m->name, m->vcpus, m->ram_bytes, &zp, &vm,
-		      &fds[1], e);
+	vs.vs_name = m->name;
+	vs.vs_nvcpus = m->vcpus;
+	vs.vs_ram_bytes = m->ram_bytes;
+	vs.vs_zap = zp;
+	rpc_machine(m->machine, &vs.vs_machine);
+	r = vm_create(&s->s_kh, &vs, &vm, &fds[1], e);
 	if (r < 0)
 		return r;
 	vm->vm_forward = exitchan_forward; /* before any Run */
@@ -278,15 +294,40 @@ static void rpc_segment(const Kvmmu__Segment *m, struct kvm_segment *s)
 	s->unusable = !m->present;
 }
 
-static void rpc_vcpu_state(const Kvmmu__VcpuState *m, struct kvm_regs *regs,
-			   struct kvm_sregs *sr)
+static void rpc_vcpu_state(const Kvmmu__VcpuState *m, struct vcpu_regs *st)
 {
-	memset(regs, 0, sizeof(*regs));
+	struct kvm_regs *regs = &st->vs_regs;
+	struct kvm_sregs *sr = &st->vs_sregs;
+
+	memset(st, 0, sizeof(*st));
 	regs->rip = m->rip;
 	regs->rsp = m->rsp;
 	regs->rflags = m->rflags | 2; /* bit 1 is always one */
 	regs->rdi = m->rdi;
 	regs->rsi = m->rsi;
+	regs->rax = m->rax;
+	regs->rbx = m->rbx;
+	regs->rcx = m->rcx;
+	regs->rdx = m->rdx;
+	regs->rbp = m->rbp;
+	regs->r8 = m->r8;
+	regs->r9 = m->r9;
+	regs->r10 = m->r10;
+	regs->r11 = m->r11;
+	regs->r12 = m->r12;
+	regs->r13 = m->r13;
+	regs->r14 = m->r14;
+	regs->r15 = m->r15;
+	st->vs_nmsrs = (unsigned)m->n_msrs;
+	for (size_t i = 0; i < m->n_msrs; i++) {
+		st->vs_msrs[i].index = m->msrs[i]->index;
+		st->vs_msrs[i].data = m->msrs[i]->value;
+	}
+	st->vs_has_fpu = m->has_fpu_fcw;
+	st->vs_fcw = (uint16_t)m->fpu_fcw;
+	st->vs_mxcsr = m->mxcsr;
+	st->vs_has_xcr0 = m->has_xcr0;
+	st->vs_xcr0 = m->xcr0;
 	rpc_segment(m->cs, &sr->cs);
 	rpc_segment(m->ds, &sr->ds);
 	rpc_segment(m->es, &sr->es);
@@ -309,8 +350,7 @@ static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
 			      struct verr *e)
 {
 	const Kvmmu__VcpuState *m = req->set_vcpu_state;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
+	struct vcpu_regs st;
 	struct vm *vm = rpc_vm(c, m->vm_id, "VcpuState.vm_id", e);
 
 	if (vm == NULL)
@@ -321,11 +361,65 @@ static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
 				"%u vCPUs",
 				m->vcpu, vm->vm_nvcpus);
 	/* vm_set_vcpu_state keeps KVM's apic_base, interrupts, cr2, cr8. */
-	memset(&sregs, 0, sizeof(sregs));
-	rpc_vcpu_state(m, &regs, &sregs);
-	if (vm_set_vcpu_state(vm, m->vcpu, &regs, &sregs, e) < 0)
+	rpc_vcpu_state(m, &st);
+	if (vm_set_vcpu_state(vm, m->vcpu, &st, e) < 0)
 		return -e->code;
 	return rpc_ok(c, req);
+}
+
+_Static_assert(CPUID_MASKS_MAX <= CPUID_MAX_MASKS, "validate.h vs cpuid.h");
+_Static_assert(VCPU_MSRS_MAX <= VCPU_MAX_MSRS, "validate.h vs vm.h");
+_Static_assert(IRQ_GSI_MAX < VM_IRQ_PINS, "validate.h vs vm.h");
+
+static int rpc_set_cpuid(struct conn *c, const Kvmmu__Request *req,
+			 struct verr *e)
+{
+	const Kvmmu__SetCpuid *m = req->set_cpuid;
+	struct cpuid_mask masks[CPUID_MASKS_MAX];
+	struct vm *vm = rpc_vm(c, m->vm_id, "SetCpuid.vm_id", e);
+
+	if (vm == NULL)
+		return -e->code;
+	for (size_t i = 0; i < m->n_masks; i++) {
+		const Kvmmu__CpuidMask *x = m->masks[i];
+
+		masks[i] = (struct cpuid_mask){
+			.cm_function = x->function,
+			.cm_index = x->index,
+			.cm_eax = x->has_eax ? x->eax : ~0U,
+			.cm_ebx = x->has_ebx ? x->ebx : ~0U,
+			.cm_ecx = x->has_ecx ? x->ecx : ~0U,
+			.cm_edx = x->has_edx ? x->edx : ~0U,
+		};
+	}
+	if (vm_set_cpuid(vm, masks, m->n_masks, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+/* Reply fds: the line's eventfd, and its resample eventfd. */
+static int rpc_irqfd(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+{
+	const Kvmmu__Irqfd *m = req->irqfd;
+	bool resample = m->has_resample && m->resample;
+	struct quota_use add = {{0}};
+	struct vm *vm = rpc_vm(c, m->vm_id, "Irqfd.vm_id", e);
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__Ok ok = KVMMU__OK__INIT;
+	int fds[2], r;
+
+	if (vm == NULL)
+		return -e->code;
+	add.qu[QR_FDS] = resample ? 2 : 1;
+	if (vm_quota_check(vm, &add, NULL, e) < 0)
+		return verr_prefix(e, "Irqfd");
+	if (vm_irqfd(vm, m->gsi, resample, fds, e) < 0)
+		return -e->code;
+	rep.body_case = KVMMU__REPLY__BODY_OK;
+	rep.ok = &ok;
+	r = rpc_reply(c, req, &rep, fds, resample ? 2 : 1);
+	wire_close_fds(fds, 2);
+	return r;
 }
 
 static int rpc_run(struct conn *c, const Kvmmu__Request *req, struct verr *e)

@@ -79,6 +79,47 @@ static int validate_hello(const Kvmmu__Hello *m, const struct limits *lim,
 	return m->has_version ? 0 : MISSING(e, "Hello.version");
 }
 
+#define TSS_PAGES 3 /* KVM_SET_TSS_ADDR takes three pages */
+
+/* A page-aligned range [a, a + pages) below 4 GiB, not at 0. */
+static int validate_low_pages(uint32_t a, unsigned pages, const char *field,
+			      struct verr *e)
+{
+	if (a == 0 || !IS_PAGE_ALIGNED(a) ||
+	    (uint64_t)a + pages * PAGE_SIZE_4K > 1ULL << 32)
+		return verr_set(e, EINVAL,
+				"%s: 0x%x is not a non-zero page-aligned "
+				"address with %u page(s) below 4 GiB",
+				field, a, pages);
+	return 0;
+}
+
+static int validate_machine(const Kvmmu__Machine *m, struct verr *e)
+{
+	bool irqchip = m->has_irqchip && m->irqchip;
+
+	if (m->has_pit && m->pit && !irqchip)
+		return verr_set(e, EINVAL,
+				"CreateVm.machine.pit: the PIT needs the "
+				"in-kernel irqchip (machine.irqchip)");
+	if (m->has_tss_addr &&
+	    validate_low_pages(m->tss_addr, TSS_PAGES,
+			       "CreateVm.machine.tss_addr", e) < 0)
+		return -e->code;
+	if (m->has_identity_map_addr &&
+	    validate_low_pages(m->identity_map_addr, 1,
+			       "CreateVm.machine.identity_map_addr", e) < 0)
+		return -e->code;
+	if (m->has_tss_addr && m->has_identity_map_addr &&
+	    m->identity_map_addr + PAGE_SIZE_4K > m->tss_addr &&
+	    m->identity_map_addr < m->tss_addr + TSS_PAGES * PAGE_SIZE_4K)
+		return verr_set(e, EINVAL,
+				"CreateVm.machine.identity_map_addr: 0x%x "
+				"overlaps the TSS pages at 0x%x",
+				m->identity_map_addr, m->tss_addr);
+	return 0;
+}
+
 static int validate_create_vm(const Kvmmu__CreateVm *m,
 			      const struct limits *lim, struct verr *e)
 {
@@ -105,6 +146,8 @@ static int validate_create_vm(const Kvmmu__CreateVm *m,
 				(unsigned long long)m->ram_bytes,
 				(unsigned long long)lim->max_ram_bytes);
 	if (m->uuid != NULL && validate_uuid(m->uuid, "CreateVm.uuid", e) < 0)
+		return -e->code;
+	if (m->machine != NULL && validate_machine(m->machine, e) < 0)
 		return -e->code;
 	if (m->zap != NULL)
 		return validate_zap(m->zap, "CreateVm.zap", e);
@@ -307,6 +350,122 @@ static int validate_vcpu_regs(const Kvmmu__VcpuState *m,
 	return 0;
 }
 
+/* The MSRs a boot sets (the boot protocol, the kernel's entry). */
+static const uint32_t msrs_allowed[] = {
+	0x10,	    /* TSC */
+	0x174,	    /* SYSENTER_CS */
+	0x175,	    /* SYSENTER_ESP */
+	0x176,	    /* SYSENTER_EIP */
+	0x1a0,	    /* MISC_ENABLE */
+	0x277,	    /* PAT */
+	0x2ff,	    /* MTRRdefType */
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+	0xc0000102, /* KERNEL_GS_BASE */
+};
+
+static bool msr_allowed(uint32_t index)
+{
+	for (size_t i = 0; i < sizeof(msrs_allowed) / sizeof(msrs_allowed[0]);
+	     i++) {
+		if (msrs_allowed[i] == index)
+			return true;
+	}
+	return false;
+}
+
+#define XCR0_X87 1ULL
+
+/* MSRs, FPU control and XCR0: each optional, each checked. */
+static int validate_vcpu_extra(const Kvmmu__VcpuState *m, struct verr *e)
+{
+	if (m->n_msrs > VCPU_MSRS_MAX)
+		return verr_set(e, EINVAL, "VcpuState.msrs: %zu, at most %d",
+				m->n_msrs, VCPU_MSRS_MAX);
+	for (size_t i = 0; i < m->n_msrs; i++) {
+		const Kvmmu__Msr *x = m->msrs[i];
+
+		if (!x->has_index || !x->has_value)
+			return verr_set(e, EINVAL,
+					"VcpuState.msrs[%zu]: index and value "
+					"are required",
+					i);
+		if (!msr_allowed(x->index))
+			return verr_set(e, EPERM,
+					"VcpuState.msrs[%zu]: MSR 0x%x is not "
+					"one a boot sets (see kvmmu.proto)",
+					i, x->index);
+		for (size_t j = 0; j < i; j++) {
+			if (m->msrs[j]->index == x->index)
+				return verr_set(e, EINVAL,
+						"VcpuState.msrs[%zu]: MSR 0x%x "
+						"given twice",
+						i, x->index);
+		}
+	}
+	if (m->has_fpu_fcw != m->has_mxcsr)
+		return verr_set(e, EINVAL,
+				"VcpuState.fpu_fcw/mxcsr: give both or "
+				"neither");
+	if (m->has_fpu_fcw && m->fpu_fcw > 0xffff)
+		return verr_set(e, EINVAL, "VcpuState.fpu_fcw: 0x%x > 0xffff",
+				m->fpu_fcw);
+	if (m->has_mxcsr && m->mxcsr > 0xffff)
+		return verr_set(e, EINVAL,
+				"VcpuState.mxcsr: reserved bits set in 0x%x",
+				m->mxcsr);
+	if (m->has_xcr0 && !(m->xcr0 & XCR0_X87))
+		return verr_set(e, EINVAL,
+				"VcpuState.xcr0: 0x%llx lacks x87 (bit 0)",
+				(unsigned long long)m->xcr0);
+	return 0;
+}
+
+static int validate_set_cpuid(const Kvmmu__SetCpuid *m,
+			      const struct limits *lim, struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "SetCpuid.vm_id");
+	if (m->n_masks == 0 || m->n_masks > CPUID_MASKS_MAX)
+		return verr_set(e, EINVAL, "SetCpuid.masks: %zu, want 1..%d",
+				m->n_masks, CPUID_MASKS_MAX);
+	for (size_t i = 0; i < m->n_masks; i++) {
+		const Kvmmu__CpuidMask *c = m->masks[i];
+
+		if (!c->has_function)
+			return verr_set(e, EINVAL,
+					"SetCpuid.masks[%zu].function: "
+					"missing",
+					i);
+		for (size_t j = 0; j < i; j++) {
+			if (m->masks[j]->function == c->function &&
+			    m->masks[j]->index == c->index)
+				return verr_set(e, EINVAL,
+						"SetCpuid.masks[%zu]: leaf "
+						"0x%x index %u given twice",
+						i, c->function, c->index);
+		}
+	}
+	return 0;
+}
+
+static int validate_irqfd(const Kvmmu__Irqfd *m, const struct limits *lim,
+			  struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "Irqfd.vm_id");
+	if (!m->has_gsi)
+		return MISSING(e, "Irqfd.gsi");
+	if (m->gsi > IRQ_GSI_MAX)
+		return verr_set(e, EINVAL, "Irqfd.gsi: %u not in 0..%d", m->gsi,
+				IRQ_GSI_MAX);
+	return 0;
+}
+
 static int validate_set_vcpu_state(const Kvmmu__VcpuState *m,
 				   const struct limits *lim, struct verr *e)
 {
@@ -329,7 +488,7 @@ static int validate_set_vcpu_state(const Kvmmu__VcpuState *m,
 		if (validate_segment(segs[i], names[i], e) < 0)
 			return -e->code;
 	}
-	return 0;
+	return validate_vcpu_extra(m, e);
 }
 
 static int validate_map_region(const Kvmmu__MapRegion *m,

@@ -26,6 +26,9 @@ int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
 
 #define TX_MAX_REGIONS	 256 /* regions in one transaction */
 #define INVAL_MAX_RANGES 256 /* ranges in one Invalidate */
+#define CPUID_MASKS_MAX	 64  /* masks in one SetCpuid (cpuid.h) */
+#define VCPU_MSRS_MAX	 16  /* MSRs in one VcpuState (vm.h) */
+#define IRQ_GSI_MAX	 23  /* the in-kernel I/O APIC's last pin */
 
 #define PAGE_SIZE_4K	   4096ULL
 #define IS_PAGE_ALIGNED(x) (((x) & (PAGE_SIZE_4K - 1)) == 0)

@@ -174,10 +174,6 @@ int kvm_vcpu_create(struct kvm_host *kh, int vmfd, unsigned idx,
 		return fd;
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		goto err_errno;
-	/* KVM refuses EFER.LME unless the guest's CPUID offers long mode. */
-	r = kvm_ioctl(fd, KVM_SET_CPUID2, kh->kh_cpuid);
-	if (r < 0)
-		goto err;
 	p = mmap(NULL, (size_t)kh->kh_run_size, PROT_READ | PROT_WRITE,
 		 MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
@@ -186,7 +182,6 @@ int kvm_vcpu_create(struct kvm_host *kh, int vmfd, unsigned idx,
 	return fd;
 err_errno:
 	r = -errno;
-err:
 	close(fd);
 	return r;
 }
@@ -221,6 +216,76 @@ int kvm_vcpu_set_regs(int vcpufd, const struct kvm_regs *regs)
 int kvm_vcpu_run(int vcpufd)
 {
 	return kvm_ioctl(vcpufd, KVM_RUN, NULL);
+}
+
+int kvm_vm_create_irqchip(int vmfd)
+{
+	return kvm_ioctl(vmfd, KVM_CREATE_IRQCHIP, NULL);
+}
+
+int kvm_vm_create_pit(int vmfd)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+
+	return kvm_ioctl(vmfd, KVM_CREATE_PIT2, &pit);
+}
+
+int kvm_vm_set_tss_addr(int vmfd, uint32_t gpa)
+{
+	return kvm_ioctl(vmfd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)gpa);
+}
+
+int kvm_vm_set_identity_map(int vmfd, uint32_t gpa)
+{
+	uint64_t a = gpa;
+
+	return kvm_ioctl(vmfd, KVM_SET_IDENTITY_MAP_ADDR, &a);
+}
+
+int kvm_vm_irqfd(int vmfd, int fd, uint32_t gsi, int resamplefd)
+{
+	struct kvm_irqfd irq = {.fd = (uint32_t)fd, .gsi = gsi};
+
+	if (resamplefd >= 0) {
+		irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irq.resamplefd = (uint32_t)resamplefd;
+	}
+	return kvm_ioctl(vmfd, KVM_IRQFD, &irq);
+}
+
+int kvm_vcpu_set_cpuid(int vcpufd, const struct kvm_cpuid2 *cpuid)
+{
+	return kvm_ioctl(vcpufd, KVM_SET_CPUID2, (void *)cpuid);
+}
+
+int kvm_vcpu_get_lapic(int vcpufd, struct kvm_lapic_state *l)
+{
+	return kvm_ioctl(vcpufd, KVM_GET_LAPIC, l);
+}
+
+int kvm_vcpu_set_lapic(int vcpufd, const struct kvm_lapic_state *l)
+{
+	return kvm_ioctl(vcpufd, KVM_SET_LAPIC, (void *)l);
+}
+
+int kvm_vcpu_set_msrs(int vcpufd, const struct kvm_msrs *msrs)
+{
+	return kvm_ioctl(vcpufd, KVM_SET_MSRS, (void *)msrs);
+}
+
+int kvm_vcpu_get_fpu(int vcpufd, struct kvm_fpu *fpu)
+{
+	return kvm_ioctl(vcpufd, KVM_GET_FPU, fpu);
+}
+
+int kvm_vcpu_set_fpu(int vcpufd, const struct kvm_fpu *fpu)
+{
+	return kvm_ioctl(vcpufd, KVM_SET_FPU, (void *)fpu);
+}
+
+int kvm_vcpu_set_xcrs(int vcpufd, const struct kvm_xcrs *xcrs)
+{
+	return kvm_ioctl(vcpufd, KVM_SET_XCRS, (void *)xcrs);
 }
 
 int kvm_stats_fd(int fd)

@@ -33,6 +33,14 @@ int kvm_vm_set_slot(int vmfd, uint32_t slot, uint32_t flags, uint64_t gpa,
 		    uint64_t size, void *hva);
 int kvm_vm_disable_quirks2(int vmfd, uint64_t quirks);
 
+/* The machine's in-kernel parts; before any vCPU exists. */
+int kvm_vm_create_irqchip(int vmfd);
+int kvm_vm_create_pit(int vmfd);
+int kvm_vm_set_tss_addr(int vmfd, uint32_t gpa);
+int kvm_vm_set_identity_map(int vmfd, uint32_t gpa);
+/* Binds eventfd fd to gsi; resamplefd >= 0: level-triggered. */
+int kvm_vm_irqfd(int vmfd, int fd, uint32_t gsi, int resamplefd);
+
 int kvm_vcpu_create(struct kvm_host *kh, int vmfd, unsigned idx,
 		    struct kvm_run **run);
 void kvm_vcpu_unmap_run(struct kvm_host *kh, struct kvm_run *run);
@@ -41,6 +49,13 @@ int kvm_vcpu_set_sregs(int vcpufd, const struct kvm_sregs *sregs);
 int kvm_vcpu_get_regs(int vcpufd, struct kvm_regs *regs);
 int kvm_vcpu_set_regs(int vcpufd, const struct kvm_regs *regs);
 int kvm_vcpu_run(int vcpufd);
+int kvm_vcpu_set_cpuid(int vcpufd, const struct kvm_cpuid2 *cpuid);
+int kvm_vcpu_get_lapic(int vcpufd, struct kvm_lapic_state *l);
+int kvm_vcpu_set_lapic(int vcpufd, const struct kvm_lapic_state *l);
+int kvm_vcpu_set_msrs(int vcpufd, const struct kvm_msrs *msrs);
+int kvm_vcpu_get_fpu(int vcpufd, struct kvm_fpu *fpu);
+int kvm_vcpu_set_fpu(int vcpufd, const struct kvm_fpu *fpu);
+int kvm_vcpu_set_xcrs(int vcpufd, const struct kvm_xcrs *xcrs);
 
 int kvm_stats_fd(int fd);
 

@@ -204,3 +204,42 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *regs)
 
 	return r < 0 ? r : kvm_vcpu_set_regs(v->v_fd, regs);
 }
+
+int vcpu_set_msrs(struct vcpu *v, const struct kvm_msrs *msrs)
+{
+	int r = vcpu_held(v);
+
+	return r < 0 ? r : kvm_vcpu_set_msrs(v->v_fd, msrs);
+}
+
+/* The x87 control word and MXCSR; the rest of the FPU stays KVM's. */
+int vcpu_set_fpu(struct vcpu *v, uint16_t fcw, uint32_t mxcsr)
+{
+	struct kvm_fpu fpu;
+	int r = vcpu_held(v);
+
+	if (r == 0)
+		r = kvm_vcpu_get_fpu(v->v_fd, &fpu);
+	if (r < 0)
+		return r;
+	fpu.fcw = fcw;
+	fpu.mxcsr = mxcsr;
+	return kvm_vcpu_set_fpu(v->v_fd, &fpu);
+}
+
+int vcpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
+{
+	struct kvm_xcrs x = {.nr_xcrs = 1};
+	int r = vcpu_held(v);
+
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = xcr0;
+	return r < 0 ? r : kvm_vcpu_set_xcrs(v->v_fd, &x);
+}
+
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid)
+{
+	int r = vcpu_held(v);
+
+	return r < 0 ? r : kvm_vcpu_set_cpuid(v->v_fd, cpuid);
+}

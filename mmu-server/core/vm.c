@@ -47,6 +47,66 @@ static int vm_ram_create(struct vm *vm, struct verr *e)
 	return 0;
 }
 
+/* Applies KVM's CPUID with the VM's topology and masks m[0..n). */
+static int vcpu_cpuid(struct vm *vm, struct vcpu *v, const struct cpuid_mask *m,
+		      size_t n,
+		      int (*set)(struct vcpu *, const struct kvm_cpuid2 *),
+		      struct verr *e)
+{
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->vm_kh->kh_cpuid, v->v_idx,
+					      vm->vm_nvcpus_max, m, n);
+	int r;
+
+	if (c == NULL)
+		return verr_set(e, ENOMEM, "CPUID: out of memory");
+	r = set(v, c);
+	free(c);
+	if (r < 0)
+		return verr_set(e, -r, "KVM_SET_CPUID2 vCPU %u: %s", v->v_idx,
+				strerror(-r));
+	return 0;
+}
+
+static int vcpu_set_cpuid_unstarted(struct vcpu *v, const struct kvm_cpuid2 *c)
+{
+	return kvm_vcpu_set_cpuid(v->v_fd, c);
+}
+
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_DM_NMI    4
+#define APIC_DM_EXTINT 7
+
+static void lapic_set_mode(struct kvm_lapic_state *l, unsigned reg,
+			   uint32_t mode)
+{
+	uint32_t v;
+
+	memcpy(&v, &l->regs[reg], sizeof(v));
+	v = (v & ~0x700U) | mode << 8;
+	memcpy(&l->regs[reg], &v, sizeof(v));
+}
+
+/*
+ * With an in-kernel irqchip, LINT0 takes the PIC's interrupts (ExtINT)
+ * and LINT1 NMIs, as firmware leaves a PC: the MP table says so too.
+ */
+static int vcpu_lapic(struct vcpu *v, struct verr *e)
+{
+	struct kvm_lapic_state l;
+	int r = kvm_vcpu_get_lapic(v->v_fd, &l);
+
+	if (r == 0) {
+		lapic_set_mode(&l, APIC_LVT_LINT0, APIC_DM_EXTINT);
+		lapic_set_mode(&l, APIC_LVT_LINT1, APIC_DM_NMI);
+		r = kvm_vcpu_set_lapic(v->v_fd, &l);
+	}
+	if (r < 0)
+		return verr_set(e, -r, "local APIC of vCPU %u: %s", v->v_idx,
+				strerror(-r));
+	return 0;
+}
+
 static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
 {
 	struct vcpu *v = &vm->vm_vcpus[idx];
@@ -56,6 +116,11 @@ static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
 	if (v->v_fd < 0)
 		return verr_set(e, -v->v_fd, "KVM_CREATE_VCPU %u: %s", idx,
 				strerror(-v->v_fd));
+	/* Its thread is not started: no KVM_RUN to keep it out of. */
+	if (vcpu_cpuid(vm, v, NULL, 0, vcpu_set_cpuid_unstarted, e) < 0)
+		return -e->code;
+	if (vm->vm_machine.vmm_irqchip && vcpu_lapic(v, e) < 0)
+		return -e->code;
 	r = kstats_open(&v->v_stats, v->v_fd);
 	if (r < 0)
 		return verr_set(e, -r, "vCPU %u stats: %s", idx, strerror(-r));
@@ -91,6 +156,9 @@ static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
 	vm->vm_ram_bytes = ram_bytes;
 	vm->vm_fd = vm->vm_ram_fd = vm->vm_ones_fd = -1;
 	vm->vm_stats.ks_fd = -1;
+	for (unsigned i = 0; i < VM_IRQ_PINS; i++)
+		vm->vm_irq[i].vi_fd = vm->vm_irq[i].vi_resample = -1;
+	vm->vm_nvcpus_max = nvcpus;
 	for (unsigned i = 0; i < nvcpus; i++) {
 		struct vcpu *v = &vm->vm_vcpus[i];
 
@@ -148,16 +216,39 @@ int vm_set_zap(struct vm *vm, const struct zap_policy *zp, struct verr *e)
 	return 0;
 }
 
-int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
-	      uint64_t ram_bytes, const struct zap_policy *zp, struct vm **out,
+/* The in-kernel machine; KVM wants it before the first vCPU. */
+static int vm_machine_create(struct vm *vm, const struct vm_machine *mc,
+			     struct verr *e)
+{
+	int r = 0;
+	const char *what = NULL;
+
+	vm->vm_machine = *mc;
+	if (mc->vmm_tss && (r = kvm_vm_set_tss_addr(vm->vm_fd, mc->vmm_tss)))
+		what = "KVM_SET_TSS_ADDR";
+	else if (mc->vmm_idmap &&
+		 (r = kvm_vm_set_identity_map(vm->vm_fd, mc->vmm_idmap)))
+		what = "KVM_SET_IDENTITY_MAP_ADDR";
+	else if (mc->vmm_irqchip && (r = kvm_vm_create_irqchip(vm->vm_fd)))
+		what = "KVM_CREATE_IRQCHIP";
+	else if (mc->vmm_pit && (r = kvm_vm_create_pit(vm->vm_fd)))
+		what = "KVM_CREATE_PIT2";
+	if (what != NULL)
+		return verr_set(e, -r, "CreateVm.machine: %s: %s", what,
+				strerror(-r));
+	return 0;
+}
+
+int vm_create(struct kvm_host *kh, const struct vm_spec *vs, struct vm **out,
 	      int *chans, struct verr *e)
 {
+	unsigned nvcpus = vs->vs_nvcpus;
 	struct vm *vm;
 	int r;
 
 	for (unsigned i = 0; i < nvcpus; i++)
 		chans[i] = -1;
-	vm = vm_alloc(kh, name, nvcpus, ram_bytes);
+	vm = vm_alloc(kh, vs->vs_name, nvcpus, vs->vs_ram_bytes);
 	if (vm == NULL)
 		return verr_set(e, ENOMEM, "CreateVm: out of memory");
 	vm->vm_fd = kvm_vm_create(kh);
@@ -166,12 +257,15 @@ int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
 			     strerror(-vm->vm_fd));
 		goto err;
 	}
-	vm->vm_zap = *zp;
-	if (zp->zp_mode == ZAP_MEMSLOT) {
+	vm->vm_zap = vs->vs_zap;
+	if (vs->vs_zap.zp_mode == ZAP_MEMSLOT) {
 		r = vm_zap_memslot(vm, e);
 		if (r < 0)
 			goto err;
 	}
+	r = vm_machine_create(vm, &vs->vs_machine, e);
+	if (r < 0)
+		goto err;
 	r = kstats_open(&vm->vm_stats, vm->vm_fd);
 	if (r < 0) {
 		r = verr_set(e, -r, "VM stats: %s", strerror(-r));
@@ -215,7 +309,7 @@ void vm_usage(const struct vm *vm, struct quota_use *u)
 	u->qu[QR_VMS]++;
 	u->qu[QR_VCPUS] += vm->vm_nvcpus;
 	u->qu[QR_RAM] += vm->vm_ram_bytes;
-	u->qu[QR_FDS] += VM_FDS(vm->vm_nvcpus);
+	u->qu[QR_FDS] += VM_FDS(vm->vm_nvcpus) + vm->vm_nirqfds;
 	u->qu[QR_MAPPINGS] += VM_MAPPINGS(vm->vm_nvcpus);
 	memmap_usage(&vm->vm_map, u);
 }
@@ -301,6 +395,12 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_ram_fd);
 	if (vm->vm_ones_fd >= 0)
 		close(vm->vm_ones_fd);
+	for (unsigned i = 0; i < VM_IRQ_PINS; i++) {
+		if (vm->vm_irq[i].vi_fd >= 0)
+			close(vm->vm_irq[i].vi_fd);
+		if (vm->vm_irq[i].vi_resample >= 0)
+			close(vm->vm_irq[i].vi_resample);
+	}
 	pthread_rwlock_destroy(&vm->vm_map_lock);
 	pthread_cond_destroy(&vm->vm_cv);
 	pthread_mutex_destroy(&vm->vm_lock);
@@ -418,10 +518,50 @@ bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
 	return r->r_kind != RK_MMIO;
 }
 
-int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
-		      const struct kvm_sregs *sregs, struct verr *e)
+/* The rest of a vCPU's state, in the order a boot needs it. */
+static int vm_vcpu_extra(struct vcpu *v, const struct vcpu_regs *st,
+			 struct verr *e)
 {
-	struct kvm_sregs sr = *sregs, cur;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry en[VCPU_MAX_MSRS];
+	} msrs;
+	int r;
+
+	if (st->vs_nmsrs > 0) {
+		memset(&msrs, 0, sizeof(msrs));
+		msrs.h.nmsrs = st->vs_nmsrs;
+		memcpy(msrs.en, st->vs_msrs,
+		       st->vs_nmsrs * sizeof(struct kvm_msr_entry));
+		r = vcpu_set_msrs(v, &msrs.h);
+		if (r < 0)
+			return verr_set(e, -r, "KVM_SET_MSRS vCPU %u: %s",
+					v->v_idx, strerror(-r));
+		/* KVM stops at the first MSR it refuses. */
+		if ((unsigned)r < st->vs_nmsrs)
+			return verr_set(
+				e, EINVAL,
+				"VcpuState.msrs[%d]: KVM refused MSR "
+				"0x%x = 0x%llx",
+				r, st->vs_msrs[r].index,
+				(unsigned long long)st->vs_msrs[r].data);
+	}
+	if (st->vs_has_fpu &&
+	    (r = vcpu_set_fpu(v, st->vs_fcw, st->vs_mxcsr)) < 0)
+		return verr_set(e, -r, "KVM_SET_FPU vCPU %u: %s", v->v_idx,
+				strerror(-r));
+	if (st->vs_has_xcr0 && (r = vcpu_set_xcr0(v, st->vs_xcr0)) < 0)
+		return verr_set(e, -r,
+				"VcpuState.xcr0: KVM_SET_XCRS refused 0x%llx: "
+				"%s",
+				(unsigned long long)st->vs_xcr0, strerror(-r));
+	return 0;
+}
+
+int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct vcpu_regs *st,
+		      struct verr *e)
+{
+	struct kvm_sregs sr = st->vs_sregs, cur;
 	struct vcpu *v;
 	int r;
 
@@ -451,14 +591,91 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
 			 "KVM_SET_SREGS vCPU %u: %s (check cr0/cr4/"
 			 "efer/segments)",
 			 idx, strerror(-r));
-	else if ((r = vcpu_set_regs(v, regs)) < 0)
+	else if ((r = vcpu_set_regs(v, &st->vs_regs)) < 0)
 		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
+	else
+		r = vm_vcpu_extra(v, st, e);
 	/* New state is a new start: a parked vCPU may run again. */
 	pthread_mutex_lock(&vm->vm_lock);
 	if (r == 0 && v->v_state == VCPU_PARKED)
 		v->v_state = VCPU_WAITING;
 	pthread_mutex_unlock(&vm->vm_lock);
 	vm_unpause(vm);
+	return r;
+}
+
+int vm_set_cpuid(struct vm *vm, const struct cpuid_mask *m, size_t n,
+		 struct verr *e)
+{
+	bool ran;
+	int r = 0;
+
+	if (cpuid_check_masks(vm->vm_kh->kh_cpuid, m, n, e) < 0)
+		return -e->code;
+	vm_pause(vm);
+	pthread_mutex_lock(&vm->vm_lock);
+	ran = vm->vm_ran;
+	pthread_mutex_unlock(&vm->vm_lock);
+	/* KVM refuses a CPUID change after KVM_RUN (Linux 5.16 on). */
+	if (ran)
+		r = verr_set(e, EBUSY,
+			     "SetCpuid: the VM has run; CPUID is fixed from "
+			     "its first Run on");
+	for (unsigned i = 0; r == 0 && i < vm->vm_nvcpus; i++)
+		r = vcpu_cpuid(vm, &vm->vm_vcpus[i], m, n, vcpu_set_cpuid, e);
+	vm_unpause(vm);
+	return r;
+}
+
+int vm_irqfd(struct vm *vm, unsigned gsi, bool resample, int *fds,
+	     struct verr *e)
+{
+	struct vm_irq *vi;
+	int r, efd[2] = {-1, -1};
+
+	if (!vm->vm_machine.vmm_irqchip)
+		return verr_set(e, ENXIO,
+				"Irqfd: the VM has no in-kernel irqchip "
+				"(CreateVm.machine.irqchip)");
+	if (gsi >= VM_IRQ_PINS)
+		return verr_set(e, EINVAL, "Irqfd.gsi: %u not in 0..%d", gsi,
+				VM_IRQ_PINS - 1);
+	vi = &vm->vm_irq[gsi];
+	if (vi->vi_fd >= 0)
+		return verr_set(e, EEXIST, "Irqfd.gsi: %u is bound already",
+				gsi);
+	fds[0] = fds[1] = -1;
+	for (int i = 0; i < (resample ? 2 : 1); i++) {
+		efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efd[i] < 0) {
+			r = verr_set(e, errno, "Irqfd: eventfd: %s",
+				     strerror(errno));
+			goto err;
+		}
+		fds[i] = fcntl(efd[i], F_DUPFD_CLOEXEC, 0);
+		if (fds[i] < 0) {
+			r = verr_set(e, errno, "Irqfd: dup: %s",
+				     strerror(errno));
+			goto err;
+		}
+	}
+	r = kvm_vm_irqfd(vm->vm_fd, efd[0], gsi, efd[1]);
+	if (r < 0) {
+		verr_set(e, -r, "KVM_IRQFD gsi %u: %s", gsi, strerror(-r));
+		goto err;
+	}
+	vi->vi_fd = efd[0];
+	vi->vi_resample = efd[1];
+	vm->vm_nirqfds += resample ? 2 : 1;
+	return 0;
+err:
+	for (int i = 0; i < 2; i++) {
+		if (efd[i] >= 0)
+			close(efd[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
 	return r;
 }
 
@@ -508,6 +725,7 @@ void vm_run(struct vm *vm)
 	pthread_mutex_lock(&vm->vm_lock);
 	if (vm->vm_state == VM_STOPPED)
 		vm->vm_state = VM_RUNNING;
+	vm->vm_ran = true;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include "cpuid.h"
 #include "kvm.h"
 #include "memmap.h"
 #include "quota.h"
@@ -29,6 +30,45 @@ struct zap_policy {
 };
 
 #define PAUSE_SAMPLES 1024
+
+/* What KVM emulates in the kernel (kvmmu.Machine); fixed at creation. */
+struct vm_machine {
+	bool vmm_irqchip;
+	bool vmm_pit;
+	uint32_t vmm_tss;   /* 0: not set */
+	uint32_t vmm_idmap; /* 0: not set */
+};
+
+/* What vm_create makes. */
+struct vm_spec {
+	const char *vs_name;
+	unsigned vs_nvcpus;
+	uint64_t vs_ram_bytes;
+	struct zap_policy vs_zap;
+	struct vm_machine vs_machine;
+};
+
+#define VM_IRQ_PINS 24 /* the in-kernel I/O APIC's pins: GSIs 0..23 */
+
+/* A line bound with KVM_IRQFD (vm_irqfd); fds -1 when unbound. */
+struct vm_irq {
+	int vi_fd;
+	int vi_resample;
+};
+
+/* Full vCPU state for vm_set_vcpu_state. */
+#define VCPU_MAX_MSRS 16
+struct vcpu_regs {
+	struct kvm_regs vs_regs;
+	struct kvm_sregs vs_sregs; /* apic_base, interrupts, cr2, cr8: KVM's */
+	unsigned vs_nmsrs;
+	struct kvm_msr_entry vs_msrs[VCPU_MAX_MSRS];
+	bool vs_has_fpu; /* vs_fcw and vs_mxcsr */
+	uint16_t vs_fcw;
+	uint32_t vs_mxcsr;
+	bool vs_has_xcr0;
+	uint64_t vs_xcr0;
+};
 
 /* A VM's run state, under vm_lock. */
 enum vm_state {
@@ -74,20 +114,25 @@ struct vm {
 	void *vm_ram;
 	uint64_t vm_ram_bytes;
 	struct memmap vm_map;
-	unsigned vm_nvcpus;
+	unsigned vm_nvcpus;	/* vCPUs made so far (all, once created) */
+	unsigned vm_nvcpus_max; /* what CreateVm asked for: the topology */
 	struct vcpu *vm_vcpus;
 	struct kstats vm_stats;
 	unsigned vm_spin_us; /* busy-poll for the frontend\'s answers */
 	uint64_t vm_memslot_ioctls;
 	struct zap_policy vm_zap;
 	int vm_ones_fd; /* 2 MiB of 0xff for all-ones ROM regions */
-	pthread_rwlock_t vm_map_lock;	     /* vCPU threads read vm_map */
-	uint64_t vm_tx;			     /* transactions applied */
-	uint64_t vm_tx_regions;		     /* regions they named */
-	uint64_t vm_tx_ioctls;		     /* memslot ioctls they issued */
-	uint64_t vm_tx_coalesced;	     /* regions that needed no ioctl */
-	uint64_t vm_tx_failed;		     /* rolled back */
-	_Atomic uint64_t vm_allones_reads;   /* answered by the server */
+	struct vm_machine vm_machine;
+	struct vm_irq vm_irq[VM_IRQ_PINS];
+	unsigned vm_nirqfds;		   /* fds held in vm_irq */
+	bool vm_ran;			   /* a Run happened: CPUID is final */
+	pthread_rwlock_t vm_map_lock;	   /* vCPU threads read vm_map */
+	uint64_t vm_tx;			   /* transactions applied */
+	uint64_t vm_tx_regions;		   /* regions they named */
+	uint64_t vm_tx_ioctls;		   /* memslot ioctls they issued */
+	uint64_t vm_tx_coalesced;	   /* regions that needed no ioctl */
+	uint64_t vm_tx_failed;		   /* rolled back */
+	_Atomic uint64_t vm_allones_reads; /* answered by the server */
 	uint32_t vm_pause_us[PAUSE_SAMPLES]; /* last pauses, microseconds */
 	uint64_t vm_pauses;
 	struct inval_batch *vm_inval; /* queued invalidations (inval.c) */
@@ -125,13 +170,28 @@ struct vm {
 TAILQ_HEAD(vmlist, vm);
 
 /*
- * Creates the KVM VM, its RAM memfd and vCPUs with their threads (parked
- * until vm_run) and exit channels; chans[i] receives the frontend's end
- * of vCPU i's channel (the caller owns it).  *out or -errno with e set.
+ * Creates the KVM VM, its in-kernel machine, RAM memfd and vCPUs (with
+ * their CPUID) with their threads (parked until vm_run) and exit
+ * channels; chans[i] receives the frontend's end of vCPU i's channel
+ * (the caller owns it).  *out or -errno with e set.
  */
-int vm_create(struct kvm_host *kh, const char *name, unsigned nvcpus,
-	      uint64_t ram_bytes, const struct zap_policy *zp, struct vm **out,
+int vm_create(struct kvm_host *kh, const struct vm_spec *vs, struct vm **out,
 	      int *chans, struct verr *e);
+/*
+ * Gives every vCPU its CPUID with these masks (replacing any given
+ * before): -EINVAL for a leaf KVM does not offer, -EBUSY once the VM
+ * has run.
+ */
+int vm_set_cpuid(struct vm *vm, const struct cpuid_mask *m, size_t n,
+		 struct verr *e);
+/*
+ * Binds a new eventfd to gsi with KVM_IRQFD (and a resample eventfd when
+ * resample); fds[0] (and fds[1]) get duplicates the caller owns and
+ * hands to the frontend; the VM keeps its own until vm_destroy.  -ENXIO
+ * without an irqchip, -EEXIST when gsi is bound already.
+ */
+int vm_irqfd(struct vm *vm, unsigned gsi, bool resample, int *fds,
+	     struct verr *e);
 
 /*
  * Applies a new policy.  all -> memslot applies live; memslot -> all is
@@ -186,13 +246,14 @@ int vm_map_region(struct vm *vm, const struct region *req, int rom_fd,
 		  struct verr *e);
 int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e);
 /*
- * Sets vCPU idx's registers.  sregs gives every field but apic_base,
- * interrupt_bitmap, cr2 and cr8, which stay KVM's.  Every vCPU ioctl here
- * comes after vm_pause(): an ioctl on a vCPU in KVM_RUN would wait for a
- * guest that may never exit, and block the caller's loop with it.
+ * Sets vCPU idx's state: registers, MSRs, FPU control, XCR0.  The sregs
+ * give every field but apic_base, interrupt_bitmap, cr2 and cr8, which
+ * stay KVM's.  Every vCPU ioctl here comes after vm_pause(): an ioctl on
+ * a vCPU in KVM_RUN would wait for a guest that may never exit, and
+ * block the caller's loop with it.
  */
-int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct kvm_regs *regs,
-		      const struct kvm_sregs *sregs, struct verr *e);
+int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct vcpu_regs *st,
+		      struct verr *e);
 void vm_run(struct vm *vm);
 void vm_stop(struct vm *vm);
 /*
@@ -217,6 +278,10 @@ void vm_unpause(struct vm *vm);
 int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs);
 int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *sregs);
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *regs);
+int vcpu_set_msrs(struct vcpu *v, const struct kvm_msrs *msrs);
+int vcpu_set_fpu(struct vcpu *v, uint16_t fcw, uint32_t mxcsr);
+int vcpu_set_xcr0(struct vcpu *v, uint64_t xcr0);
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_thread(struct vcpu *v);
 void vcpu_kick_locked(struct vcpu *v);

@@ -68,6 +68,8 @@ int main(void)
 	struct kvm_host kh;
 	struct owner *o;
 	struct verr e = {0};
+	struct vm_spec vs = {
+		.vs_name = "core", .vs_nvcpus = 1, .vs_ram_bytes = 16 * MB};
 	struct vm *vm;
 	uint64_t io, pauses;
 	int chans[1], fds0, ret;
@@ -76,8 +78,8 @@ int main(void)
 	fds0 = proc_fd_count(getpid());
 	vcpu_signals_init();
 	CHECK(kvm_host_open(&kh, "/dev/kvm") == 0, "KVM");
-	CHECK(vm_create(&kh, "core", 1, 16 * MB, &zp, &vm, chans, &e) == 0,
-	      "vm_create: %s", e.msg);
+	vs.vs_zap = zp;
+	CHECK(vm_create(&kh, &vs, &vm, chans, &e) == 0, "vm_create: %s", e.msg);
 	close(chans[0]);
 	quota_defaults(&ql);
 	ql.ql_vm[QR_MEMSLOTS] = 4;

@@ -52,7 +52,7 @@ static void test_envelope(void)
 
 	expect(&req, EINVAL, "Request.body", "no body");
 	/* A body case with no row in requests.h never reaches a handler. */
-	req.body_case = (Kvmmu__Request__BodyCase)22;
+	req.body_case = (Kvmmu__Request__BodyCase)29;
 	req.hello = &h;
 	expect(&req, EINVAL, "Request.body", "a body case without a row");
 	req.body_case = (Kvmmu__Request__BodyCase)1000;
@@ -71,6 +71,82 @@ static void test_envelope(void)
 	req.version = KVMMU_PROTOCOL_VERSION;
 	req.has_id = 0;
 	expect(&req, EINVAL, "Request.id", "no id");
+}
+
+/* CreateVm.machine on an otherwise good CreateVm. */
+static void test_machine(Kvmmu__Request *req, Kvmmu__CreateVm *m)
+{
+	Kvmmu__Machine mc = KVMMU__MACHINE__INIT;
+
+	m->machine = &mc;
+	expect(req, 0, NULL, "empty machine");
+	mc.has_pit = mc.pit = 1;
+	expect(req, EINVAL, "CreateVm.machine.pit", "PIT without irqchip");
+	mc.has_irqchip = mc.irqchip = 1;
+	expect(req, 0, NULL, "irqchip and PIT");
+	mc.has_tss_addr = 1;
+	mc.tss_addr = 0;
+	expect(req, EINVAL, "CreateVm.machine.tss_addr", "TSS at 0");
+	mc.tss_addr = 0xfffbd001;
+	expect(req, EINVAL, "CreateVm.machine.tss_addr", "unaligned TSS");
+	mc.tss_addr = 0xffffe000;
+	expect(req, EINVAL, "CreateVm.machine.tss_addr", "TSS past 4 GiB");
+	mc.tss_addr = 0xfffbd000;
+	expect(req, 0, NULL, "TSS below 4 GiB");
+	mc.has_identity_map_addr = 1;
+	mc.identity_map_addr = 0xfffbe000;
+	expect(req, EINVAL, "CreateVm.machine.identity_map_addr",
+	       "identity map inside the TSS");
+	mc.identity_map_addr = 0xfffff800;
+	expect(req, EINVAL, "CreateVm.machine.identity_map_addr",
+	       "unaligned identity map");
+	mc.identity_map_addr = 0xfeffc000;
+	expect(req, 0, NULL, "a whole machine");
+	m->machine = NULL;
+}
+
+static void test_cpuid_irqfd(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__SetCpuid m = KVMMU__SET_CPUID__INIT;
+	Kvmmu__CpuidMask c[CPUID_MASKS_MAX + 1], *cp[CPUID_MASKS_MAX + 1];
+	Kvmmu__Irqfd q = KVMMU__IRQFD__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_SET_CPUID;
+	req.set_cpuid = &m;
+	expect(&req, EINVAL, "SetCpuid.vm_id", "SetCpuid without vm_id");
+	m.has_vm_id = 1;
+	expect(&req, EINVAL, "SetCpuid.masks", "no masks");
+	for (int i = 0; i <= CPUID_MASKS_MAX; i++) {
+		kvmmu__cpuid_mask__init(&c[i]);
+		c[i].has_function = 1;
+		c[i].function = (uint32_t)i;
+		cp[i] = &c[i];
+	}
+	m.masks = cp;
+	m.n_masks = CPUID_MASKS_MAX + 1;
+	expect(&req, EINVAL, "SetCpuid.masks", "too many masks");
+	m.n_masks = 2;
+	c[1].has_function = 0;
+	expect(&req, EINVAL, "SetCpuid.masks[1].function", "no function");
+	c[1].has_function = 1;
+	c[1].function = 0;
+	expect(&req, EINVAL, "SetCpuid.masks[1]", "a leaf twice");
+	c[1].has_index = 1;
+	c[1].index = 1;
+	expect(&req, 0, NULL, "good SetCpuid");
+
+	req.body_case = KVMMU__REQUEST__BODY_IRQFD;
+	req.irqfd = &q;
+	expect(&req, EINVAL, "Irqfd.vm_id", "Irqfd without vm_id");
+	q.has_vm_id = 1;
+	expect(&req, EINVAL, "Irqfd.gsi", "no gsi");
+	q.has_gsi = 1;
+	q.gsi = IRQ_GSI_MAX + 1;
+	expect(&req, EINVAL, "Irqfd.gsi", "gsi past the I/O APIC");
+	q.gsi = 4;
+	q.has_resample = q.resample = 1;
+	expect(&req, 0, NULL, "good Irqfd");
 }
 
 static void test_create_vm(void)
@@ -104,6 +180,7 @@ static void test_create_vm(void)
 	expect(&req, EINVAL, "CreateVm.ram_bytes", "ram over limit");
 	m.ram_bytes = 1ULL << 30;
 	expect(&req, 0, NULL, "good CreateVm");
+	test_machine(&req, &m);
 }
 
 static void test_map_region(void)
@@ -195,6 +272,44 @@ static void good_segment(Kvmmu__Segment *s)
 	s->has_present = s->present = 1;
 }
 
+/* MSRs, FPU and XCR0 on an otherwise good VcpuState. */
+static void test_vcpu_extra(Kvmmu__Request *req, Kvmmu__VcpuState *m)
+{
+	Kvmmu__Msr x[VCPU_MSRS_MAX + 1], *xp[VCPU_MSRS_MAX + 1];
+
+	for (int i = 0; i <= VCPU_MSRS_MAX; i++) {
+		kvmmu__msr__init(&x[i]);
+		x[i].has_index = x[i].has_value = 1;
+		x[i].index = 0x174 + (uint32_t)(i % 3);
+		xp[i] = &x[i];
+	}
+	m->msrs = xp;
+	m->n_msrs = VCPU_MSRS_MAX + 1;
+	expect(req, EINVAL, "VcpuState.msrs", "too many MSRs");
+	m->n_msrs = 2;
+	x[1].has_value = 0;
+	expect(req, EINVAL, "VcpuState.msrs[1]", "MSR without a value");
+	x[1].has_value = 1;
+	x[1].index = 0x1b; /* APIC_BASE: KVM's, not the frontend's */
+	expect(req, EPERM, "VcpuState.msrs[1]", "an MSR outside the list");
+	x[1].index = 0x174;
+	expect(req, EINVAL, "VcpuState.msrs[1]", "an MSR twice");
+	x[1].index = 0xc0000082;
+	expect(req, 0, NULL, "two MSRs");
+	m->has_fpu_fcw = 1;
+	m->fpu_fcw = 0x37f;
+	expect(req, EINVAL, "VcpuState.fpu_fcw", "fcw without mxcsr");
+	m->has_mxcsr = 1;
+	m->mxcsr = 0x10000;
+	expect(req, EINVAL, "VcpuState.mxcsr", "mxcsr reserved bits");
+	m->mxcsr = 0x1f80;
+	m->has_xcr0 = 1;
+	m->xcr0 = 2;
+	expect(req, EINVAL, "VcpuState.xcr0", "xcr0 without x87");
+	m->xcr0 = 3;
+	expect(req, 0, NULL, "MSRs, FPU and XCR0");
+}
+
 static void test_vcpu_state(void)
 {
 	Kvmmu__Request req = envelope();
@@ -248,6 +363,7 @@ static void test_vcpu_state(void)
 	expect(&req, EINVAL, "VcpuState.tr.selector", "selector > 16 bits");
 	seg[6].selector = 0x28;
 	expect(&req, 0, NULL, "good VcpuState");
+	test_vcpu_extra(&req, &m);
 }
 
 static struct region mkregion(enum region_kind k, uint64_t gpa, uint64_t size,
@@ -308,6 +424,7 @@ int main(void)
 	test_map_region();
 	test_unmap_and_vm_ops();
 	test_vcpu_state();
+	test_cpuid_irqfd();
 	test_memmap();
 	return checks_report("test_validate");
 }
