@@ -11,25 +11,8 @@
 
 #include "boot.h"
 #include "guest.h"
+#include "linux.h"
 #include "wire.h"
-
-static void seg_to_proto(const struct kvm_segment *k, Kvmmu__Segment *m)
-{
-	kvmmu__segment__init(m);
-	m->has_base_address = m->has_limit = m->has_selector = 1;
-	m->has_type = m->has_present = m->has_dpl = 1;
-	m->has_db = m->has_s = m->has_l = m->has_g = 1;
-	m->base_address = k->base;
-	m->limit = k->limit;
-	m->selector = k->selector;
-	m->type = k->type;
-	m->present = k->present && !k->unusable;
-	m->dpl = k->dpl;
-	m->db = k->db;
-	m->s = k->s;
-	m->l = k->l;
-	m->g = k->g;
-}
 
 int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx)
 {
@@ -41,47 +24,6 @@ int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx)
 		r = client_recv_reply(cl, id, &rep, NULL, NULL);
 	client_free_reply(rep);
 	return r;
-}
-
-void vcpustate_fill(Kvmmu__VcpuState *m, Kvmmu__Segment seg[8], uint32_t vm_id,
-		    unsigned idx, const struct kvm_regs *regs,
-		    const struct kvm_sregs *sr)
-{
-	kvmmu__vcpu_state__init(m);
-	m->has_vm_id = m->has_vcpu = m->has_rip = m->has_rsp = 1;
-	m->has_rflags = m->has_rdi = m->has_rsi = 1;
-	m->has_rax = m->has_rbx = m->has_rcx = m->has_rdx = m->has_rbp = 1;
-	m->has_cr0 = m->has_cr3 = m->has_cr4 = m->has_efer = 1;
-	m->has_gdt_base = m->has_gdt_limit = m->has_idt_base = 1;
-	m->has_idt_limit = 1;
-	m->vm_id = vm_id;
-	m->vcpu = idx;
-	m->rip = regs->rip;
-	m->rsp = regs->rsp;
-	m->rflags = regs->rflags;
-	m->rdi = regs->rdi;
-	m->rsi = regs->rsi;
-	m->rax = regs->rax;
-	m->rbx = regs->rbx;
-	m->rcx = regs->rcx;
-	m->rdx = regs->rdx;
-	m->rbp = regs->rbp;
-	m->cr0 = sr->cr0;
-	m->cr3 = sr->cr3;
-	m->cr4 = sr->cr4;
-	m->efer = sr->efer;
-	m->gdt_base = sr->gdt.base;
-	m->gdt_limit = sr->gdt.limit;
-	m->idt_base = sr->idt.base;
-	m->idt_limit = sr->idt.limit;
-	seg_to_proto(&sr->cs, m->cs = &seg[0]);
-	seg_to_proto(&sr->ds, m->ds = &seg[1]);
-	seg_to_proto(&sr->es, m->es = &seg[2]);
-	seg_to_proto(&sr->fs, m->fs = &seg[3]);
-	seg_to_proto(&sr->gs, m->gs = &seg[4]);
-	seg_to_proto(&sr->ss, m->ss = &seg[5]);
-	seg_to_proto(&sr->tr, m->tr = &seg[6]);
-	seg_to_proto(&sr->ldt, m->ldt = &seg[7]);
 }
 
 int vcpustate_request(struct client *cl, uint32_t vm_id, unsigned idx,
@@ -123,10 +65,34 @@ static int boot_map(struct client *cl, struct boot *b,
 	return client_transaction(cl, b->b_vm, 0, 0, &one, 1, NULL);
 }
 
+/* The guest into RAM: a Linux kernel or a kvmmu payload. */
+static int boot_image(struct boot *b, const struct boot_spec *bs,
+		      struct linux_boot *lb, char *err, size_t errlen)
+{
+	Kvmmu__Region ram = KVMMU__REGION__INIT, *one = &ram;
+	struct e820_entry e[BZ_E820_MAX];
+	int ne;
+
+	if (bs->bs_linux == NULL)
+		return guest_setup(b->b_ram, bs->bs_ram, bs->bs_vcpus,
+				   bs->bs_payload, bs->bs_len, bs->bs_cmdline,
+				   err, errlen);
+	ram.kind = KVMMU__REGION_KIND__REGION_RAM;
+	ram.size = bs->bs_ram;
+	ne = bs->bs_map ? linux_e820(bs->bs_map, bs->bs_nmap, e, BZ_E820_MAX,
+				     err, errlen)
+			: linux_e820(&one, 1, e, BZ_E820_MAX, err, errlen);
+	if (ne < 0)
+		return -1;
+	return linux_setup(b->b_ram, bs->bs_ram, bs->bs_linux, e, (size_t)ne,
+			   lb, err, errlen);
+}
+
 int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 	    char *err, size_t errlen)
 {
 	uint64_t total = bs->bs_ram + bs->bs_extra;
+	struct linux_boot lb;
 
 	memset(b, 0, sizeof(*b));
 	b->b_ram_fd = -1;
@@ -137,9 +103,9 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 			 GUEST_MAX_VCPUS);
 		return -1;
 	}
-	if (client_create_vm_uuid(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
-				  total, bs->bs_zap, &b->b_vm, &b->b_ram_fd,
-				  b->b_chans) < 0)
+	if (client_create_vm_machine(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
+				     total, bs->bs_zap, bs->bs_machine,
+				     &b->b_vm, &b->b_ram_fd, b->b_chans) < 0)
 		return boot_fail(cl, b, "CreateVm", err, errlen);
 	b->b_nvcpus = bs->bs_vcpus;
 	b->b_ram_bytes = total;
@@ -151,15 +117,17 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 		boot_release(b);
 		return -1;
 	}
-	if (guest_setup(b->b_ram, bs->bs_ram, bs->bs_vcpus, bs->bs_payload,
-			bs->bs_len, bs->bs_cmdline, err, errlen) < 0) {
+	if (boot_image(b, bs, &lb, err, errlen) < 0) {
 		boot_release(b);
 		return -1;
 	}
 	if (boot_map(cl, b, bs) < 0)
 		return boot_fail(cl, b, "Transaction (initial map)", err,
 				 errlen);
-	for (unsigned i = 0; i < bs->bs_vcpus; i++) {
+	/* Linux starts its other vCPUs itself (INIT, SIPI). */
+	if (bs->bs_linux != NULL && linux_vcpustate_send(cl, b->b_vm, &lb) < 0)
+		return boot_fail(cl, b, "VcpuState", err, errlen);
+	for (unsigned i = 0; bs->bs_linux == NULL && i < bs->bs_vcpus; i++) {
 		if (vcpustate_send(cl, b->b_vm, i) < 0)
 			return boot_fail(cl, b, "VcpuState", err, errlen);
 	}

@@ -14,6 +14,9 @@
 
 #include "abi.h"
 #include "client.h"
+#include "vcpustate.h"
+
+struct linux_spec;
 
 struct boot {
 	uint32_t b_vm;
@@ -37,6 +40,8 @@ struct boot_spec {
 	const void *bs_payload;
 	size_t bs_len;
 	const char *bs_cmdline;
+	const Kvmmu__Machine *bs_machine;  /* NULL: none in-kernel */
+	const struct linux_spec *bs_linux; /* a Linux kernel, not a payload */
 };
 
 /*
@@ -50,14 +55,6 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 /* Unmaps RAM and closes every fd boot_vm handed out. */
 void boot_release(struct boot *b);
 
-/*
- * A VcpuState for vCPU idx of VM vm_id from KVM's structures: the
- * registers a boot sets (no MSRs, FPU or XCR0: the caller adds those);
- * seg holds its segments.
- */
-void vcpustate_fill(Kvmmu__VcpuState *m, Kvmmu__Segment seg[8], uint32_t vm_id,
-		    unsigned idx, const struct kvm_regs *regs,
-		    const struct kvm_sregs *sr);
 /* Sends vCPU idx's CPL3 long-mode start state. */
 int vcpustate_send(struct client *cl, uint32_t vm_id, unsigned idx);
 /* Only sends it; the reply is client_recv_reply(cl, *id, ...)'s. */

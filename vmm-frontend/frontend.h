@@ -12,6 +12,7 @@
 #include "client.h"
 #include "devices.h"
 #include "machine.h"
+#include "pcdev.h"
 #include "boot.h"
 
 struct options {
@@ -44,6 +45,10 @@ struct options {
 	int serial_none; /* serial output dropped */
 	const void *rom; /* the option ROM; NULL: built-in */
 	size_t rom_len;
+	/* A Linux guest (--kernel, or a domain whose kernel is a bzImage). */
+	const char *kernel;
+	const char *initrd;
+	const char *mark; /* --mark-line: time this console line */
 };
 
 struct lv;
@@ -56,6 +61,11 @@ struct frontend {
 	struct machine f_machine;
 	struct iobus f_bus;	   /* who decodes which port */
 	struct vmmap_client f_map; /* the machine's way to the VM */
+	struct pcdev f_pc;	   /* a Linux guest's legacy devices */
+	bool f_linux;
+	bool f_reset; /* the guest reset the machine */
+	int f_in_fd;  /* stdin for COM1; -1: not read */
+	double f_t0;  /* when Run was sent (mono seconds) */
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */
 	/* With --connect (live.c): libvirt and the zap control in force. */

@@ -14,11 +14,13 @@
 /*
  * One access of size bytes at port (len = size * count bytes of data:
  * the guest's for out, ours to fill for in).  Returns 0, IO_VCPU_DONE
- * when the vCPU is finished, or -errno when the run must stop.
+ * when the vCPU is finished, IO_VM_RESET when the guest reset the
+ * machine, or -errno when the run must stop.
  */
 typedef int io_handler(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 		       bool out, uint8_t *data, size_t len);
 #define IO_VCPU_DONE 1
+#define IO_VM_RESET  2 /* the guest reset the machine: the VM ends */
 
 struct io_range {
 	uint16_t ir_base, ir_len;
@@ -27,7 +29,7 @@ struct io_range {
 	const char *ir_name;
 };
 
-#define IOBUS_MAX 16
+#define IOBUS_MAX 24
 
 struct iobus {
 	struct io_range ib_r[IOBUS_MAX];

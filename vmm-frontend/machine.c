@@ -27,6 +27,9 @@
 #define PCI_WIN_SIZE 0x10000000ULL
 #define ROM_GPA	     (GUEST_PCI_MMIO_BASE + PCI_WIN_SIZE)
 
+#define MACHINE_RESET_PORT 0xcf9
+#define MACHINE_RESET_CPU  0x04
+
 uint64_t machine_extra_bytes(const struct machine *m)
 {
 	if (!m->m_pc)
@@ -78,6 +81,12 @@ int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
 	pci_init(&m->m_pci, ndevs, ram);
 	m->m_vga_off = ram + ndevs * GUEST_PCI_BAR_SIZE;
 	return machine_rom(m, rom, rom_len);
+}
+
+void machine_firmware(struct machine *m)
+{
+	if (m->m_pc)
+		pci_firmware(&m->m_pci);
 }
 
 void machine_free(struct machine *m)
@@ -235,6 +244,14 @@ static int machine_pci(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 	if (len != size) { /* string I/O: config space has none */
 		if (!out)
 			memset(data, 0xff, len);
+		return 0;
+	}
+	/* 0xcf9, the reset control register: bit 2 resets the machine. */
+	if (port == MACHINE_RESET_PORT && size == 1) {
+		if (out && (data[0] & MACHINE_RESET_CPU))
+			return IO_VM_RESET;
+		if (!out)
+			data[0] = 0;
 		return 0;
 	}
 	pci_io(&m->m_pci, port, size, out, data);

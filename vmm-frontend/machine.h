@@ -43,13 +43,19 @@ int machine_init(struct machine *m, bool pc, bool eager, unsigned ndevs,
 		 uint64_t ram, const void *rom, size_t rom_len,
 		 const struct vmmap *map);
 void machine_free(struct machine *m);
+/*
+ * Places every BAR and turns decode on, as firmware does before an OS
+ * (a kvmmu payload does it itself); machine_flush then maps them.
+ */
+void machine_firmware(struct machine *m);
 /* The initial map (to free with machine_map_free). */
 Kvmmu__Region **machine_map(const struct machine *m, size_t *n);
 void machine_map_free(Kvmmu__Region **map, size_t n);
 
 /*
- * Registers the ports the pc machine decodes (PCI config, the VGA window,
- * the phase port); nothing for the plain machine.  Their handlers return
+ * Registers the ports the pc machine decodes (PCI config with the reset
+ * register 0xcf9, the VGA window, the phase port); nothing for the plain
+ * machine.  Their handlers return
  * -1 when a map change failed (the run must stop).
  */
 int machine_register(struct machine *m, struct iobus *bus);

@@ -22,6 +22,7 @@
 #include "domload.h"
 #include "sandbox.h"
 #include "guest.h"
+#include "linux.h"
 #include "frontend.h"
 #include "num.h"
 #include "wire.h"
@@ -36,8 +37,10 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmm-frontend --socket PATH --payload FILE "
-			"[--memory MiB] [--vcpus N]\n"
+	fprintf(stderr, "usage: vmm-frontend --socket PATH (--payload FILE | "
+			"--kernel BZIMAGE [--initrd FILE])\n"
+			"                    [--memory MiB] [--vcpus N] "
+			"[--mark-line TEXT]\n"
 			"                    [--cmdline STR] [--name NAME] "
 			"[--timeout SEC] [--stats] [-q] [--poll-us N]\n"
 			"                    [--machine plain|pc] "
@@ -103,7 +106,7 @@ static int parse_word(const char *s, const char *what,
 /* Remembers the first flag that describes the VM (see domload.c). */
 static void note_vm_flag(struct options *o, const struct option *opts, int ch)
 {
-	if (o->vm_flag != NULL || ch <= 0 || strchr("pmclnMDZWA", ch) == NULL)
+	if (o->vm_flag != NULL || ch <= 0 || strchr("pmclnMDZWAKI", ch) == NULL)
 		return;
 	for (; opts->name; opts++) {
 		if (opts->val == ch)
@@ -164,6 +167,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"user", required_argument, NULL, 'U'},
 		{"no-sandbox", no_argument, NULL, 'N'},
 		{"selftest-sandbox", no_argument, NULL, 'T'},
+		{"kernel", required_argument, NULL, 'K'},
+		{"initrd", required_argument, NULL, 'I'},
+		{"mark-line", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -254,6 +260,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'T':
 			o->selftest_sandbox = 1;
 			break;
+		case 'K':
+			o->kernel = optarg;
+			break;
+		case 'I':
+			o->initrd = optarg;
+			break;
+		case 'L':
+			o->mark = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -262,8 +277,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage();
 	if (o->connect || o->domain || o->domain_xml)
 		check_domain_args(o);
-	else if (!o->payload)
+	else if (!o->payload == !o->kernel || (o->initrd && !o->kernel))
 		usage();
+	if (o->kernel)
+		o->pc = 1; /* Linux wants a PCI host bridge and the PC's ports
+			    */
 	if (o->pci_devices == 0 || o->pci_devices > GUEST_PCI_MAX_DEVS) {
 		fprintf(stderr,
 			"vmm-frontend: --pci-devices: %u not in "
@@ -284,9 +302,24 @@ int fail(struct frontend *f, const char *what)
 	return -1;
 }
 
-static int frontend_boot(struct frontend *f, const void *payload, size_t len)
+/*
+ * A Linux guest's COM1 interrupt line, and the BARs its firmware would
+ * have placed: mapped before it runs.
+ */
+static int frontend_linux(struct frontend *f)
+{
+	if (client_irqfd(&f->f_cl, f->f_boot.b_vm, PCDEV_COM1_GSI, false,
+			 &f->f_pc.pc_com1_irq, NULL) < 0)
+		return fail(f, "Irqfd (COM1)");
+	machine_firmware(&f->f_machine);
+	return machine_flush(&f->f_machine);
+}
+
+static int frontend_boot(struct frontend *f, const void *payload, size_t len,
+			 const struct linux_spec *ls)
 {
 	struct options *o = f->f_opt;
+	Kvmmu__Machine mc;
 	struct boot_spec bs = {.bs_name = o->name,
 			       .bs_uuid = o->uuid,
 			       .bs_vcpus = o->vcpus,
@@ -294,9 +327,15 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 			       .bs_zap = &o->zap,
 			       .bs_payload = payload,
 			       .bs_len = len,
-			       .bs_cmdline = o->cmdline};
+			       .bs_cmdline = o->cmdline,
+			       .bs_linux = ls};
 	char err[300];
 	int r;
+
+	if (ls != NULL) {
+		linux_machine(&mc);
+		bs.bs_machine = &mc;
+	}
 
 	vmmap_client(&f->f_map, &f->f_cl, &f->f_boot.b_vm);
 	if (machine_init(&f->f_machine, o->pc, o->eager, o->pci_devices,
@@ -315,6 +354,8 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len)
 	machine_map_free(bs.bs_map, bs.bs_nmap);
 	if (r < 0)
 		fprintf(stderr, "vmm-frontend: %s\n", err);
+	if (r == 0 && ls != NULL)
+		r = frontend_linux(f);
 	return r;
 }
 
@@ -351,7 +392,8 @@ static void frontend_json(struct frontend *f, double secs,
 	       "\"shadow_zapped\": %llu, \"remote_tlb_flush\": %llu, "
 	       "\"memslot_ioctls\": %llu, \"transactions\": %llu, "
 	       "\"tx_coalesced\": %llu, \"pause_us_p50\": %llu, "
-	       "\"pause_us_p99\": %llu, \"churn_s\": %.4f}\n",
+	       "\"pause_us_p99\": %llu, \"churn_s\": %.4f, "
+	       "\"mark_s\": %.4f, \"irq_edges\": %lu}\n",
 	       f->f_opt->name, (unsigned long long)f->f_opt->memory_mib, mode,
 	       f->f_opt->eager ? "eager" : "lazy", code, secs,
 	       (unsigned long long)pf, (unsigned long long)churn,
@@ -363,7 +405,9 @@ static void frontend_json(struct frontend *f, double secs,
 	       (unsigned long long)stat_of(st, "vm.tx_coalesced"),
 	       (unsigned long long)stat_of(st, "vm.pause_us_p50"),
 	       (unsigned long long)stat_of(st, "vm.pause_us_p99"),
-	       m->m_last_phase >= 6 ? m->m_phase_s[6] - m->m_phase_s[2] : 0.0);
+	       m->m_last_phase >= 6 ? m->m_phase_s[6] - m->m_phase_s[2] : 0.0,
+	       f->f_pc.pc_mark_s > 0 ? f->f_pc.pc_mark_s - f->f_t0 : 0.0,
+	       f->f_pc.pc_edges);
 }
 
 static void frontend_summary(struct frontend *f, double secs, int code)
@@ -405,10 +449,27 @@ static void frontend_summary(struct frontend *f, double secs, int code)
 	client_free_reply(rep);
 }
 
+/* A Linux guest: rebooted (0), or panicked (a crash). */
+static int frontend_linux_code(const struct frontend *f)
+{
+	if (f->f_pc.pc_panicked) {
+		fprintf(stderr, "vmm-frontend: the guest kernel panicked: %s\n",
+			f->f_pc.pc_panic);
+		return EXIT_GUEST_CRASH;
+	}
+	if (f->f_crashed)
+		return EXIT_GUEST_CRASH;
+	if (!f->f_opt->quiet)
+		printf("vmm-frontend: guest rebooted\n");
+	return 0;
+}
+
 static int frontend_exit_code(const struct frontend *f)
 {
 	uint32_t status = 0;
 
+	if (f->f_linux)
+		return frontend_linux_code(f);
 	if (f->f_crashed)
 		return EXIT_GUEST_CRASH;
 	for (unsigned i = 0; i < f->f_dev.d_nvcpus; i++) {
@@ -422,6 +483,8 @@ static int frontend_exit_code(const struct frontend *f)
 
 static void frontend_free(struct frontend *f)
 {
+	if (f->f_pc.pc_com1_irq >= 0)
+		close(f->f_pc.pc_com1_irq);
 	boot_release(&f->f_boot);
 	machine_free(&f->f_machine);
 	devices_free(&f->f_dev);
@@ -458,7 +521,8 @@ static FILE *serial_open(const struct options *o)
 }
 
 /* Boots, runs and destroys the VM; returns the exit code. */
-static int frontend_main(struct frontend *f, const void *payload, size_t len)
+static int frontend_main(struct frontend *f, const void *payload, size_t len,
+			 const struct linux_spec *ls)
 {
 	struct options *o = f->f_opt;
 	int r, code = EXIT_VMM_ERROR;
@@ -470,7 +534,7 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 	}
 	f->f_dev.d_quiet_reports = o->quiet;
 	f->f_cl.cl_spin_us = o->spin_us;
-	if (frontend_boot(f, payload, len) < 0)
+	if (frontend_boot(f, payload, len, ls) < 0)
 		return code;
 	live_start(f, &o->zap);
 	/* Everything is open: from here on, a confined process. */
@@ -484,7 +548,7 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 		       f->f_boot.b_vm, o->name, (int)getpid(),
 		       (unsigned)getuid());
 	fflush(stdout);
-	t0 = mono_ns() / 1e9;
+	t0 = f->f_t0 = mono_ns() / 1e9;
 	if (client_vm_op(&f->f_cl, f->f_boot.b_vm, KVMMU__REQUEST__BODY_RUN) <
 	    0) {
 		fail(f, "Run");
@@ -506,12 +570,51 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len)
 	return code;
 }
 
+/* The kernel and initrd of a Linux guest, read whole. */
+static int load_linux(const struct options *o, struct linux_spec *ls, char *err,
+		      size_t errlen)
+{
+	uint8_t *k = NULL, *i = NULL;
+	size_t klen = 0, ilen = 0;
+
+	if (linux_read_file(o->kernel, LINUX_MAX_KERNEL, &k, &klen, err,
+			    errlen) < 0)
+		return -1;
+	if (o->initrd && linux_read_file(o->initrd, LINUX_MAX_INITRD, &i, &ilen,
+					 err, errlen) < 0) {
+		free(k);
+		return -1;
+	}
+	*ls = (struct linux_spec){.ls_kernel = k,
+				  .ls_kernel_len = klen,
+				  .ls_initrd = i,
+				  .ls_initrd_len = ilen,
+				  .ls_cmdline = o->cmdline,
+				  .ls_vcpus = o->vcpus};
+	return 0;
+}
+
+/*
+ * A payload's ports (devices.c), or a Linux guest's PC devices with the
+ * console on serial and stdin.
+ */
+static int register_devices(struct frontend *f, FILE *serial)
+{
+	if (!f->f_linux)
+		return devices_register(&f->f_dev, &f->f_bus);
+	pcdev_init(&f->f_pc, serial);
+	f->f_pc.pc_mark = f->f_opt->mark;
+	f->f_in_fd = STDIN_FILENO;
+	return pcdev_register(&f->f_pc, &f->f_bus);
+}
+
 /* The VM from the flags: a name from the payload's file name. */
 static void default_name(struct options *o, char *buf, size_t len)
 {
 	if (o->name != NULL)
 		return;
-	snprintf(buf, len, "%s", basename((char *)o->payload));
+	snprintf(buf, len, "%s",
+		 basename((char *)(o->payload ? o->payload : o->kernel)));
 	buf[strcspn(buf, ".")] = '\0';
 	o->name = buf;
 }
@@ -523,9 +626,12 @@ int main(int argc, char **argv)
 			     .f_cl.cl_fd = -1,
 			     .f_boot.b_ram_fd = -1,
 			     .f_machine.m_rom_fd = -1,
+			     .f_pc.pc_com1_irq = -1,
+			     .f_in_fd = -1,
 			     .f_lv_fd = -1};
 	char err[256], namebuf[KVMMU_NAME_MAX + 1];
 	struct domain dom = {0};
+	struct linux_spec ls = {0};
 	void *payload = NULL;
 	FILE *serial = NULL;
 	struct lv lv;
@@ -546,27 +652,32 @@ int main(int argc, char **argv)
 			catch_signals();
 	}
 	default_name(&o, namebuf, sizeof(namebuf));
-	if (guest_load_file(o.payload, &payload, &len, err, sizeof(err)) < 0) {
+	if (o.kernel ? load_linux(&o, &ls, err, sizeof(err)) < 0
+		     : guest_load_file(o.payload, &payload, &len, err,
+				       sizeof(err)) < 0) {
 		fprintf(stderr, "vmm-frontend: %s%s\n",
 			o.connect || o.domain_xml ? "os/kernel: " : "", err);
 		goto out;
 	}
 	code = EXIT_VMM_ERROR;
+	f.f_linux = o.kernel != NULL;
 	serial = serial_open(&o);
 	if (serial == NULL)
 		fprintf(stderr, "vmm-frontend: devices/serial: %s: %s\n",
 			o.serial ? o.serial : "/dev/null", strerror(errno));
 	else if (devices_init(&f.f_dev, o.vcpus, serial) < 0 ||
-		 devices_register(&f.f_dev, &f.f_bus) < 0)
+		 register_devices(&f, serial) < 0)
 		fprintf(stderr, "vmm-frontend: out of memory\n");
 	else
-		code = frontend_main(&f, payload, len);
+		code = frontend_main(&f, payload, len, f.f_linux ? &ls : NULL);
 out:
 	fflush(stdout);
 	frontend_free(&f);
 	if (serial && serial != stdout)
 		fclose(serial);
 	free(payload);
+	free((void *)ls.ls_kernel);
+	free((void *)ls.ls_initrd);
 	live_free(&f);
 	lv_close(&lv); /* after DestroyVm: libvirt then sees it stopped */
 	domain_free(&dom);

@@ -12,8 +12,18 @@
 #define PCI_CMD_MEM 0x2
 #define REG_ID	    0x00
 #define REG_CMD	    0x04
+#define REG_CLASS   0x08 /* class, subclass, prog-if, revision */
 #define REG_BAR0    0x10
 #define REG_ROM	    0x30
+
+/*
+ * Device 0 is the host bridge, which Linux looks for before it trusts
+ * configuration mechanism #1 (pci_sanity_check); devices 1..n are RAM
+ * controllers: memory behind a BAR and nothing else.
+ */
+#define HOST_BRIDGE_ID	  0x0f001af4u /* vendor 0x1af4, device 0x0f00 */
+#define CLASS_HOST_BRIDGE 0x06000000u
+#define CLASS_RAM	  0x05000000u
 
 void pci_init(struct pci *p, unsigned n, uint64_t mem_off)
 {
@@ -35,10 +45,28 @@ static struct pci_dev *pci_sel(struct pci *p, unsigned *reg)
 	unsigned bus = (a >> 16) & 0xff, dev = (a >> 11) & 0x1f;
 
 	*reg = a & 0xfc;
-	if (!(a & 0x80000000u) || bus != 0 || ((a >> 8) & 7) != 0 || dev == 0 ||
+	if (!(a & 0x80000000u) || bus != 0 || ((a >> 8) & 7) != 0 ||
 	    dev > p->p_ndevs)
 		return NULL;
 	return &p->p_dev[dev];
+}
+
+/* The host bridge: identity and class; everything else reads 0. */
+static uint32_t pci_bridge_read(unsigned reg)
+{
+	if (reg == REG_ID)
+		return HOST_BRIDGE_ID;
+	return reg == REG_CLASS ? CLASS_HOST_BRIDGE : 0;
+}
+
+void pci_firmware(struct pci *p)
+{
+	for (unsigned i = 1; i <= p->p_ndevs; i++) {
+		p->p_dev[i].pd_bar = (uint32_t)(GUEST_PCI_MMIO_BASE +
+						(i - 1) * GUEST_PCI_BAR_SIZE);
+		p->p_dev[i].pd_cmd = PCI_CMD_MEM;
+	}
+	p->p_dirty = true;
 }
 
 static uint32_t pci_read(struct pci *p, struct pci_dev *d, unsigned reg)
@@ -51,6 +79,8 @@ static uint32_t pci_read(struct pci *p, struct pci_dev *d, unsigned reg)
 		       GUEST_PCI_VENDOR;
 	case REG_CMD:
 		return d->pd_cmd;
+	case REG_CLASS:
+		return CLASS_RAM;
 	case REG_BAR0:
 		/* The size mask is what a written all-ones reads back. */
 		return d->pd_bar & ~(uint32_t)(GUEST_PCI_BAR_SIZE - 1);
@@ -115,6 +145,12 @@ void pci_io(struct pci *p, uint16_t port, unsigned size, bool out,
 	if (d == NULL) {
 		if (!out)
 			memset(data, 0xff, size);
+		return;
+	}
+	if (d == &p->p_dev[0]) { /* the host bridge: read-only */
+		v = pci_bridge_read(reg) >> shift;
+		if (!out)
+			memcpy(data, &v, size);
 		return;
 	}
 	old = pci_read(p, d, reg);

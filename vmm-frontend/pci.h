@@ -32,6 +32,11 @@ struct pci {
 
 /* Devices 1..n; BAR i is backed at mem_off + (i - 1) * BAR size. */
 void pci_init(struct pci *p, unsigned n, uint64_t mem_off);
+/*
+ * What firmware leaves: BAR i at GUEST_PCI_MMIO_BASE + (i - 1) * BAR
+ * size with memory decode on, so a kernel finds its devices placed.
+ */
+void pci_firmware(struct pci *p);
 /* True when port belongs to config space (0xcf8..0xcff). */
 bool pci_port(uint16_t port);
 void pci_io(struct pci *p, uint16_t port, unsigned size, bool out,

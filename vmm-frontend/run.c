@@ -67,6 +67,10 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			f->f_crashed++;
 			return true;
 		}
+		if (err == IO_VM_RESET) {
+			f->f_reset = true;
+			return true;
+		}
 		*alen = io->out ? 0 : len;
 		return err == IO_VCPU_DONE;
 	}
@@ -102,6 +106,15 @@ static int run_serve(struct frontend *f, unsigned i)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * A reset (8042, 0xcf9) ends the run, and so does the end of a kernel
+ * panic's report: with panic=0 the kernel would spin forever.
+ */
+static bool run_guest_ended(const struct frontend *f)
+{
+	return f->f_reset || f->f_pc.pc_panic_end;
+}
+
 /* Set by main.c's SIGINT/SIGTERM handler; read between polls. */
 volatile sig_atomic_t frontend_signal;
 
@@ -124,7 +137,7 @@ static int run_should_stop(struct frontend *f, double t0)
 int frontend_run(struct frontend *f, double t0)
 {
 	unsigned n = f->f_opt->vcpus;
-	struct pollfd pfd[GUEST_MAX_VCPUS + 2];
+	struct pollfd pfd[GUEST_MAX_VCPUS + 3];
 	/* Wake up now and then to see the clock or a signal's flag. */
 	int timeout_ms = f->f_opt->timeout_s || f->f_lv ? 100 : -1, r;
 
@@ -135,11 +148,13 @@ int frontend_run(struct frontend *f, double t0)
 	pfd[n] = (struct pollfd){.fd = f->f_cl.cl_fd, .events = POLLIN};
 	/* libvirt's events (live.c); poll() skips fd -1. */
 	pfd[n + 1] = (struct pollfd){.fd = f->f_lv_fd, .events = POLLIN};
-	while (f->f_finished < n) {
+	/* A Linux guest's console input (pcdev.c). */
+	pfd[n + 2] = (struct pollfd){.fd = f->f_in_fd, .events = POLLIN};
+	while (f->f_finished < n && !run_guest_ended(f)) {
 		r = run_should_stop(f, t0);
 		if (r < 0)
 			return r;
-		if (wire_poll(pfd, n + 2, timeout_ms, f->f_opt->spin_us) < 0) {
+		if (wire_poll(pfd, n + 3, timeout_ms, f->f_opt->spin_us) < 0) {
 			if (errno == EINTR)
 				continue; /* revents are stale */
 			return -errno;
@@ -172,6 +187,8 @@ int frontend_run(struct frontend *f, double t0)
 		}
 		if (pfd[n + 1].revents)
 			live_event(f);
+		if (pfd[n + 2].revents && pcdev_input(&f->f_pc, f->f_in_fd) < 0)
+			pfd[n + 2].fd = -1; /* end of input: stop reading */
 	}
 	return 0;
 }
