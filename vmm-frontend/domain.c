@@ -179,7 +179,7 @@ static int os_text(struct dparse *p, const xmlNode *n, const char *path,
 }
 
 static int os_child(struct dparse *p, const xmlNode *c, bool *typed,
-		    char **kernel, bool *boot_warned)
+		    char **kernel, char **initrd, bool *boot_warned)
 {
 	struct domain *d = p->p_d;
 
@@ -189,13 +189,15 @@ static int os_child(struct dparse *p, const xmlNode *c, bool *typed,
 	}
 	if (dp_is(c, "kernel"))
 		return os_text(p, c, "os/kernel", kernel);
+	if (dp_is(c, "initrd"))
+		return os_text(p, c, "os/initrd", initrd);
 	if (dp_is(c, "cmdline")) {
 		if (os_text(p, c, "os/cmdline", &d->d_cmdline) < 0)
 			return -1;
-		if (strlen(d->d_cmdline) >= GUEST_CMDLINE_MAX)
+		if (strlen(d->d_cmdline) >= DOMAIN_CMDLINE_MAX)
 			return dp_fail(p, "os/cmdline: %zu bytes; at most %d",
 				       strlen(d->d_cmdline),
-				       GUEST_CMDLINE_MAX - 1);
+				       DOMAIN_CMDLINE_MAX - 1);
 		return 0;
 	}
 	if (dp_is(c, "boot")) {
@@ -206,26 +208,30 @@ static int os_child(struct dparse *p, const xmlNode *c, bool *typed,
 		return 0;
 	}
 	return dp_fail(p,
-		       "os/%s: kvmmu cannot honour it (it boots a flat "
-		       "payload from os/kernel: no firmware, no initrd)",
+		       "os/%s: kvmmu cannot honour it (it boots os/kernel "
+		       "directly: a Linux bzImage with os/initrd, or a flat "
+		       "payload; no firmware)",
 		       (const char *)c->name);
 }
 
 static int dom_os(struct dparse *p, const xmlNode *n)
 {
-	char *kernel = NULL;
+	char *kernel = NULL, *initrd = NULL;
 	bool typed = false, boot_warned = false;
 	int r = dp_check(p, n, "os", NULL, false);
 
 	for (xmlNode *c = dp_child(n); c && r == 0; c = dp_next(c))
-		r = os_child(p, c, &typed, &kernel, &boot_warned);
+		r = os_child(p, c, &typed, &kernel, &initrd, &boot_warned);
 	if (r == 0 && !typed)
 		r = dp_fail(p, "os/type: missing");
 	if (r == 0 && kernel == NULL)
 		r = dp_fail(p, "os/kernel: missing (the guest payload)");
 	if (r == 0)
 		r = dp_path(p, "os/kernel", kernel, &p->p_d->d_kernel);
+	if (r == 0 && initrd != NULL)
+		r = dp_path(p, "os/initrd", initrd, &p->p_d->d_initrd);
 	free(kernel);
+	free(initrd);
 	return r;
 }
 
@@ -429,10 +435,11 @@ int domain_parse(const char *xml, size_t len, const char *base_dir,
 void domain_free(struct domain *d)
 {
 	free(d->d_kernel);
+	free(d->d_initrd);
 	free(d->d_cmdline);
 	free(d->d_serial);
 	free(d->d_rom);
-	d->d_kernel = d->d_cmdline = d->d_serial = NULL;
+	d->d_kernel = d->d_initrd = d->d_cmdline = d->d_serial = NULL;
 	d->d_rom = NULL;
 }
 

@@ -22,6 +22,9 @@
 #define KVMMU_XMLNS	"urn:kvmmu:domain:1"
 #define KVMMU_XMLNS_KEY "kvmmu" /* the prefix virsh metadata --key sets */
 
+/* os/cmdline, NUL included: x86 Linux's COMMAND_LINE_SIZE. */
+#define DOMAIN_CMDLINE_MAX 2048
+
 /* Largest domain XML we read: libvirt's own are a few KiB. */
 #define DOMAIN_MAX_XML (1u << 20)
 
@@ -30,7 +33,8 @@ struct domain {
 	char d_uuid[37]; /* canonical lower case; "" when absent */
 	uint64_t d_memory_mib;
 	unsigned d_vcpus;
-	char *d_kernel;	 /* os/kernel, resolved */
+	char *d_kernel;	 /* os/kernel, resolved: a bzImage or a payload */
+	char *d_initrd;	 /* os/initrd, resolved, or NULL */
 	char *d_cmdline; /* os/cmdline or NULL */
 	/* Serial port 0: NULL is stdout (type stdio), else a file. */
 	char *d_serial;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "domload.h"
+#include "linux.h"
 
 /* The whole file, NUL-terminated; NULL with err set. */
 static char *domload_read(const char *path, size_t *len, char *err,
@@ -91,16 +92,29 @@ static int domload_libvirt(struct frontend *f, struct domain *d, struct lv *lv,
 	return r < 0 ? -EINVAL : 0;
 }
 
-static void domload_options(const struct domain *d, struct options *o)
+static int domload_options(const struct domain *d, struct options *o, char *err,
+			   size_t errlen)
 {
+	bool is_linux = linux_is_bzimage(d->d_kernel);
+
+	if (d->d_initrd != NULL && !is_linux) {
+		snprintf(err, errlen,
+			 "os/initrd: %s is no Linux bzImage, and only a Linux "
+			 "kernel takes an initrd",
+			 d->d_kernel);
+		return -1;
+	}
 	o->name = d->d_name;
 	o->uuid = d->d_uuid[0] ? d->d_uuid : NULL;
 	o->memory_mib = d->d_memory_mib;
 	o->vcpus = d->d_vcpus;
-	o->payload = d->d_kernel;
+	/* A Linux kernel runs on the pc machine, with the domain's devices. */
+	o->payload = is_linux ? NULL : d->d_kernel;
+	o->kernel = is_linux ? d->d_kernel : NULL;
+	o->initrd = d->d_initrd;
 	o->cmdline = d->d_cmdline;
-	o->pc = d->d_pc;
-	if (d->d_pc)
+	o->pc = d->d_pc || is_linux;
+	if (o->pc)
 		o->pci_devices = domain_pci_devices(d);
 	o->zap = d->d_zap;
 	o->serial = d->d_serial;
@@ -108,6 +122,7 @@ static void domload_options(const struct domain *d, struct options *o)
 	o->serial_none = d->d_serial_none;
 	o->rom = d->d_rom;
 	o->rom_len = d->d_rom_len;
+	return 0;
 }
 
 static void domload_print(const struct options *o, const struct domain *d)
@@ -123,10 +138,12 @@ static void domload_print(const struct options *o, const struct domain *d)
 	else
 		snprintf(machine, sizeof(machine), "plain machine");
 	printf("vmm-frontend: domain '%s' (uuid %s) from %s: %llu MiB, %u "
-	       "vCPU(s), payload %s; %s; serial %s; zap control %s\n",
+	       "vCPU(s), %s %s%s%s; %s; serial %s; zap control %s\n",
 	       d->d_name, d->d_uuid[0] ? d->d_uuid : "none",
 	       o->connect ? o->connect : o->domain_xml,
-	       (unsigned long long)d->d_memory_mib, d->d_vcpus, d->d_kernel,
+	       (unsigned long long)d->d_memory_mib, d->d_vcpus,
+	       o->kernel ? "Linux kernel" : "payload", d->d_kernel,
+	       d->d_initrd ? ", initrd " : "", d->d_initrd ? d->d_initrd : "",
 	       machine,
 	       d->d_serial_none ? "dropped"
 	       : d->d_serial	? d->d_serial
@@ -153,7 +170,10 @@ int domload(struct frontend *f, struct domain *d, struct lv *lv)
 	if (d->d_warn[0])
 		fprintf(stderr, "vmm-frontend: domain '%s': %s\n", d->d_name,
 			d->d_warn);
-	domload_options(d, o);
+	if (domload_options(d, o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vmm-frontend: domain '%s': %s\n", src, err);
+		return -EINVAL;
+	}
 	if (!o->quiet)
 		domload_print(o, d);
 	return 0;

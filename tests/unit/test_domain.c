@@ -129,6 +129,7 @@ static void test_full(void)
 		"<vcpu placement='static' current='4'>4</vcpu>"
 		"<os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>"
 		"<kernel>payloads/b.bin</kernel>"
+		"<initrd>boot/initrd.img</initrd>"
 		"<cmdline>devices=3 cycles=2</cmdline></os>"
 		"<on_poweroff>destroy</on_poweroff>"
 		"<devices>"
@@ -155,6 +156,8 @@ static void test_full(void)
 	      (unsigned long long)d.d_memory_mib, d.d_vcpus);
 	CHECK(d.d_kernel && strcmp(d.d_kernel, "/base/payloads/b.bin") == 0,
 	      "kernel relative to the file: %s", d.d_kernel);
+	CHECK(d.d_initrd && strcmp(d.d_initrd, "/base/boot/initrd.img") == 0,
+	      "initrd relative to the file: %s", d.d_initrd);
 	CHECK(d.d_cmdline && strcmp(d.d_cmdline, "devices=3 cycles=2") == 0,
 	      "cmdline %s", d.d_cmdline);
 	CHECK(d.d_serial && strcmp(d.d_serial, "/base/logs/serial.log") == 0 &&

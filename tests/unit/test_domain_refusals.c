@@ -117,7 +117,8 @@ static const struct {
 	{"<domain type='kvm'><name>o</name><memory>65536</memory><os "
 	 "firmware='efi'><type>hvm</type><kernel>/k</kernel></os></domain>",
 	 "os@firmware"},
-	{DOM("", "<initrd>/i</initrd>", ""), "os/initrd"},
+	{DOM("", "<initrd>/i</initrd><initrd>/j</initrd>", ""),
+	 "os/initrd: appears twice"},
 	{DOM("", "<loader>/bios.bin</loader>", ""), "os/loader"},
 	{DOM("", "<nvram>/n</nvram>", ""), "os/nvram"},
 	{DOM("", "<kernel>/k2</kernel>", ""), "os/kernel: appears twice"},
@@ -311,21 +312,21 @@ static const struct {
 	 "metadata: two <zap-control/>"},
 };
 
-/* 255 bytes fit the guest's command line, 256 do not. */
+/* 2047 bytes fit a Linux command line, 2048 do not. */
 static void test_cmdline(void)
 {
-	char line[300], xml[1024];
+	char line[2100], xml[4096];
 	struct domain d;
 
 	memset(line, 'a', sizeof(line));
-	line[255] = '\0';
+	line[2047] = '\0';
 	snprintf(xml, sizeof(xml), DOM("", "<cmdline>%s</cmdline>", ""), line);
 	ACCEPTED(xml, &d);
 	domain_free(&d);
-	line[255] = 'a';
-	line[256] = '\0';
+	line[2047] = 'a';
+	line[2048] = '\0';
 	snprintf(xml, sizeof(xml), DOM("", "<cmdline>%s</cmdline>", ""), line);
-	REFUSED(xml, "os/cmdline: 256 bytes; at most 255");
+	REFUSED(xml, "os/cmdline: 2048 bytes; at most 2047");
 }
 
 /* A domain from libvirt names no directory: paths must be absolute. */
