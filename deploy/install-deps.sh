@@ -13,7 +13,8 @@ libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
 libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
 libvirt-daemon-driver-qemu qemu-system-x86
 procps util-linux
-busybox-static kmod cpio xz-utils"
+busybox-static kmod cpio xz-utils
+python3-libvirt"
 
 missing=""
 for p in $PKGS; do
