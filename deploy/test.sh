@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 # its seed corpus (tests/fuzz; KVMMU_FUZZ_SECONDS sets how long).
 CC=clang cmake -S . -B build-fuzz -DKVMMU_FUZZ=ON \
 	-DKVMMU_FUZZ_SECONDS="${KVMMU_FUZZ_SECONDS:-20}" >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_request fuzz_memmap
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_request fuzz_memmap fuzz_virtd
 
 logs=build/test-logs
 rm -rf "$logs"
