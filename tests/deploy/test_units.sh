@@ -19,17 +19,17 @@ check() {
 	if "$@"; then passed=$((passed + 1)); else
 		failed=$((failed + 1)); echo "FAIL: $*"; fi
 }
-for f in mmu-server vmm-frontend mmuctl; do check test -x "$bin/$f"; done
+for f in mmu-server vmm-frontend mmuctl kvmmu-virtd; do check test -x "$bin/$f"; done
 check test -f "$dir/root/usr/local/lib/sysusers.d/kvmmu.conf"
 check test -f "$dir/root/usr/local/lib/tmpfiles.d/kvmmu.conf"
 # The units name the installed binaries; point them at this install.
-for u in mmu-server.service vmm-frontend@.service; do
+for u in mmu-server.service vmm-frontend@.service kvmmu-virtd.service; do
 	sed "s|/usr/local/bin|$bin|" \
 		"$dir/root/usr/local/lib/systemd/system/$u" >"$dir/$u"
 done
 cp "$dir/vmm-frontend@.service" "$dir/vmm-frontend@demo.service"
 check systemd-analyze verify "$dir/mmu-server.service" \
-	"$dir/vmm-frontend@demo.service"
+	"$dir/vmm-frontend@demo.service" "$dir/kvmmu-virtd.service"
 exposure() {
 	systemd-analyze security --offline=yes "$1" 2>/dev/null |
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
@@ -44,5 +44,7 @@ check at_most "$dir/mmu-server.service" 3.0
 check at_most "$dir/vmm-frontend@demo.service" 1.0
 check grep -q '^DeviceAllow=/dev/kvm rw' "$dir/mmu-server.service"
 check grep -q '^PrivateDevices=yes' "$dir/vmm-frontend@demo.service"
+# Its frontends outlive a restart of kvmmu-virtd, which adopts them.
+check grep -q '^KillMode=process' "$dir/kvmmu-virtd.service"
 echo "test_units: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
