@@ -1,26 +1,29 @@
 #!/bin/bash
 # test_linux.sh: kvm.linux, Debian's 6.12 kernel booted through kvmmu.
 #
-#   tests/linux/test_linux.sh SRC_DIR BIN_DIR BUILD_DIR
+#   tests/linux/test_linux.sh SRC_DIR BIN_DIR
 #
-# The kernel is the one the VM runner fetches (BUILD_DIR/vm/backports/
-# vmlinuz, or $KVMMU_LINUX_KERNEL); the initramfs is built here from
-# busybox-static (mkinitramfs.sh).  Each boot must reach init, print the
-# banner, the vCPU count and the BARs the frontend placed, and end with
-# the guest's own reboot (exit 0), also from a libvirt domain file (4
-# vCPUs); a panic must end the run with a clear
+# The kernel is the one the VM runner fetches (backports/vmlinuz in its
+# cache, build/vm by default, or $KVMMU_LINUX_KERNEL); the initramfs is
+# built here from busybox-static (mkinitramfs.sh).  Each boot must reach
+# init, print the banner, the vCPU count and the BARs the frontend
+# placed, and end with the guest's own reboot (exit 0), also from a
+# libvirt domain file (4 vCPUs); a panic must end the run with a clear
 # message and a non-zero code; a malformed kernel and an initrd too big
 # for the RAM must be refused before anything runs.
 set -u
-src=$1 bin=$2 build=$3
-kernel=${KVMMU_LINUX_KERNEL:-$build/vm/backports/vmlinuz}
+src=$1 bin=$2
+# The VM runner says where its kernels are (KVMMU_VM_CACHE), whichever
+# build tree the tests come from.
+cache=${KVMMU_VM_CACHE:-$src/build/vm}
+kernel=${KVMMU_LINUX_KERNEL:-$cache/backports/vmlinuz}
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	echo "SKIP kvm.linux: /dev/kvm cannot be opened; needs KVM" \
 		"(deploy/vm/run provides it)"
 	exit 77
 fi
 if ! [ -r "$kernel" ]; then
-	"$src/deploy/vm/kernel.sh" backports "$build/vm" >/dev/null ||
+	"$src/deploy/vm/kernel.sh" backports "$cache" >/dev/null ||
 		{ echo "FAIL kvm.linux: no kernel at $kernel"; exit 1; }
 fi
 dir=$(mktemp -d /tmp/kvmmu-linux.XXXXXX)
