@@ -530,16 +530,18 @@ bool vm_region_needs_slot(const struct vm *vm, const struct region *r)
 static int vm_vcpu_extra(struct vcpu *v, const struct vcpu_regs *st,
 			 struct verr *e)
 {
-	struct {
+	/* struct kvm_msrs ends in its entries: room for ours after it. */
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry en[VCPU_MAX_MSRS];
+		uint8_t room[sizeof(struct kvm_msrs) +
+			     VCPU_MAX_MSRS * sizeof(struct kvm_msr_entry)];
 	} msrs;
 	int r;
 
 	if (st->vs_nmsrs > 0) {
 		memset(&msrs, 0, sizeof(msrs));
 		msrs.h.nmsrs = st->vs_nmsrs;
-		memcpy(msrs.en, st->vs_msrs,
+		memcpy(msrs.h.entries, st->vs_msrs,
 		       st->vs_nmsrs * sizeof(struct kvm_msr_entry));
 		r = vcpu_set_msrs(v, &msrs.h);
 		if (r < 0)
