@@ -117,6 +117,13 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 		boot_release(b);
 		return -1;
 	}
+	/*
+	 * Pages of shared memory come as huge pages only if the mapping
+	 * that first touches them asks (shmem_enabled 'advise'): the guest
+	 * image written here must not pin its range to 4 KiB pages the
+	 * server's huge mapping then has to map one by one.  Advice only.
+	 */
+	madvise(b->b_ram, total, MADV_HUGEPAGE);
 	if (boot_image(b, bs, &lb, err, errlen) < 0) {
 		boot_release(b);
 		return -1;
