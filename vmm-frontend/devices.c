@@ -19,13 +19,15 @@ int devices_init(struct devices *d, unsigned nvcpus, FILE *out)
 	d->d_nvcpus = nvcpus;
 	d->d_done = calloc(nvcpus, sizeof(bool));
 	d->d_status = calloc(nvcpus, sizeof(uint32_t));
-	return d->d_done && d->d_status ? 0 : -1;
+	d->d_port_exits = calloc(65536, sizeof(uint32_t));
+	return d->d_done && d->d_status && d->d_port_exits ? 0 : -1;
 }
 
 void devices_free(struct devices *d)
 {
 	free(d->d_done);
 	free(d->d_status);
+	free(d->d_port_exits);
 }
 
 /* A 16550 that is always ready: THR writes go to d_out. */

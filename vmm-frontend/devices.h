@@ -20,6 +20,7 @@ struct devices {
 	uint32_t *d_status; /* per vCPU: its exit status */
 	unsigned d_ndone;
 	uint64_t d_exits_io;
+	uint32_t *d_port_exits; /* per port, for --stats (NULL: none) */
 	uint64_t d_exits_mmio;
 	uint64_t d_unknown;
 	bool d_quiet_reports;

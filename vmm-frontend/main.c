@@ -368,6 +368,31 @@ static void print_stat_list(const char *prefix, Kvmmu__Stat **s, size_t n)
 	}
 }
 
+/* The ports whose exits the frontend served most, busiest first. */
+static void print_busy_ports(const struct devices *d)
+{
+	unsigned top[8], n = 0;
+
+	for (unsigned p = 0; p < 65536; p++) {
+		unsigned i = n;
+
+		if (d->d_port_exits[p] == 0)
+			continue;
+		while (i > 0 &&
+		       d->d_port_exits[p] > d->d_port_exits[top[i - 1]])
+			i--;
+		if (i == 8)
+			continue;
+		if (n < 8)
+			n++;
+		memmove(&top[i + 1], &top[i], (n - 1 - i) * sizeof(top[0]));
+		top[i] = p;
+	}
+	printf("port I/O exits served, busiest ports:\n");
+	for (unsigned i = 0; i < n; i++)
+		printf("  port 0x%-4x %20u\n", top[i], d->d_port_exits[top[i]]);
+}
+
 static uint64_t stat_of(const Kvmmu__StatsReply *st, const char *name)
 {
 	uint64_t v = 0;
@@ -445,6 +470,7 @@ static void frontend_summary(struct frontend *f, double secs, int code)
 		}
 		printf("mmu-server counters:\n");
 		print_stat_list("", st->server, st->n_server);
+		print_busy_ports(&f->f_dev);
 	}
 	client_free_reply(rep);
 }

@@ -57,6 +57,7 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			return true;
 		}
 		f->f_dev.d_exits_io++;
+		f->f_dev.d_port_exits[(uint16_t)io->port]++;
 		err = 0;
 		if (r != NULL)
 			err = r->ir_fn(r->ir_arg, v, (uint16_t)io->port,
