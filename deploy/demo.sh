@@ -146,4 +146,4 @@ tests/linux/mkinitramfs.sh "$dir/initrd"
 "$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
 	--kernel "$kernel" --initrd "$dir/initrd" --memory 512 --vcpus 2 \
 	--zap-mode memslot --name linux \
-	--cmdline "console=ttyS0 panic=-1 reboot=k quiet acpi=off kvmmu.touch=64"
+	--cmdline "console=ttyS0 panic=-1 reboot=k quiet acpi=off pci=noearly kvmmu.touch=64"

@@ -58,7 +58,7 @@ boot() {
 	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
 		--initrd "$dir/initrd" --memory 512 --vcpus "$vcpus" \
 		--zap-mode "$zap" --pci-commit "$commit" --name "$name" \
-		--cmdline "console=ttyS0 panic=-1 reboot=k quiet $extra" \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly $extra" \
 		--timeout 400 --json </dev/null >"$dir/$name.out" \
 		2>"$dir/$name.err"
 	code=$?
@@ -80,7 +80,7 @@ boot_domain() {
 <memory unit='MiB'>512</memory><vcpu>$vcpus</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type><kernel>$kernel</kernel>
 <initrd>$dir/initrd</initrd>
-<cmdline>console=ttyS0 panic=-1 reboot=k quiet $extra</cmdline></os>
+<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly $extra</cmdline></os>
 <devices><serial type='stdio'><target port='0'/></serial>
 <video><model type='vga' vram='2048'/></video>$shmem</devices></domain>
 XML
