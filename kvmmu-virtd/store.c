@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 
 #include "domain.h"
+#include "file.h"
 #include "store.h"
 
 #define XML_READ_OPTS (XML_PARSE_NONET | XML_PARSE_NOBLANKS)
@@ -164,23 +165,26 @@ static int write_file(const char *path, const char *text, struct lverr *e)
 	return r;
 }
 
+/* A definition or live XML file, or NULL. */
 static char *read_file(const char *path)
 {
-	struct stat st;
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len;
+	char *buf;
 
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    st.st_size <= DOMAIN_MAX_XML &&
-	    (buf = calloc(1, (size_t)st.st_size + 1)) != NULL &&
-	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+	if (file_read(path, DOMAIN_MAX_XML, &buf, &len) < 0 || len == 0) {
 		free(buf);
-		buf = NULL;
+		return NULL;
 	}
-	close(fd);
 	return buf;
+}
+
+char *store_read_live(struct store *s, const struct vdom *d)
+{
+	char *p = path_of(s, "run", d->vd_name, ".xml"), *xml;
+
+	xml = p ? read_file(p) : NULL;
+	free(p);
+	return xml;
 }
 
 static struct vdom *vdom_new(const struct domain *d)

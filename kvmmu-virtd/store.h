@@ -77,6 +77,8 @@ void store_forget(struct store *s, struct vdom *d);
 int store_write_live(struct store *s, struct vdom *d, char *path, size_t len,
 		     struct lverr *e);
 void store_drop_live(struct store *s, struct vdom *d);
+/* The live XML a running domain was started from, or NULL. */
+char *store_read_live(struct store *s, const struct vdom *d);
 
 /*
  * Metadata of the XML *xmlp: type 0 description, 1 title, 2 an element

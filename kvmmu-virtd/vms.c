@@ -397,8 +397,6 @@ static void adopt_one(struct virtd *d, const Kvmmu__Admin__V1__VmSummary *s)
 {
 	struct vdom *v = s->name ? store_by_name(&d->d_store, s->name) : NULL;
 	struct lverr e = {0};
-	char path[4200];
-	FILE *f;
 
 	if (v == NULL || s->uuid == NULL ||
 	    strcmp(s->uuid, v->vd_uuid_str) != 0 || !s->has_owner_pid) {
@@ -418,21 +416,7 @@ static void adopt_one(struct virtd *d, const Kvmmu__Admin__V1__VmSummary *s)
 		return;
 	}
 	/* The live XML it was started from, else the definition. */
-	snprintf(path, sizeof(path), "%s/run/%s.xml", d->d_store.st_dir,
-		 v->vd_name);
-	f = fopen(path, "re");
-	if (f != NULL) {
-		size_t n = 0;
-		char *buf = calloc(1, DOMAIN_MAX_XML + 1);
-
-		if (buf != NULL)
-			n = fread(buf, 1, DOMAIN_MAX_XML, f);
-		fclose(f);
-		if (n > 0)
-			v->vd_live = buf;
-		else
-			free(buf);
-	}
+	v->vd_live = store_read_live(&d->d_store, v);
 	if (v->vd_live == NULL)
 		v->vd_live = strdup(v->vd_config);
 	v->vd_state = s->state && strcmp(s->state, "paused") == 0 ? VS_PAUSED

@@ -3,11 +3,12 @@
  * struct boot_params in the Linux x86 boot protocol.
  * Trust: the image is untrusted; nothing is read past len.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "bzimage.h"
+#include "errbuf.h"
 
 #define OFF_SETUP_SECTS	    0x1f1
 #define OFF_BOOT_FLAG	    0x1fe
@@ -39,47 +40,6 @@
 #define CMDLINE_ROOM	 0x10000ULL /* up to the EBDA area below 640 KiB */
 #define STARTUP_64_DELTA 0x200
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err,
 		  size_t errlen)
 {
@@ -87,32 +47,37 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err,
 
 	memset(bz, 0, sizeof(*bz));
 	if (len < OFF_INIT_SIZE + 4)
-		return fail(err, errlen,
-			    "bzImage: %zu bytes, too short for a setup header",
-			    len);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: %zu bytes, too short for a setup header",
+			len);
 	if (le16(img + OFF_BOOT_FLAG) != 0xaa55 ||
 	    le32(img + OFF_HEADER) != HDRS_MAGIC)
-		return fail(err, errlen,
-			    "bzImage: no boot flag 0xaa55 and \"HdrS\" magic "
-			    "at 0x1fe/0x202: not a Linux x86 kernel image");
+		return errbuf_set(
+			err, errlen,
+			"bzImage: no boot flag 0xaa55 and \"HdrS\" magic "
+			"at 0x1fe/0x202: not a Linux x86 kernel image");
 	bz->bz_version = le16(img + OFF_VERSION);
 	if (bz->bz_version < MIN_VERSION)
-		return fail(err, errlen,
-			    "bzImage: boot protocol %u.%02u, need 2.06 or "
-			    "later",
-			    bz->bz_version >> 8, bz->bz_version & 0xff);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: boot protocol %u.%02u, need 2.06 or "
+			"later",
+			bz->bz_version >> 8, bz->bz_version & 0xff);
 	if (!(img[OFF_LOADFLAGS] & LOADED_HIGH))
-		return fail(err, errlen,
-			    "bzImage: loadflags 0x%02x lacks LOADED_HIGH: a "
-			    "zImage, which loads below 1 MiB",
-			    img[OFF_LOADFLAGS]);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: loadflags 0x%02x lacks LOADED_HIGH: a "
+			"zImage, which loads below 1 MiB",
+			img[OFF_LOADFLAGS]);
 	sects = img[OFF_SETUP_SECTS] ? img[OFF_SETUP_SECTS] : 4;
 	bz->bz_setup_bytes = ((size_t)sects + 1) * 512;
 	if (bz->bz_setup_bytes >= len)
-		return fail(err, errlen,
-			    "bzImage: setup_sects %u leaves no kernel in %zu "
-			    "bytes",
-			    sects, len);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: setup_sects %u leaves no kernel in %zu "
+			"bytes",
+			sects, len);
 	bz->bz_kernel_off = bz->bz_setup_bytes;
 	bz->bz_kernel_len = len - bz->bz_setup_bytes;
 	bz->bz_initrd_max = le32(img + OFF_INITRD_ADDR_MAX);
@@ -126,10 +91,11 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err,
 	if (bz->bz_init_size < bz->bz_kernel_len)
 		bz->bz_init_size = (uint32_t)bz->bz_kernel_len;
 	if (bz->bz_load < HIGH_LOAD || bz->bz_load & 0xfff)
-		return fail(err, errlen,
-			    "bzImage: pref_address 0x%llx is below 1 MiB or "
-			    "not page aligned",
-			    (unsigned long long)bz->bz_load);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: pref_address 0x%llx is below 1 MiB or "
+			"not page aligned",
+			(unsigned long long)bz->bz_load);
 	bz->bz_entry64 = bz->bz_version >= VERSION_XLF &&
 			 (le16(img + OFF_XLOADFLAGS) & XLF_KERNEL_64);
 	bz->bz_entry =
@@ -147,17 +113,19 @@ int bzimage_place(const struct bzimage *bz, uint64_t ram, size_t cmdline_len,
 	out->bl_zero_page = ZERO_PAGE_GPA;
 	out->bl_cmdline = CMDLINE_GPA;
 	if (cmdline_len > bz->bz_cmdline_max || cmdline_len >= CMDLINE_ROOM)
-		return fail(err, errlen,
-			    "command line: %zu bytes, the kernel takes at most "
-			    "%u",
-			    cmdline_len, bz->bz_cmdline_max);
+		return errbuf_set(
+			err, errlen,
+			"command line: %zu bytes, the kernel takes at most "
+			"%u",
+			cmdline_len, bz->bz_cmdline_max);
 	if (kend > ram)
-		return fail(err, errlen,
-			    "RAM: %llu MiB, the kernel needs %llu MiB from "
-			    "0x%llx",
-			    (unsigned long long)(ram >> 20),
-			    (unsigned long long)((kend + (1 << 20) - 1) >> 20),
-			    (unsigned long long)bz->bz_load);
+		return errbuf_set(
+			err, errlen,
+			"RAM: %llu MiB, the kernel needs %llu MiB from "
+			"0x%llx",
+			(unsigned long long)(ram >> 20),
+			(unsigned long long)((kend + (1 << 20) - 1) >> 20),
+			(unsigned long long)bz->bz_load);
 	if (initrd_len == 0)
 		return 0;
 	top = (uint64_t)bz->bz_initrd_max + 1;
@@ -165,13 +133,14 @@ int bzimage_place(const struct bzimage *bz, uint64_t ram, size_t cmdline_len,
 		top = ram;
 	out->bl_initrd = (top - initrd_len) & ~0xfffULL;
 	if (initrd_len > top || out->bl_initrd < ((kend + 0xfff) & ~0xfffULL))
-		return fail(err, errlen,
-			    "initrd: %llu MiB does not fit between the "
-			    "kernel's end 0x%llx and 0x%llx (RAM %llu MiB, "
-			    "initrd_addr_max 0x%x)",
-			    (unsigned long long)(initrd_len >> 20),
-			    (unsigned long long)kend, (unsigned long long)top,
-			    (unsigned long long)(ram >> 20), bz->bz_initrd_max);
+		return errbuf_set(
+			err, errlen,
+			"initrd: %llu MiB does not fit between the "
+			"kernel's end 0x%llx and 0x%llx (RAM %llu MiB, "
+			"initrd_addr_max 0x%x)",
+			(unsigned long long)(initrd_len >> 20),
+			(unsigned long long)kend, (unsigned long long)top,
+			(unsigned long long)(ram >> 20), bz->bz_initrd_max);
 	out->bl_initrd_len = initrd_len;
 	return 0;
 }
@@ -184,13 +153,14 @@ int bzimage_zero_page(const uint8_t *img, const struct bzimage_layout *lo,
 	size_t hdr_end = OFF_JUMP + 2 + img[OFF_JUMP + 1];
 
 	if (n > BZ_E820_MAX)
-		return fail(err, errlen, "e820: %zu entries, at most %d", n,
-			    BZ_E820_MAX);
+		return errbuf_set(err, errlen, "e820: %zu entries, at most %d",
+				  n, BZ_E820_MAX);
 	if (hdr_end > OFF_E820_TABLE)
-		return fail(err, errlen,
-			    "bzImage: setup header of %zu bytes overlaps the "
-			    "e820 table",
-			    hdr_end - OFF_SETUP_SECTS);
+		return errbuf_set(
+			err, errlen,
+			"bzImage: setup header of %zu bytes overlaps the "
+			"e820 table",
+			hdr_end - OFF_SETUP_SECTS);
 	memset(zp, 0, BZ_ZERO_PAGE_SIZE);
 	memcpy(zp + OFF_SETUP_SECTS, img + OFF_SETUP_SECTS,
 	       hdr_end - OFF_SETUP_SECTS);

@@ -14,15 +14,13 @@
  * Trust: unprivileged; the XML and the ROM file are operator input.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "abi.h"
 #include "domain_xml.h"
+#include "file.h"
 
 #define VGA_VRAM_KIB (GUEST_PCI_BAR_SIZE >> 10)
 
@@ -196,41 +194,31 @@ static int rom_load(struct dparse *p, const char *file)
 {
 	const char *path = "devices/video/rom@file";
 	struct domain *d = p->p_d;
-	uint8_t *buf = NULL;
-	struct stat st;
-	ssize_t n = -1;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	char *buf;
+	int r = file_read(file, GUEST_PCI_ROM_SIZE, &buf, &len);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		dp_fail(p, "%s: %s: %s", path, file, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 2 ||
-	    (uint64_t)st.st_size > GUEST_PCI_ROM_SIZE) {
-		dp_fail(p, "%s: %s: %lld bytes; kvmmu's ROM BAR holds 2..%llu",
-			path, file, (long long)st.st_size, GUEST_PCI_ROM_SIZE);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size);
-	if (buf)
-		n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size)
+	if (r == -EINVAL)
+		dp_fail(p, "%s: %s: not a regular file", path, file);
+	else if (r == -EFBIG || (r == 0 && len < 2))
+		dp_fail(p, "%s: %s: %zu bytes; kvmmu's ROM BAR holds 2..%llu",
+			path, file, len, GUEST_PCI_ROM_SIZE);
+	else if (r == -EIO || r == -ENOMEM)
 		dp_fail(p, "%s: %s: short read", path, file);
-	else if (buf[0] != 0x55 || buf[1] != 0xaa)
+	else if (r < 0)
+		dp_fail(p, "%s: %s: %s", path, file, strerror(-r));
+	else if ((uint8_t)buf[0] != 0x55 || (uint8_t)buf[1] != 0xaa)
 		dp_fail(p,
 			"%s: %s starts 0x%02x 0x%02x, not an option ROM "
 			"(0x55 0xaa)",
-			path, file, buf[0], buf[1]);
+			path, file, (uint8_t)buf[0], (uint8_t)buf[1]);
 	else
-		d->d_rom_len = (size_t)n;
-out:
-	if (fd >= 0)
-		close(fd);
+		d->d_rom_len = len;
 	if (d->d_rom_len == 0) {
 		free(buf);
 		return -1;
 	}
-	d->d_rom = buf;
+	d->d_rom = (uint8_t *)buf;
 	return 0;
 }
 

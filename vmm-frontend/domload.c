@@ -6,50 +6,30 @@
  * Trust: unprivileged.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "domload.h"
+#include "file.h"
 #include "linux.h"
 
 /* The whole file, NUL-terminated; NULL with err set. */
 static char *domload_read(const char *path, size_t *len, char *err,
 			  size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	int r = file_read(path, DOMAIN_MAX_XML, &buf, len);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > DOMAIN_MAX_XML) {
+	if (r == -EINVAL || r == -EFBIG)
 		snprintf(err, errlen, "%.300s: not a file of at most %u bytes",
 			 path, DOMAIN_MAX_XML);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf)
-		n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size) {
+	else if (r == -EIO || r == -ENOMEM)
 		snprintf(err, errlen, "%.300s: short read", path);
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-out:
-	if (fd >= 0)
-		close(fd);
+	else if (r < 0)
+		snprintf(err, errlen, "%.300s: %s", path, strerror(-r));
 	return buf;
 }
 

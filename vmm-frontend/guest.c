@@ -7,13 +7,11 @@
  * Trust: unprivileged; the payload is untrusted data.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file.h"
 #include "guest.h"
 
 #define GDT_GPA		0x3000ULL
@@ -44,45 +42,36 @@
 #define EFER_LMA     (1ULL << 10)
 #define RFLAGS_IOPL3 (3ULL << 12)
 
+int guest_read_file(const char *path, size_t max, void **buf, size_t *len,
+		    char *err, size_t errlen)
+{
+	char *p;
+	int r = file_read(path, max, &p, len);
+
+	*buf = p;
+	if (r == 0 && *len == 0) {
+		free(p);
+		*buf = NULL;
+		r = -EFBIG;
+	}
+	if (r == -EFBIG)
+		snprintf(err, errlen, "%s: size %zu not in 1..%zu", path, *len,
+			 max);
+	else if (r == -EINVAL)
+		snprintf(err, errlen, "%s: not a regular file", path);
+	else if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else if (r == -EIO)
+		snprintf(err, errlen, "%s: short read", path);
+	else if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	return r;
+}
+
 int guest_load_file(const char *path, void **buf, size_t *len, char *err,
 		    size_t errlen)
 {
-	struct stat st;
-	ssize_t n;
-	int fd, r = 0;
-
-	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > GUEST_MAX_PAYLOAD) {
-		r = -EFBIG;
-		snprintf(err, errlen, "%s: size %lld not in 1..%llu", path,
-			 (long long)st.st_size, GUEST_MAX_PAYLOAD);
-		goto out;
-	}
-	*buf = malloc((size_t)st.st_size);
-	if (*buf == NULL) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	n = read(fd, *buf, (size_t)st.st_size);
-	if (n != st.st_size) {
-		r = -EIO;
-		snprintf(err, errlen, "%s: short read", path);
-		free(*buf);
-		*buf = NULL;
-		goto out;
-	}
-	*len = (size_t)n;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return guest_read_file(path, GUEST_MAX_PAYLOAD, buf, len, err, errlen);
 }
 
 /* A code or data descriptor: flat 4 GiB, given access byte and L/DB. */

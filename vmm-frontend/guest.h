@@ -17,6 +17,12 @@
 #define GUEST_MIN_RAM (4ULL << 20)
 #define GUEST_MAX_RAM (3ULL << 30) /* below the 32-bit PCI hole */
 
+/*
+ * Reads a whole file of 1..max bytes (a payload, a kernel, an initrd);
+ * 0 or -errno with err set.
+ */
+int guest_read_file(const char *path, size_t max, void **buf, size_t *len,
+		    char *err, size_t errlen);
 /* Reads a flat payload; 0 or -errno with err set. */
 int guest_load_file(const char *path, void **buf, size_t *len, char *err,
 		    size_t errlen);

@@ -14,13 +14,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "linux.h"
 #include "mptable.h"
 #include "vcpustate.h"
@@ -60,64 +60,6 @@
 #define LINUX_BOOT_MSRS	  2
 #define E820_SCRATCH	  (2 * BZ_E820_MAX)
 #define CMDLINE_EMPTY	  ""
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int linux_read_file(const char *path, uint64_t max, uint8_t **buf, size_t *len,
-		    char *err, size_t errlen)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd, r = 0;
-
-	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > max) {
-		r = -EFBIG;
-		snprintf(err, errlen, "%s: size %lld not in 1..%llu", path,
-			 (long long)st.st_size, (unsigned long long)max);
-		goto out;
-	}
-	*buf = malloc((size_t)st.st_size);
-	if (*buf == NULL) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
-
-		if (n <= 0) {
-			r = -EIO;
-			snprintf(err, errlen, "%s: short read", path);
-			free(*buf);
-			*buf = NULL;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	*len = got;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
 
 bool linux_is_bzimage(const char *path)
 {
@@ -187,8 +129,8 @@ int linux_e820(Kvmmu__Region *const *map, size_t n, struct e820_entry *e,
 	e820_add(tmp, &k, BIOS_GPA, LOW_END, BZ_E820_RESERVED);
 	k = e820_tidy(tmp, k);
 	if (k > max)
-		return fail(err, errlen, "e820: %zu entries, room for %zu", k,
-			    max);
+		return errbuf_set(err, errlen,
+				  "e820: %zu entries, room for %zu", k, max);
 	memcpy(e, tmp, k * sizeof(*e));
 	return (int)k;
 }
@@ -290,11 +232,12 @@ int linux_setup(uint8_t *ram, uint64_t ram_bytes, const struct linux_spec *ls,
 			  errlen) < 0)
 		return -1;
 	if (bz.bz_load < PT_END || bz.bz_load + bz.bz_kernel_len > ram_bytes)
-		return fail(err, errlen,
-			    "bzImage: %zu bytes at 0x%llx do not fit in %llu "
-			    "MiB of RAM above the boot structures",
-			    bz.bz_kernel_len, (unsigned long long)bz.bz_load,
-			    (unsigned long long)(ram_bytes >> 20));
+		return errbuf_set(
+			err, errlen,
+			"bzImage: %zu bytes at 0x%llx do not fit in %llu "
+			"MiB of RAM above the boot structures",
+			bz.bz_kernel_len, (unsigned long long)bz.bz_load,
+			(unsigned long long)(ram_bytes >> 20));
 	if (mptable_build(ram + LINUX_MP_TABLE, MP_TABLE_ROOM, LINUX_MP_TABLE,
 			  ls->ls_vcpus, err, errlen) < 0)
 		return -1;

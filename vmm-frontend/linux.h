@@ -47,10 +47,6 @@ struct linux_boot {
 /* Whether path holds a Linux bzImage (its setup header's magic). */
 bool linux_is_bzimage(const char *path);
 
-/* Reads a file of at most max bytes; 0 or -errno with err set. */
-int linux_read_file(const char *path, uint64_t max, uint8_t **buf, size_t *len,
-		    char *err, size_t errlen);
-
 /*
  * The e820 map of RAM regions map[0..n) (their kind and place): RAM as
  * mapped, minus the MP table's KiB and the BIOS area below 1 MiB.

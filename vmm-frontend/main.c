@@ -600,13 +600,13 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 static int load_linux(const struct options *o, struct linux_spec *ls, char *err,
 		      size_t errlen)
 {
-	uint8_t *k = NULL, *i = NULL;
+	void *k = NULL, *i = NULL;
 	size_t klen = 0, ilen = 0;
 
-	if (linux_read_file(o->kernel, LINUX_MAX_KERNEL, &k, &klen, err,
+	if (guest_read_file(o->kernel, LINUX_MAX_KERNEL, &k, &klen, err,
 			    errlen) < 0)
 		return -1;
-	if (o->initrd && linux_read_file(o->initrd, LINUX_MAX_INITRD, &i, &ilen,
+	if (o->initrd && guest_read_file(o->initrd, LINUX_MAX_INITRD, &i, &ilen,
 					 err, errlen) < 0) {
 		free(k);
 		return -1;

@@ -5,10 +5,11 @@
  * entries), written byte by byte in little-endian order.
  * Trust: see mptable.h; nothing is written past cap.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "errbuf.h"
 #include "mptable.h"
 
 /* The MP floating pointer structure (spec 4.1). */
@@ -71,31 +72,6 @@
 #define FIXED_ENTRIES	  (BUS_NAMES + 1 + ISA_IRQS + LOCAL_INTS)
 #define BASE_MEMORY_END	  0x100000ULL /* Linux scans below 1 MiB only */
 #define MPTABLE_ALIGNMENT 16
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
 
 /* The byte that makes p[0..len) sum to 0 modulo 256. */
 static uint8_t checksum(const uint8_t *p, size_t len)
@@ -210,22 +186,26 @@ int mptable_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned ncpus,
 	unsigned count;
 
 	if (len == 0)
-		return fail(err, errlen, "MP table: %u vCPUs, need 1 to %d",
-			    ncpus, MPTABLE_MAX_CPUS);
+		return errbuf_set(err, errlen,
+				  "MP table: %u vCPUs, need 1 to %d", ncpus,
+				  MPTABLE_MAX_CPUS);
 	if (gpa % MPTABLE_ALIGNMENT != 0)
-		return fail(err, errlen,
-			    "MP table: address 0x%llx is not %d-byte aligned",
-			    (unsigned long long)gpa, MPTABLE_ALIGNMENT);
+		return errbuf_set(
+			err, errlen,
+			"MP table: address 0x%llx is not %d-byte aligned",
+			(unsigned long long)gpa, MPTABLE_ALIGNMENT);
 	if (gpa > BASE_MEMORY_END || len > BASE_MEMORY_END - gpa)
-		return fail(err, errlen,
-			    "MP table: %zu bytes at 0x%llx do not end below "
-			    "1 MiB, where Linux looks for it",
-			    len, (unsigned long long)gpa);
+		return errbuf_set(
+			err, errlen,
+			"MP table: %zu bytes at 0x%llx do not end below "
+			"1 MiB, where Linux looks for it",
+			len, (unsigned long long)gpa);
 	if (cap < len)
-		return fail(err, errlen,
-			    "MP table: %zu bytes for %u vCPUs, the buffer "
-			    "holds %zu",
-			    len, ncpus, cap);
+		return errbuf_set(
+			err, errlen,
+			"MP table: %zu bytes for %u vCPUs, the buffer "
+			"holds %zu",
+			len, ncpus, cap);
 	memset(buf, 0, len);
 	count = mp_entries(buf + MPF_SIZE + MPC_HDR_SIZE, ncpus);
 	mpc_header(buf + MPF_SIZE, len - MPF_SIZE, count);
