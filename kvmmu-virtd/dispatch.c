@@ -5,7 +5,6 @@
  * through the connection's writer, so the fuzzer drives this file alone.
  * Trust: every byte here comes from a client.
  */
-#include <stdio.h>
 
 #include "rpcdefs.h"
 #include "virtd.h"

@@ -398,34 +398,23 @@ static int p_xml_desc(struct vconn *c, uint32_t proc, uint32_t serial,
 }
 
 /* One int answer about a domain. */
-static int dom_int(struct vconn *c, struct xdr_in *in, struct xdr_out *out,
-		   bool flags, int which, struct lverr *e)
-{
-	struct vdom *v = dom_args(c, in, flags, NULL, e);
-
-	if (v == NULL)
-		return -1;
-	switch (which) {
-	case REMOTE_PROC_DOMAIN_IS_ACTIVE:
-		xdr_put_i32(out, v->vd_id >= 0);
-		break;
-	case REMOTE_PROC_DOMAIN_IS_PERSISTENT:
-		xdr_put_i32(out, v->vd_config != NULL);
-		break;
-	default: /* autostart, managed save, snapshots: kvmmu has none */
-		xdr_put_i32(out, 0);
-	}
-	return 0;
-}
-
 static int p_dom_int(struct vconn *c, uint32_t proc, uint32_t serial,
 		     struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
 	bool flags = proc == REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE ||
 		     proc == REMOTE_PROC_DOMAIN_SNAPSHOT_NUM;
+	struct vdom *v = dom_args(c, in, flags, NULL, e);
 
 	(void)serial;
-	return dom_int(c, in, out, flags, (int)proc, e);
+	if (v == NULL)
+		return -1;
+	if (proc == REMOTE_PROC_DOMAIN_IS_ACTIVE)
+		xdr_put_i32(out, v->vd_id >= 0);
+	else if (proc == REMOTE_PROC_DOMAIN_IS_PERSISTENT)
+		xdr_put_i32(out, v->vd_config != NULL);
+	else /* autostart, managed save, snapshots: kvmmu has none */
+		xdr_put_i32(out, 0);
+	return 0;
 }
 
 static int p_os_type(struct vconn *c, uint32_t proc, uint32_t serial,

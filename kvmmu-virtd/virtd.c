@@ -193,13 +193,12 @@ static void usage(void)
 }
 
 /* vmm-frontend next to this program, else on PATH. */
-static const char *frontend_path(const char *argv0)
+static const char *frontend_path(void)
 {
 	static char buf[PATH_MAX];
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	(void)argv0;
 	if (n > 0) {
 		self[n] = '\0';
 		snprintf(buf, sizeof(buf), "%s/vmm-frontend", dirname(self));
@@ -229,7 +228,7 @@ int main(int argc, char **argv)
 
 	d.d_mmu_socket = VIRTD_MMU_SOCKET;
 	d.d_admin_socket = VIRTD_ADMIN_SOCKET;
-	d.d_frontend = frontend_path(argv[0]);
+	d.d_frontend = frontend_path();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

@@ -68,10 +68,9 @@ static int pcdev_kbd(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 
 	(void)vcpu;
 	(void)size;
-	if (i8042_io(&p->pc_kbd, port, out, data, len) != I8042_RESET)
-		return 0;
-	p->pc_reset = true;
-	return IO_VM_RESET;
+	return i8042_io(&p->pc_kbd, port, out, data, len) == I8042_RESET
+		       ? IO_VM_RESET
+		       : 0;
 }
 
 static int pcdev_cmos(void *arg, unsigned vcpu, uint16_t port, unsigned size,

@@ -24,7 +24,6 @@ struct pcdev {
 	struct i8042 pc_kbd;
 	struct cmos pc_cmos;
 	int pc_com1_irq;  /* COM1's irqfd (Irqfd, GSI 4); -1: none yet */
-	bool pc_reset;	  /* the guest reset the machine */
 	bool pc_panicked; /* "Kernel panic - not syncing" on the console */
 	bool pc_panic_end;
 	char pc_panic[UART_LINE_MAX];

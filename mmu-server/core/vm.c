@@ -55,14 +55,14 @@ static int vm_ram_create(struct vm *vm, struct verr *e)
 	return 0;
 }
 
-/* Applies KVM's CPUID with the VM's topology and masks m[0..n). */
-static int vcpu_cpuid(struct vm *vm, struct vcpu *v, const struct cpuid_mask *m,
-		      size_t n,
+/* Applies KVM's CPUID with the topology of nvcpus and masks m[0..n). */
+static int vcpu_cpuid(struct vm *vm, struct vcpu *v, unsigned nvcpus,
+		      const struct cpuid_mask *m, size_t n,
 		      int (*set)(struct vcpu *, const struct kvm_cpuid2 *),
 		      struct verr *e)
 {
-	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->vm_kh->kh_cpuid, v->v_idx,
-					      vm->vm_nvcpus_max, m, n);
+	struct kvm_cpuid2 *c =
+		cpuid_for_vcpu(vm->vm_kh->kh_cpuid, v->v_idx, nvcpus, m, n);
 	int r;
 
 	if (c == NULL)
@@ -115,7 +115,8 @@ static int vcpu_lapic(struct vcpu *v, struct verr *e)
 	return 0;
 }
 
-static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
+static int vcpu_init(struct vm *vm, unsigned idx, unsigned nvcpus, int *peer,
+		     struct verr *e)
 {
 	struct vcpu *v = &vm->vm_vcpus[idx];
 	int sv[2], r;
@@ -125,7 +126,7 @@ static int vcpu_init(struct vm *vm, unsigned idx, int *peer, struct verr *e)
 		return verr_set(e, -v->v_fd, "KVM_CREATE_VCPU %u: %s", idx,
 				strerror(-v->v_fd));
 	/* Its thread is not started: no KVM_RUN to keep it out of. */
-	if (vcpu_cpuid(vm, v, NULL, 0, vcpu_set_cpuid_unstarted, e) < 0)
+	if (vcpu_cpuid(vm, v, nvcpus, NULL, 0, vcpu_set_cpuid_unstarted, e) < 0)
 		return -e->code;
 	if (vm->vm_machine.vmm_irqchip && vcpu_lapic(v, e) < 0)
 		return -e->code;
@@ -166,7 +167,6 @@ static struct vm *vm_alloc(struct kvm_host *kh, const char *name,
 	vm->vm_stats.ks_fd = -1;
 	for (unsigned i = 0; i < VM_IRQ_PINS; i++)
 		vm->vm_irq[i].vi_fd = vm->vm_irq[i].vi_resample = -1;
-	vm->vm_nvcpus_max = nvcpus;
 	for (unsigned i = 0; i < nvcpus; i++) {
 		struct vcpu *v = &vm->vm_vcpus[i];
 
@@ -289,7 +289,7 @@ int vm_create(struct kvm_host *kh, const struct vm_spec *vs, struct vm **out,
 		goto err;
 	for (unsigned i = 0; i < nvcpus; i++) {
 		vm->vm_nvcpus = i + 1; /* vm_destroy undoes this many */
-		r = vcpu_init(vm, i, &chans[i], e);
+		r = vcpu_init(vm, i, nvcpus, &chans[i], e);
 		if (r < 0)
 			goto err;
 	}
@@ -632,7 +632,8 @@ int vm_set_cpuid(struct vm *vm, const struct cpuid_mask *m, size_t n,
 			     "SetCpuid: the VM has run; CPUID is fixed from "
 			     "its first Run on");
 	for (unsigned i = 0; r == 0 && i < vm->vm_nvcpus; i++)
-		r = vcpu_cpuid(vm, &vm->vm_vcpus[i], m, n, vcpu_set_cpuid, e);
+		r = vcpu_cpuid(vm, &vm->vm_vcpus[i], vm->vm_nvcpus, m, n,
+			       vcpu_set_cpuid, e);
 	vm_unpause(vm);
 	return r;
 }

@@ -114,8 +114,7 @@ struct vm {
 	void *vm_ram;
 	uint64_t vm_ram_bytes;
 	struct memmap vm_map;
-	unsigned vm_nvcpus;	/* vCPUs made so far (all, once created) */
-	unsigned vm_nvcpus_max; /* what CreateVm asked for: the topology */
+	unsigned vm_nvcpus; /* vCPUs made so far (all, once created) */
 	struct vcpu *vm_vcpus;
 	struct kstats vm_stats;
 	unsigned vm_spin_us; /* busy-poll for the frontend\'s answers */
