@@ -317,7 +317,15 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	}
 	fprintf(stderr, "kvmmu-virtd: domain '%s': vmm-frontend pid %d\n",
 		v->vd_name, (int)pid);
-	return pending_new(d, c, proc, serial, v, true, e);
+	if (pending_new(d, c, proc, serial, v, true, e) < 0) {
+		/* A start the client is told failed must not run: its exit
+		 * (on_exit_fd) takes back the live XML and the watch. */
+		v->vd_stopping = true;
+		v->vd_stop_event = VIR_DOMAIN_EVENT_STOPPED_FAILED;
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	return PROC_DEFERRED;
 }
 
 int vms_stop(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
