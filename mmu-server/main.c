@@ -18,6 +18,7 @@
 #include "log.h"
 #include "num.h"
 #include "admin.h"
+#include "probe.h"
 #include "release.h"
 #include "server.h"
 #include "wire.h"
@@ -36,6 +37,7 @@ struct options {
 	unsigned fail_tx_ioctl;
 	unsigned release_delay_ms;
 	bool check_kvm;
+	bool probe_fault;
 	struct admin_opts admin;
 };
 
@@ -48,10 +50,13 @@ static void usage(void)
 		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
 		"                  [--max-vms N] [--max-ram-mib N] "
 		"[--max-vcpus N] [--poll-us N]\n"
-		"       mmu-server --check-kvm\n"
-		"  --check-kvm        say whether this host can run kvmmu "
-		"(/dev/kvm, API,\n"
-		"                     quirk probe) and exit 0 if it can\n"
+		"       mmu-server --check-kvm [--probe-fault]\n"
+		"  --check-kvm        say in one line what this host's KVM can "
+		"run: exit 0\n"
+		"                     a stock Linux kernel, 3 only kvmmu's "
+		"payloads, 1 nothing\n"
+		"  --probe-fault      (tests) the probe guest triple-faults "
+		"on purpose\n"
 		"  -d                 stay in the foreground, log to stderr\n"
 		"  --socket-group G   let group G connect (mode 0660); "
 		"default 0600\n"
@@ -156,6 +161,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"admin-group", required_argument, NULL, 'G'},
 		{"admin-listen", required_argument, NULL, 'L'},
 		{"check-kvm", no_argument, NULL, 'K'},
+		{"probe-fault", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -221,6 +227,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'K':
 			o->check_kvm = true;
 			break;
+		case 'f':
+			o->probe_fault = true;
+			break;
 		case 'D':
 			o->release_delay_ms = (unsigned)parse_num0(
 				optarg, "--release-delay-ms");
@@ -264,25 +273,44 @@ static void server_limits(struct server *s, const struct options *o)
 }
 
 /*
- * --check-kvm: what the README's commands ask before they decide to run
- * here or inside a VM (deploy/vm/run).  One line, exit 0 when usable.
+ * --check-kvm: what the README's commands ask before they decide where
+ * each test runs (probe.h).  One line; the status is the verdict:
+ * 0 a full KVM, 3 a KVM that runs only kvmmu's payloads, 1 none.
  */
-static int check_kvm(void)
+#define EXIT_KVM_NONE	  1
+#define EXIT_KVM_PAYLOADS 3
+
+static int check_kvm(bool fault)
 {
+	const char *mod = probe_kvm_module();
 	struct kvm_host kh;
+	char why[200] = "";
+	enum kvm_kind k;
 	int r = kvm_host_open(&kh, "/dev/kvm");
+	bool ok;
 
 	if (r < 0) {
-		printf("no usable KVM: /dev/kvm: %s\n", strerror(-r));
-		return 1;
+		printf("KVM none: /dev/kvm: %s\n", strerror(-r));
+		return EXIT_KVM_NONE;
 	}
-	printf("KVM usable: API %d, %s MMU, KVM_CAP_DISABLE_QUIRKS2 mask "
-	       "0x%llx (zap mode memslot: %s)\n",
-	       KVM_API_VERSION, kh.kh_mmu, (unsigned long long)kh.kh_quirks2,
+	ok = probe_guest_run(&kh, fault ? PROBE_FAULT_STEP : 0, why,
+			     sizeof(why)) == 0;
+	k = probe_verdict(true, mod, ok);
+	printf("KVM %s: %s, %s MMU, API %d, KVM_CAP_DISABLE_QUIRKS2 mask "
+	       "0x%llx (zap mode memslot: %s); probe guest: %s%s\n",
+	       k == KVM_KIND_FULL ? "full"
+				  : "payloads only (cannot run a stock kernel)",
+	       mod ? mod : "unknown module", kh.kh_mmu, KVM_API_VERSION,
+	       (unsigned long long)kh.kh_quirks2,
 	       vm_zap_supported(&kh) ? "available"
-				     : "not offered by this kernel");
+				     : "not offered by this kernel",
+	       ok ? "ran every step" : why,
+	       mod && strcmp(mod, "kvm_pvm") == 0
+		       ? "; kvm_pvm emulates guest kernel code and stops a "
+			 "stock kernel"
+		       : "");
 	kvm_host_close(&kh);
-	return 0;
+	return k == KVM_KIND_FULL ? 0 : EXIT_KVM_PAYLOADS;
 }
 
 /*
@@ -310,7 +338,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	if (o.check_kvm)
-		return check_kvm();
+		return check_kvm(o.probe_fault);
 	log_init("mmu-server", true, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	vcpu_signals_init();

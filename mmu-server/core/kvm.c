@@ -105,6 +105,7 @@ void kvm_host_close(struct kvm_host *kh)
 /*
  * Which MMU KVM maps guests with: "tdp" (nested paging: EPT/NPT) or
  * "shadow", from the vendor module's parameter; "unknown" without one.
+ * kvm_pvm has no nested paging: it always shadows the guest's tables.
  * Zap counters differ between the two (mmu_shadow_zapped is shadow-only).
  */
 const char *kvm_host_mmu(void)
@@ -115,6 +116,8 @@ const char *kvm_host_mmu(void)
 	};
 	char c = 0;
 
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		return "shadow";
 	for (size_t i = 0; i < sizeof(param) / sizeof(param[0]); i++) {
 		FILE *f = fopen(param[i], "re");
 
@@ -216,6 +219,11 @@ int kvm_vcpu_set_regs(int vcpufd, const struct kvm_regs *regs)
 int kvm_vcpu_run(int vcpufd)
 {
 	return kvm_ioctl(vcpufd, KVM_RUN, NULL);
+}
+
+int kvm_vcpu_interrupt(int vcpufd, const struct kvm_interrupt *irq)
+{
+	return kvm_ioctl(vcpufd, KVM_INTERRUPT, (void *)irq);
 }
 
 int kvm_vm_create_irqchip(int vmfd)

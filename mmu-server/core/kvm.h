@@ -49,6 +49,8 @@ int kvm_vcpu_set_sregs(int vcpufd, const struct kvm_sregs *sregs);
 int kvm_vcpu_get_regs(int vcpufd, struct kvm_regs *regs);
 int kvm_vcpu_set_regs(int vcpufd, const struct kvm_regs *regs);
 int kvm_vcpu_run(int vcpufd);
+/* Queues an external interrupt (no in-kernel irqchip: the probe). */
+int kvm_vcpu_interrupt(int vcpufd, const struct kvm_interrupt *irq);
 int kvm_vcpu_set_cpuid(int vcpufd, const struct kvm_cpuid2 *cpuid);
 int kvm_vcpu_get_lapic(int vcpufd, struct kvm_lapic_state *l);
 int kvm_vcpu_set_lapic(int vcpufd, const struct kvm_lapic_state *l);
