@@ -12,6 +12,7 @@
 #include "bench.h"
 #include "client.h"
 #include "guest.h"
+#include "probe.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -64,18 +65,57 @@ const char *bench_emulated(void)
 	return how;
 }
 
+const char *bench_kvm(void)
+{
+	const char *mod = probe_kvm_module();
+
+	if (mod == NULL)
+		return "unknown";
+	if (strcmp(mod, "kvm_pvm") == 0)
+		return "pvm";
+	return strcmp(mod, "kvm_amd") == 0 ? "svm" : "vmx";
+}
+
+void bench_require_linux_kvm(const char *name)
+{
+	const char *mod = probe_kvm_module();
+	struct kvm_host kh;
+	char why[200] = "the probe guest ran";
+	bool ok;
+
+	if (kvm_host_open(&kh, "/dev/kvm") < 0)
+		return; /* require_kvm() has said it */
+	ok = probe_guest_run(&kh, 0, why, sizeof(why)) == 0;
+	kvm_host_close(&kh);
+	if (probe_verdict(true, mod, ok) == KVM_KIND_FULL)
+		return;
+	fprintf(stderr,
+		"%s: this host's KVM (%s) cannot run a stock Linux kernel "
+		"(probe guest: %s); run it in the VM runner: deploy/vm/run "
+		"-- build/bin/%s\n",
+		name, mod ? mod : "unknown module", why, name);
+	exit(1);
+}
+
 void bench_head(const char *name, bool json)
 {
 	const char *how = bench_emulated();
+	/* deploy/vm/run sets KVMMU_VM in its VM: the KVM is the VM's. */
+	bool host = getenv("KVMMU_VM") == NULL;
 
 	if (json) {
-		printf("{\"bench\": \"%s\", \"emulated\": ", name);
+		printf("{\"bench\": \"%s\", \"kvm\": \"%s\", \"kvm_where\": "
+		       "\"%s\", \"emulated\": ",
+		       name, bench_kvm(), host ? "host" : "vm-runner");
 		if (how != NULL)
 			printf("\"%s\", ", how);
 		else
 			printf("null, ");
 		return;
 	}
+	printf("note: %s runs on %s KVM (%s)%s\n", name,
+	       host ? "this host's own" : "the VM runner's", bench_kvm(),
+	       how ? "" : ": its times are real, not emulated");
 	if (how != NULL)
 		printf("note: %s ran under emulation (%s): its times are not "
 		       "hardware times; its counts and same-run ratios are "

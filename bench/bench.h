@@ -26,9 +26,20 @@ bool bench_json(int argc, char **argv);
  */
 const char *bench_emulated(void);
 /*
+ * Which KVM runs the guests: "pvm" (kvm_pvm), "svm" (kvm_amd), "vmx"
+ * (kvm_intel), or "unknown".
+ */
+const char *bench_kvm(void);
+/*
+ * Exits 1, saying where to run it instead, when this host's KVM cannot run
+ * a stock Linux kernel (mmu-server --check-kvm's verdict; probe.h).
+ */
+void bench_require_linux_kvm(const char *name);
+/*
  * Starts a benchmark's output: with json, prints the object's opening,
- * '{"bench": NAME, "emulated": "tcg"|null, ', for the caller to go on
- * from; without, a line that says so when the run is emulated.
+ * '{"bench": NAME, "kvm": "pvm"|"svm"|"vmx", "kvm_where": "host"|
+ * "vm-runner", "emulated": "tcg"|null, ', for the caller to go on from;
+ * without, a line that names the KVM and says whether times are emulated.
  */
 void bench_head(const char *name, bool json);
 

@@ -1341,6 +1341,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	require_kvm("bench/linux-boot");
+	bench_require_linux_kvm("bench-linux-boot");
 	if (access(o.o_kernel, R_OK) < 0 ||
 	    (o.o_initrd && access(o.o_initrd, R_OK) < 0)) {
 		fprintf(stderr,
