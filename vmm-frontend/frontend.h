@@ -85,9 +85,10 @@ extern volatile sig_atomic_t frontend_signal;
 int fail(struct frontend *f, const char *what);
 
 /*
- * run.c: serves every vCPU's exits until all are finished.  0, or
- * -ETIMEDOUT past the timeout, -EPIPE when the server went away,
- * -ECANCELED when libvirt stopped the domain or a signal came.
+ * run.c: serves every vCPU's exits until all are finished, the guest
+ * reset or panicked, or one vCPU crashed (the others are not waited for).  0,
+ * or -ETIMEDOUT past the timeout, -EPIPE when the server went away, -ECANCELED
+ * when libvirt stopped the domain or a signal came.
  */
 int frontend_run(struct frontend *f, double t0);
 

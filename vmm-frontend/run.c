@@ -100,20 +100,30 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 /* Reads one exit from vCPU i's channel and answers it. */
 static int run_serve(struct frontend *f, unsigned i)
 {
+	unsigned crashed = f->f_crashed;
 	int r = exit_serve(f->f_boot.b_chans[i], (int)i, run_handle, f);
 
 	if (r == 1)
 		f->f_finished++;
+	/* The others are stopped, not waited for: say so. */
+	if (f->f_crashed != crashed && f->f_finished < f->f_opt->vcpus)
+		fprintf(stderr,
+			"vmm-frontend: vcpu %u crashed: ending the run with "
+			"%u other vCPU(s) unfinished\n",
+			i, f->f_opt->vcpus - f->f_finished);
 	return r < 0 ? r : 0;
 }
 
 /*
  * A reset (8042, 0xcf9) ends the run, and so does the end of a kernel
- * panic's report: with panic=0 the kernel would spin forever.
+ * panic's report: with panic=0 the kernel would spin forever.  So does
+ * a crash of any one vCPU: its siblings may spin or wait for it (APs
+ * waiting for a SIPI) until the timeout, and the machine is broken
+ * anyway; DestroyVm stops them wherever they are.
  */
 static bool run_guest_ended(const struct frontend *f)
 {
-	return f->f_reset || f->f_pc.pc_panic_end;
+	return f->f_reset || f->f_pc.pc_panic_end || f->f_crashed > 0;
 }
 
 /* Set by main.c's SIGINT/SIGTERM handler; read between polls. */
@@ -166,7 +176,7 @@ int frontend_run(struct frontend *f, double t0)
 					"gone\n");
 			return -EPIPE;
 		}
-		for (unsigned i = 0; i < n; i++) {
+		for (unsigned i = 0; i < n && !run_guest_ended(f); i++) {
 			if (!pfd[i].revents)
 				continue;
 			r = run_serve(f, i);
