@@ -1,18 +1,28 @@
 #!/bin/sh
 # test.sh: the whole test suite.  Installs the Debian packages, builds the
 # normal, the ASan+UBSan and the libFuzzer trees, runs the fuzzers, then
-# every CTest test.
+# every CTest test.  A test that skips fails the suite: a KVM test that
+# cannot run here runs in a VM, never not at all.
 #
-# Where this host can run KVM (mmu-server --check-kvm), the tests run here,
-# once per build.  Where it cannot (no /dev/kvm, as on the project's own
-# machines), it says so in one line and runs them inside throwaway VMs
-# with a real KVM (deploy/vm/run), as a matrix:
+# Where each test runs is decided by what this host's KVM can run
+# (`mmu-server --check-kvm`, which boots a probe guest):
+#   full KVM (exit 0): both builds here; then, in VMs (deploy/vm/run), the
+#      kernels this host does not have: Linux 6.12 with the shadow MMU (the
+#      zap, transaction and boot-churn tests) and Linux 6.1 (no
+#      KVM_X86_QUIRK_SLOT_ZAP_ALL: zap mode memslot refused).
+#   payloads only (exit 3, e.g. kvm_pvm): kvmmu's own payload tests run
+#      here too, with the ASan+UBSan build (real, unemulated KVM); everything
+#      else runs in VMs as on a host without KVM, the tests that boot a stock
+#      Linux kernel (label linux-guest) of the ASan+UBSan build included.
+#   no KVM (exit 1): the tests run inside throwaway VMs with a real KVM, as
+#      a matrix:
 #   1. Linux 6.12 (bookworm-backports), TDP MMU: every test;
 #   2. Linux 6.12, shadow MMU: the zap, transaction and boot-churn tests;
-#   3. Linux 6.1 (bookworm, no KVM_X86_QUIRK_SLOT_ZAP_ALL): zap mode
-#      memslot refused everywhere, mode=all still runs;
+#   3. Linux 6.1 (bookworm): zap mode memslot refused, mode=all still runs;
 #   4. Linux 6.12, TDP MMU, the ASan+UBSan build: every test.
 # Lanes 1-3 and lane 4 run at the same time, in two VMs.
+# KVMMU_HOST_KVM=none or =payloads makes the script treat this host as that
+# kind (to test the other paths on one machine; the suite never needs it).
 # Every step runs even when an earlier one failed; the last line says
 # which failed, and the status is non-zero if any did.
 set -eu
@@ -27,53 +37,98 @@ cmake --build build-fuzz -j"$(nproc)" --target fuzz_request fuzz_memmap fuzz_vir
 logs=build/test-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-# step NAME COMMAND...: runs one step of the suite, remembering a failure.
+# step NAME COMMAND...: runs one step of the suite, remembering a failure,
+# or a test that skipped (ctest's "***Skipped"), which counts as one.
 step() {
 	name=$1
 	shift
+	log=$(mktemp "$logs/step.XXXXXX")
 	echo "== test.sh: $name"
-	"$@" || echo "  $name" >>"$logs/failed"
+	{
+		rc=0
+		"$@" || rc=$?
+		echo "$rc" >"$log.rc"
+	} 2>&1 | tee "$log"
+	if [ "$(cat "$log.rc")" != 0 ]; then
+		echo "  $name" >>"$logs/failed"
+	elif grep -q -e '\*\*\*Skipped' -e 'Not Run' "$log"; then
+		echo "  $name: a test skipped (a skip is a failure here)" \
+			>>"$logs/failed"
+	fi
 }
 # A run that executes no test is a failure, not a pass.
 ct() {
 	ctest --output-on-failure --no-tests=error --test-dir "$@"
 }
+vm=./deploy/vm/run
 
 step "fuzzers" ct build-fuzz -R '^fuzz\.'
-if why=$(build/bin/mmu-server --check-kvm); then
-	echo "test.sh: $why: running the tests on this host"
-	step "normal build" ct build
-	step "ASan+UBSan build" ct build-asan
-else
-	echo "test.sh: $why on this host: running the tests inside VMs (deploy/vm/run)"
-	vm=./deploy/vm/run
+kvm=$(build/bin/mmu-server --check-kvm) && kind=0 || kind=$?
+case "${KVMMU_HOST_KVM:-}" in
+"") ;;
+none) kind=1 kvm="KVM none (KVMMU_HOST_KVM=none; the probe said: $kvm)" ;;
+payloads) [ "$kind" = 1 ] ||
+	kind=3 kvm="KVM payloads only (KVMMU_HOST_KVM=payloads; the probe said: $kvm)" ;;
+*)
+	echo "test.sh: KVMMU_HOST_KVM='$KVMMU_HOST_KVM' is not none or payloads" >&2
+	exit 2
+	;;
+esac
+
+# The kernels a host does not have: shadow MMU and Linux 6.1, in VMs.
+matrix() {
+	step "Linux 6.12, shadow MMU: zap, transactions, boot churn" \
+		$vm --mmu shadow --timeout 900 -- ctest --output-on-failure \
+		--no-tests=error --test-dir build \
+		-R '^kvm\.(zap|zap_support|txn|bootchurn|probe)$'
+	step "Linux 6.1: zap mode memslot refused, mode=all runs" \
+		$vm --kernel bookworm --timeout 600 -- ctest \
+		--output-on-failure --no-tests=error --test-dir build \
+		-R '^kvm\.(zap_support|probe)$'
+}
+
+case "$kind" in
+0)
+	echo "test.sh: $kvm: running the tests on this host"
+	step "normal build, this host's KVM" ct build
+	step "ASan+UBSan build, this host's KVM" ct build-asan
+	matrix
+	;;
+*)
+	if [ "$kind" = 3 ]; then
+		echo "test.sh: $kvm: kvmmu's payload tests run here too; every test runs inside VMs (deploy/vm/run)"
+	else
+		echo "test.sh: $kvm on this host: running the tests inside VMs (deploy/vm/run)"
+	fi
 	# Two VMs at once, one per CPU, never two CTest runs in one build
 	# tree: lanes 1-3 (build/) in the background into a log, shown when
-	# they are done; lane 4 (build-asan/) here.
+	# they are done; the ASan+UBSan build (build-asan/) here.
 	(
 		step "Linux 6.12, TDP MMU: every test" \
 			$vm --timeout 1500 -- ctest --output-on-failure \
 			--no-tests=error --test-dir build
-		step "Linux 6.12, shadow MMU: zap, transactions, boot churn" \
-			$vm --mmu shadow --timeout 900 -- ctest --output-on-failure \
-			--no-tests=error --test-dir build \
-			-R '^kvm\.(zap|zap_support|txn|bootchurn)$'
-		step "Linux 6.1: zap mode memslot refused, mode=all runs" \
-			$vm --kernel bookworm --timeout 600 -- ctest \
-			--output-on-failure --no-tests=error --test-dir build \
-			-R '^kvm\.zap_support$'
+		matrix
 	) >"$logs/lanes-1-3.log" 2>&1 &
 	lanes=$!
 	# Interrupted: stop the background lane's runner (which stops its VM).
 	trap 'pkill -TERM -P "$lanes" 2>/dev/null; exit 130' INT TERM
 	echo "test.sh: lanes 1-3 (build/) run in the background into $logs/lanes-1-3.log"
-	step "Linux 6.12, TDP MMU: ASan+UBSan build" \
-		$vm --timeout 1500 -- ctest --output-on-failure --no-tests=error \
-		--test-dir build-asan
+	if [ "$kind" = 3 ]; then
+		step "ASan+UBSan build, this host's KVM: all but linux-guest" \
+			ct build-asan -LE linux-guest
+		step "Linux 6.12, TDP MMU: ASan+UBSan build, linux-guest" \
+			$vm --timeout 1500 -- ctest --output-on-failure \
+			--no-tests=error --test-dir build-asan -L linux-guest
+	else
+		step "Linux 6.12, TDP MMU: ASan+UBSan build" \
+			$vm --timeout 1500 -- ctest --output-on-failure \
+			--no-tests=error --test-dir build-asan
+	fi
 	wait "$lanes" || :
 	echo "== test.sh: lanes 1-3, from $logs/lanes-1-3.log"
 	cat "$logs/lanes-1-3.log"
-fi
+	;;
+esac
 if [ -s "$logs/failed" ]; then
 	echo "test.sh: FAILED:"
 	cat "$logs/failed"
