@@ -36,8 +36,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# The frontend reads its payload as the unprivileged user: copy it out.
+# The frontend runs as the unprivileged user from the start: it reads its
+# payload with that user's rights, and this tree may be out of its reach
+# (a clone under /root or in a 0700 dir).  Copies in $dir (0755), and one
+# of the binary too, as the tests make: setpriv happens to exec with
+# root's capabilities still in effect, which nothing else promises.
 install -m 0644 build/guest/hello.bin build/guest/memtouch.bin "$dir/"
+install -m 0755 build/bin/vmm-frontend "$dir/"
 
 as_user=""
 group_arg=""
@@ -70,7 +75,7 @@ done
 
 fe() {
 	# shellcheck disable=SC2086
-	$as_user "$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 "$@"
+	$as_user "$dir/vmm-frontend" --socket "$sock" --timeout 600 "$@"
 }
 
 echo
@@ -80,7 +85,7 @@ fe --payload "$dir/hello.bin" --memory 64
 echo
 echo "== vmm-frontend runs 'memtouch': 2 vCPUs touch 254 MiB, 3 passes"
 # exec: $! is then the frontend itself (setpriv execs it too).
-(exec $as_user "$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
+(exec $as_user "$dir/vmm-frontend" --socket "$sock" --timeout 600 \
 	--payload "$dir/memtouch.bin" --memory 256 --vcpus 2 \
 	--cmdline "passes=3" --stats >"$dir/memtouch.out") &
 fepid=$!

@@ -27,7 +27,15 @@ chmod 0755 "$TMP"
 	2>"$TMP/mmu-server.log" &
 srv_pid=$!
 for i in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
+# The frontends started as other uids read their payloads with those
+# uids' rights, and the build tree may be out of their reach (a clone
+# under /root or in a 0700 dir): copies in $TMP (0755), and one of the
+# binary too.  setpriv happens to exec with root's capabilities still in
+# effect, so it finds a binary nobody could, but a fork, setuid and exec
+# would not: the tests all run the unprivileged frontend from a copy
+# (test_frontend.c's copy_for_nobody says why a copy, not an fd).
 install -m 0644 "$GUEST/bootchurn.bin" "$GUEST/memtouch.bin" "$TMP/"
+install -m 0755 "$BIN/vmm-frontend" "$TMP/"
 # Operators wait up to 30 s: 16 guests under an emulated CPU (deploy/vm/run)
 # leave the server's threads little of one CPU.
 MMUCTL=("$BIN/mmuctl" --socket "$TMP/admin.sock" --timeout 30000)
@@ -39,7 +47,7 @@ as() {
 	local uid=$1 name=$2
 	shift 2
 	setpriv --reuid="$uid" --regid=nogroup --clear-groups \
-		"$BIN/vmm-frontend" --socket "$TMP/mmu.sock" "$@" \
+		"$TMP/vmm-frontend" --socket "$TMP/mmu.sock" "$@" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	eval "pid_$name=$!"
 	bg_pids="$bg_pids $!"
