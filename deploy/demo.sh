@@ -9,29 +9,63 @@
 # which process holds what: /dev/kvm and the VM in the server, only the
 # RAM memfd and sockets in the frontend.
 #
-# Where this host cannot run KVM (no /dev/kvm, as on the project's own
-# machines), it says so in one line and runs the demo inside a throwaway
-# VM with a real KVM (deploy/vm/run).  It never hangs: a server that fails
-# to start or a guest that does not finish ends the demo with a message
-# and a non-zero status.
+# Where it runs follows what this host's KVM can run (`mmu-server
+# --check-kvm`), said in one line: with a full KVM, here; with a KVM that
+# runs only kvmmu's payloads (kvm_pvm), the payload guests here and the
+# Linux guest inside a throwaway VM with a real KVM (deploy/vm/run, which
+# runs `demo.sh --linux-only`); without KVM, all of it in that VM.
+# KVMMU_HOST_KVM=none or =payloads treats the host as that kind.  It never
+# hangs: a server that fails to start or a guest that does not finish ends
+# the demo with a message and a non-zero status.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+only=""
+case "${1:-}" in
+"") ;;
+--linux-only) only=linux ;;
+*)
+	echo "usage: deploy/demo.sh" >&2
+	exit 2
+	;;
+esac
+linux_in_vm=""
 # Inside the runner's VM (KVMMU_VM set) the host has built everything.
 if [ -z "${KVMMU_VM:-}" ]; then
 	./deploy/build.sh >/dev/null
-	if ! why=$(build/bin/mmu-server --check-kvm); then
-		echo "demo.sh: $why on this host: running the demo inside a VM (deploy/vm/run)"
+	kvm=$(build/bin/mmu-server --check-kvm) && kind=0 || kind=$?
+	case "${KVMMU_HOST_KVM:-}" in
+	"") ;;
+	none) kind=1 ;;
+	payloads) [ "$kind" = 1 ] || kind=3 ;;
+	*)
+		echo "demo.sh: KVMMU_HOST_KVM='$KVMMU_HOST_KVM' is not none or payloads" >&2
+		exit 2
+		;;
+	esac
+	case "$kind" in
+	0) ;;
+	3)
+		echo "demo.sh: $kvm: kvmmu's payload guests run here; the Linux guest runs inside a VM (deploy/vm/run)"
+		linux_in_vm=1
+		;;
+	*)
+		echo "demo.sh: $kvm on this host: running the demo inside a VM (deploy/vm/run)"
 		exec ./deploy/vm/run -- ./deploy/demo.sh
-	fi
+		;;
+	esac
 fi
 
 dir=$(mktemp -d /tmp/kvmmu-demo.XXXXXX)
 chmod 0755 "$dir"
 sock="$dir/mmu.sock"
 srvpid=""
-cleanup() {
+stop_server() {
 	[ -n "$srvpid" ] && kill "$srvpid" 2>/dev/null && wait "$srvpid" || :
+	srvpid=""
+}
+cleanup() {
+	stop_server
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -78,77 +112,98 @@ fe() {
 	$as_user "$dir/vmm-frontend" --socket "$sock" --timeout 600 "$@"
 }
 
-echo
-echo "== vmm-frontend runs the 'hello' guest (CPL3, long mode)"
-fe --payload "$dir/hello.bin" --memory 64
+# The payload guests: hello, memtouch, bootchurn under both zap modes.
+payloads() {
+	echo
+	echo "== vmm-frontend runs the 'hello' guest (CPL3, long mode)"
+	fe --payload "$dir/hello.bin" --memory 64
 
-echo
-echo "== vmm-frontend runs 'memtouch': 2 vCPUs touch 254 MiB, 3 passes"
-# exec: $! is then the frontend itself (setpriv execs it too).
-(exec $as_user "$dir/vmm-frontend" --socket "$sock" --timeout 600 \
-	--payload "$dir/memtouch.bin" --memory 256 --vcpus 2 \
-	--cmdline "passes=3" --stats >"$dir/memtouch.out") &
-fepid=$!
-until grep -q running "$dir/memtouch.out" 2>/dev/null; do
-	if ! kill -0 "$fepid" 2>/dev/null; then
-		cat "$dir/memtouch.out"
-		echo "demo.sh: the memtouch frontend exited before its guest ran" >&2
-		exit 1
+	echo
+	echo "== vmm-frontend runs 'memtouch': 2 vCPUs touch 254 MiB, 3 passes"
+	# exec: $! is then the frontend itself (setpriv execs it too).
+	(exec $as_user "$dir/vmm-frontend" --socket "$sock" --timeout 600 \
+		--payload "$dir/memtouch.bin" --memory 256 --vcpus 2 \
+		--cmdline "passes=3" --stats >"$dir/memtouch.out") &
+	fepid=$!
+	until grep -q running "$dir/memtouch.out" 2>/dev/null; do
+		if ! kill -0 "$fepid" 2>/dev/null; then
+			cat "$dir/memtouch.out"
+			echo "demo.sh: the memtouch frontend exited before its guest ran" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	# One process per listing, not one per fd: process creation is slow under
+	# an emulated CPU, and the guest finishes in seconds.
+	fds() {
+		ls -l /proc/"$1"/fd | sed -n 's/.* -> //p' | sort | uniq -c
+	}
+	echo "-- while it runs: vmm-frontend pid $fepid, uid $(stat -c %u \
+	"/proc/$fepid"), holds (no /dev/kvm, no VM or vCPU fd):"
+	fds "$fepid"
+	echo "-- mmu-server pid $srvpid, uid $(stat -c %u "/proc/$srvpid"), holds:"
+	fds "$srvpid"
+	echo "-- the operator's view, over the gRPC admin API (mmuctl list / show):"
+	"$top/build/bin/mmuctl" --socket "$dir/admin.sock" list
+	"$top/build/bin/mmuctl" --socket "$dir/admin.sock" show memtouch | tail -2
+	wait "$fepid" || echo "(memtouch exited with status $?)"
+	cat "$dir/memtouch.out"
+
+	echo
+	echo "== bootchurn from the example domains deploy/domains/kvmmu-zap-all.xml"
+	echo "   and kvmmu-zap-memslot.xml (libvirt domain XML, read from the file:"
+	echo "   no libvirtd): a boot that reprograms 8 PCI BARs, an option ROM and the"
+	echo "   VGA window, 512 MiB, each config write applied at once (as QEMU does),"
+	echo "   under KVM's default zap-all and under kvmmu's targeted zap.  Started as"
+	echo "   root, the frontend itself drops to nobody once it has loaded the domain."
+	for mode in all memslot; do
+		"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 --pci-commit eager \
+			--domain-xml "deploy/domains/kvmmu-zap-$mode.xml" --json \
+			>"$dir/churn.$mode"
+		grep -o "running (pid [0-9]*, uid [0-9]*)" "$dir/churn.$mode" |
+			sed 's/^/   kvmmu-zap-'"$mode"': /'
+		sed -e 's/.*"zap_mode": "\([a-z]*\)".*"boot_s": \([0-9.]*\).*"pf_taken_churn": \([0-9]*\).*"shadow_zapped": \([0-9]*\).*"memslot_ioctls": \([0-9]*\).*/   zap mode \1: boot \2 s, \3 page faults after the first touch of RAM, \4 shadow pages zapped, \5 memslot ioctls/' \
+			"$dir/churn.$mode" | grep "zap mode"
+	done
+	if "$top/build/bin/mmu-server" --check-kvm | grep -q ' tdp MMU'; then
+		echo "   (KVM uses its TDP MMU here, nested paging: it counts no shadow"
+		echo "   pages; the faults after the first touch show what a zap costs)"
 	fi
-	sleep 0.05
-done
-# One process per listing, not one per fd: process creation is slow under
-# an emulated CPU, and the guest finishes in seconds.
-fds() {
-	ls -l /proc/"$1"/fd | sed -n 's/.* -> //p' | sort | uniq -c
+	if [ -n "${KVMMU_VM_EMULATED:-}" ]; then
+		echo "   (inside deploy/vm/run's VM the CPU is emulated: boot times are not"
+		echo "   hardware times; the fault and ioctl counts are the figures)"
+	fi
+	echo "   (bench/zap-modes measures this for 256 MiB and 1 GiB; the live"
+	echo "   switch through libvirt is in deploy/domains/demo.sh; see README)"
 }
-echo "-- while it runs: vmm-frontend pid $fepid, uid $(stat -c %u \
-"/proc/$fepid"), holds (no /dev/kvm, no VM or vCPU fd):"
-fds "$fepid"
-echo "-- mmu-server pid $srvpid, uid $(stat -c %u "/proc/$srvpid"), holds:"
-fds "$srvpid"
-echo "-- the operator's view, over the gRPC admin API (mmuctl list / show):"
-"$top/build/bin/mmuctl" --socket "$dir/admin.sock" list
-"$top/build/bin/mmuctl" --socket "$dir/admin.sock" show memtouch | tail -2
-wait "$fepid" || echo "(memtouch exited with status $?)"
-cat "$dir/memtouch.out"
 
-echo
-echo "== bootchurn from the example domains deploy/domains/kvmmu-zap-all.xml"
-echo "   and kvmmu-zap-memslot.xml (libvirt domain XML, read from the file:"
-echo "   no libvirtd): a boot that reprograms 8 PCI BARs, an option ROM and the"
-echo "   VGA window, 512 MiB, each config write applied at once (as QEMU does),"
-echo "   under KVM's default zap-all and under kvmmu's targeted zap.  Started as"
-echo "   root, the frontend itself drops to nobody once it has loaded the domain."
-for mode in all memslot; do
-	"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 --pci-commit eager \
-		--domain-xml "deploy/domains/kvmmu-zap-$mode.xml" --json \
-		>"$dir/churn.$mode"
-	grep -o "running (pid [0-9]*, uid [0-9]*)" "$dir/churn.$mode" |
-		sed 's/^/   kvmmu-zap-'"$mode"': /'
-	sed -e 's/.*"zap_mode": "\([a-z]*\)".*"boot_s": \([0-9.]*\).*"pf_taken_churn": \([0-9]*\).*"shadow_zapped": \([0-9]*\).*"memslot_ioctls": \([0-9]*\).*/   zap mode \1: boot \2 s, \3 page faults after the first touch of RAM, \4 shadow pages zapped, \5 memslot ioctls/' \
-		"$dir/churn.$mode" | grep "zap mode"
-done
-if "$top/build/bin/mmu-server" --check-kvm | grep -q ' tdp MMU'; then
-	echo "   (KVM uses its TDP MMU here, nested paging: it counts no shadow"
-	echo "   pages; the faults after the first touch show what a zap costs)"
+# Debian's kernel on 2 vCPUs: needs a KVM that runs a stock kernel.
+linux_guest() {
+	echo
+	kernel=build/vm/backports/vmlinuz
+	[ -r "$kernel" ] || deploy/vm/kernel.sh backports build/vm >/dev/null
+	echo "== linux: Debian's kernel ($(cat build/vm/backports/version)) boots through"
+	echo "   kvmmu on 2 vCPUs, no firmware: the bzImage loaded by the boot protocol,"
+	echo "   an initramfs built now from busybox-static (tests/linux/), the console"
+	echo "   on COM1 with its interrupts through an irqfd; the kernel sizes the 8"
+	echo "   PCI BARs the frontend placed, init prints what it sees and reboots."
+	tests/linux/mkinitramfs.sh "$dir/initrd"
+	"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
+		--kernel "$kernel" --initrd "$dir/initrd" --memory 512 --vcpus 2 \
+		--zap-mode memslot --name linux \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet acpi=off pci=noearly kvmmu.touch=64"
+}
+
+# (if, not ||: set -e holds inside the function only outside an || list)
+if [ "$only" != linux ]; then
+	payloads
 fi
-if [ -n "${KVMMU_VM_EMULATED:-}" ]; then
-	echo "   (inside deploy/vm/run's VM the CPU is emulated: boot times are not"
-	echo "   hardware times; the fault and ioctl counts are the figures)"
+if [ -n "$linux_in_vm" ]; then
+	stop_server
+	echo
+	echo "== linux: this host's KVM runs only kvmmu's payloads: the Linux guest"
+	echo "   boots through kvmmu inside a VM (deploy/vm/run) instead"
+	./deploy/vm/run --timeout 1200 -- ./deploy/demo.sh --linux-only
+else
+	linux_guest
 fi
-echo "   (bench/zap-modes measures this for 256 MiB and 1 GiB; the live"
-echo "   switch through libvirt is in deploy/domains/demo.sh; see README)"
-echo
-kernel=build/vm/backports/vmlinuz
-[ -r "$kernel" ] || deploy/vm/kernel.sh backports build/vm >/dev/null
-echo "== linux: Debian's kernel ($(cat build/vm/backports/version)) boots through"
-echo "   kvmmu on 2 vCPUs, no firmware: the bzImage loaded by the boot protocol,"
-echo "   an initramfs built now from busybox-static (tests/linux/), the console"
-echo "   on COM1 with its interrupts through an irqfd; the kernel sizes the 8"
-echo "   PCI BARs the frontend placed, init prints what it sees and reboots."
-tests/linux/mkinitramfs.sh "$dir/initrd"
-"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
-	--kernel "$kernel" --initrd "$dir/initrd" --memory 512 --vcpus 2 \
-	--zap-mode memslot --name linux \
-	--cmdline "console=ttyS0 panic=-1 reboot=k quiet acpi=off pci=noearly kvmmu.touch=64"
