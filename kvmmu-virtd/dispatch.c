@@ -3,6 +3,9 @@
  * (virtd.h): keepalive PINGs get a PONG, calls to the remote program go
  * to procs.c, anything else gets an error reply.  The bytes go out
  * through the connection's writer, so the fuzzer drives this file alone.
+ * Every packet but a keepalive is a call owed one reply: c_inflight
+ * counts it until reply.c sends that reply (later, for a deferred one),
+ * and virtd.c stops reading a connection that owes too many.
  * Trust: every byte here comes from a client.
  */
 
@@ -12,6 +15,11 @@
 bool vconn_length_ok(uint32_t len)
 {
 	return len >= VIRTD_HEADER_BYTES && len <= VIRTD_MAX_PACKET;
+}
+
+uint32_t vconn_max_packet(const struct vconn *c)
+{
+	return c->c_ro_sock ? VIRTD_MAX_RO_PACKET : VIRTD_MAX_PACKET;
 }
 
 /* Keepalive: a PING is answered with a PONG; a PONG needs nothing. */
@@ -43,6 +51,7 @@ bool vconn_packet(struct vconn *c, const uint8_t *p, size_t len)
 		vconn_keepalive(c, proc);
 		return true;
 	}
+	c->c_inflight++; /* each path below answers it, now or later */
 	if (type != VIR_NET_CALL || status != VIR_NET_OK) {
 		/* Streams, fds, replies from a client: not ours to take. */
 		lverr_set(&e, LV_ERR_RPC,

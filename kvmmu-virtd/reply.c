@@ -1,6 +1,8 @@
 /*
  * reply.c: packets out (virtd.h): replies, error replies, events and
- * keepalive messages, written through the connection's writer.
+ * keepalive messages, written through the connection's writer.  A
+ * reply settles one call in flight (dispatch.c counts them), which may
+ * let virtd.c read the connection again.
  * Trust: only the daemon's own values are encoded.
  */
 #include "rpcdefs.h"
@@ -12,6 +14,8 @@ void vconn_send(struct vconn *c, uint32_t prog, uint32_t proc, uint32_t type,
 	struct xdr_out h;
 	size_t blen = body ? body->x_len : 0;
 
+	if (type == VIR_NET_REPLY && c->c_inflight > 0)
+		c->c_inflight--;
 	xdr_out_init(&h);
 	xdr_put_u32(&h, (uint32_t)(VIRTD_HEADER_BYTES + blen));
 	xdr_put_u32(&h, prog);

@@ -27,6 +27,28 @@ struct event;
 #define VIRTD_HEADER_BYTES  28	       /* length word, six header words */
 #define VIRTD_MAX_CALLBACKS 64	       /* event callbacks per connection */
 #define VIRTD_MAX_BAD	    16	       /* malformed calls, then closed */
+/*
+ * A packet on the read-only socket: every call it may make takes a
+ * domain, a name or a URI, never a definition, so a client of any uid
+ * cannot make the daemon hold 4 MiB of a packet per connection.
+ */
+#define VIRTD_MAX_RO_PACKET (64U << 10)
+
+/*
+ * What one client may make the daemon hold (kvmmu-virtd --help and
+ * ARCHITECTURE.md give the defaults and the reasons).  The read-write
+ * socket (root's, by its mode) has a pool of its own, so no number of
+ * read-only clients can lock root out.
+ */
+struct virtd_limits {
+	unsigned l_clients;	   /* read-only socket, all uids */
+	unsigned l_clients_uid;	   /* read-only socket, per uid */
+	unsigned l_rw_clients;	   /* read-write socket */
+	unsigned l_requests;	   /* calls in flight per connection */
+	size_t l_reply_bytes;	   /* unread replies, then not read */
+	unsigned l_reply_grace;	   /* s over l_reply_bytes, then closed */
+	unsigned l_packet_timeout; /* s for the rest of a packet */
+};
 
 struct vcallback {
 	int cb_id;
@@ -47,6 +69,15 @@ struct vconn {
 	unsigned c_ncbs;
 	unsigned c_bad;
 	TAILQ_ENTRY(vconn) c_entry;
+	/* Bounds (virtd.c); dispatch.c and reply.c count c_inflight. */
+	bool c_ro_sock;		/* accepted on the read-only socket */
+	unsigned c_inflight;	/* calls read and not yet answered */
+	bool c_stalled;		/* not read: too many calls or replies */
+	bool c_dead;		/* closing: nothing more is written */
+	bool c_closing;		/* its last reply going out, then closed */
+	int c_timing;		/* what c_timer limits (virtd.c) */
+	struct event *c_timer;	/* packet-timeout or reply-grace */
+	struct event *c_resume; /* serve it again, from the loop */
 };
 
 /* A reply that waits for a frontend (start) or its exit (stop). */
@@ -69,10 +100,14 @@ struct virtd {
 	int d_next_cb;
 	TAILQ_HEAD(, vconn) d_conns;
 	TAILQ_HEAD(, vpending) d_pending;
+	struct virtd_limits d_lim;
+	unsigned d_nro, d_nrw; /* connections on each socket */
 };
 
 /* dispatch.c: packets in. */
 bool vconn_length_ok(uint32_t len);
+/* The largest packet c may send: VIRTD_MAX_RO_PACKET on the ro socket. */
+uint32_t vconn_max_packet(const struct vconn *c);
 /* One whole packet (length word included); false: close the connection. */
 bool vconn_packet(struct vconn *c, const uint8_t *p, size_t len);
 

@@ -46,6 +46,22 @@
 #define ADMIN_CATCH_ALL	  (ADMIN_MAX_METHODS + 1)
 #define ADMIN_AGE_MS	  100
 
+/*
+ * The admin socket is not always root's alone (--admin-group, loopback
+ * TCP with --admin-listen), and a reply waits in gRPC's transport for as
+ * long as the caller does not read it (HTTP/2 flow control): one
+ * connection that opened 20,000 GetStats calls with a window of 0 made
+ * the server grow by 230 MiB.  So calls in flight per connection are
+ * bounded, as libvirtd's max_client_requests (gRPC refuses more with
+ * REFUSED_STREAM, and drops a peer that goes on), and so is a request's
+ * size (every admin request is a few fields; the control socket's frame
+ * is as large).  gRPC 1.51 has no bound on connections: each holds at
+ * most ADMIN_MAX_STREAMS replies (ARCHITECTURE.md), and the socket's
+ * mode (0600, 0660 for --admin-group) says who may open them.
+ */
+#define ADMIN_MAX_STREAMS 16
+#define ADMIN_MAX_REQUEST (64 * 1024)
+
 struct admin_call {
 	struct admin *ac_admin;
 	unsigned ac_method; /* index, ADMIN_HEALTH or ADMIN_CATCH_ALL */
@@ -382,6 +398,21 @@ static int admin_listen(struct admin *a, const struct admin_opts *o)
 	return 0;
 }
 
+/* A gRPC server within the bounds above. */
+static grpc_server *admin_server_create(void)
+{
+	grpc_arg args[2];
+	grpc_channel_args ca = {2, args};
+
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+	args[0].value.integer = ADMIN_MAX_STREAMS;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[1].value.integer = ADMIN_MAX_REQUEST;
+	return grpc_server_create(&ca, NULL);
+}
+
 int admin_start(struct server *s, const struct admin_opts *o,
 		struct admin **out)
 {
@@ -398,7 +429,7 @@ int admin_start(struct server *s, const struct admin_opts *o,
 	STAILQ_INIT(&a->a_sendq);
 	grpc_init();
 	a->a_cq = grpc_completion_queue_create_for_next(NULL);
-	a->a_server = grpc_server_create(NULL, NULL);
+	a->a_server = admin_server_create();
 	grpc_server_register_completion_queue(a->a_server, a->a_cq, NULL);
 	if (o->ao_socket != NULL && (r = admin_unix_path(a, o)) < 0)
 		goto err;

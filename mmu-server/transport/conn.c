@@ -48,9 +48,21 @@ static int conn_enqueue(struct conn *c, const ProtobufCMessage *m,
 	size_t len = protobuf_c_message_get_packed_size(m);
 	struct outmsg *o;
 
+	if (c->c_dead)
+		return -ENOBUFS;
 	if (c->c_outq_len >= CONN_MAX_OUTQ) {
-		log_warn("conn pid %d: %u replies unread, disconnecting",
-			 (int)c->c_pid, c->c_outq_len);
+		/*
+		 * Dropping the reply and going on would leave the frontend
+		 * waiting for it forever; closing here would free c under a
+		 * caller that still uses it (inval_flush answering a batch).
+		 * So the loop closes it next, and nothing more is queued.
+		 */
+		log_warn("conn pid %d uid %u: %u replies unread, "
+			 "disconnecting",
+			 (int)c->c_pid, (unsigned)c->c_uid, c->c_outq_len);
+		srv_count(SC_DISCONNECTS);
+		c->c_dead = true;
+		event_active(c->c_ev, EV_WRITE, 0);
 		return -ENOBUFS;
 	}
 	o = malloc(sizeof(*o) + (len ? len : 1));

@@ -23,7 +23,14 @@ struct outmsg {
 	uint8_t o_buf[];
 };
 
-/* Replies a connection may owe before it is taken for a non-reader. */
+/*
+ * Replies a connection may owe before it is taken for a non-reader and
+ * dropped.  Reading a connection waits while any reply is queued, so
+ * past the answer to the request being read only Invalidate replies,
+ * sent when a batch window ends (up to 255 per VM, 8 VMs per
+ * connection), pile up: each a few bytes, so at most ~320 KiB with the
+ * outmsg around it, plus one reply of up to WIRE_MAX_MSG.
+ */
 #define CONN_MAX_OUTQ 1024
 
 struct conn {
@@ -37,6 +44,7 @@ struct conn {
 	bool c_hello;
 	bool c_close_after_send;
 	bool c_refused; /* over its uid's bound: c_refusal, then close */
+	bool c_dead;	/* over CONN_MAX_OUTQ: closed from the loop */
 	struct verr c_refusal;
 	unsigned c_violations;
 	int *c_fds; /* the fds of the request being handled (rpc.c) */
@@ -53,7 +61,11 @@ struct conn {
 void conn_outq_free(struct conn *c);
 /* conn.c: watches the socket for what (EV_READ or EV_WRITE) instead. */
 int conn_watch(struct conn *c, short what);
-/* Sends rep (the caller keeps fds).  -errno: drop the connection. */
+/*
+ * Sends rep (the caller keeps fds).  -errno: drop the connection; the
+ * caller may ignore it, as a handler answering later does, since a
+ * connection over CONN_MAX_OUTQ is closed from the loop all the same.
+ */
 int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds);
 /* Sends an error reply and counts protocol violations. */
 int conn_error(struct conn *c, uint64_t id, const struct verr *e);

@@ -216,7 +216,9 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)fd;
-	if (what & EV_WRITE)
+	if (c->c_dead)
+		conn_close(c); /* over CONN_MAX_OUTQ (conn.c) */
+	else if (what & EV_WRITE)
 		conn_flush(c);
 	else
 		conn_serve(c);
