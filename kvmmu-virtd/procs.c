@@ -61,12 +61,31 @@ static struct vdom *get_dom(struct vconn *c, struct xdr_in *in, struct lverr *e)
 	return v;
 }
 
-/* A handler taking one domain and an optional flags word. */
-static struct vdom *dom_args(struct vconn *c, struct xdr_in *in, bool flags,
-			     uint32_t *fl, struct lverr *e)
+/*
+ * libvirt's virCheckFlags: a flag the procedure does not know is
+ * refused before anything else, never ignored, so that a client asking
+ * for a behaviour kvmmu lacks is told so instead of getting another.
+ */
+static int check_flags(uint32_t flags, uint32_t known, const char *fn,
+		       struct lverr *e)
+{
+	if ((flags & ~known) == 0)
+		return 0;
+	return lverr_set(e, LV_ERR_INVALID_ARG,
+			 "unsupported flags (0x%x) in function %s",
+			 flags & ~known, fn);
+}
+
+/*
+ * A handler taking one domain and, when fn is set, a flags word with the
+ * bits known: malformed arguments, then unknown flags, then an unknown
+ * domain, as libvirt checks them.
+ */
+static struct vdom *dom_args(struct vconn *c, struct xdr_in *in, const char *fn,
+			     uint32_t known, uint32_t *fl, struct lverr *e)
 {
 	struct vdom *v = get_dom(c, in, e);
-	uint32_t f = flags ? xdr_get_u32(in) : 0;
+	uint32_t f = fn != NULL ? xdr_get_u32(in) : 0;
 
 	if (v == NULL && e->code == LV_ERR_RPC)
 		return NULL;
@@ -74,6 +93,8 @@ static struct vdom *dom_args(struct vconn *c, struct xdr_in *in, bool flags,
 		bad_args(e);
 		return NULL;
 	}
+	if (fn != NULL && check_flags(f, known, fn, e) < 0)
+		return NULL;
 	if (fl != NULL)
 		*fl = f;
 	return v;
@@ -257,6 +278,9 @@ static int p_list_all(struct vconn *c, uint32_t proc, uint32_t serial,
 	(void)proc;
 	(void)serial;
 	ARGS_DONE(in, e);
+	if (check_flags(flags, VIR_CONNECT_LIST_DOMAINS_KNOWN,
+			"virConnectListAllDomains", e) < 0)
+		return -1;
 	at = out->x_len;
 	xdr_put_u32(out, 0); /* the count, patched below */
 	TAILQ_FOREACH(v, &c->c_d->d_store.st_doms, vd_entry)
@@ -348,7 +372,7 @@ static int state_of(const struct vdom *v)
 static int p_get_info(struct vconn *c, uint32_t proc, uint32_t serial,
 		      struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	struct vdom *v = dom_args(c, in, false, NULL, e);
+	struct vdom *v = dom_args(c, in, NULL, 0, NULL, e);
 
 	(void)proc;
 	(void)serial;
@@ -365,17 +389,15 @@ static int p_get_info(struct vconn *c, uint32_t proc, uint32_t serial,
 static int p_get_state(struct vconn *c, uint32_t proc, uint32_t serial,
 		       struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	uint32_t flags;
-	struct vdom *v = dom_args(c, in, true, &flags, e);
+	struct vdom *v = dom_args(c, in, "virDomainGetState", 0, NULL, e);
 
 	(void)proc;
 	(void)serial;
 	if (v == NULL)
 		return -1;
 	xdr_put_i32(out, state_of(v));
-	xdr_put_i32(out, v->vd_state == VS_RUNNING  ? VIR_DOMAIN_RUNNING_BOOTED
-			 : v->vd_state == VS_PAUSED ? VIR_DOMAIN_PAUSED_USER
-						    : v->vd_off_reason);
+	xdr_put_i32(out, v->vd_state == VS_SHUTOFF ? v->vd_off_reason
+						   : v->vd_reason);
 	return 0;
 }
 
@@ -383,16 +405,24 @@ static int p_xml_desc(struct vconn *c, uint32_t proc, uint32_t serial,
 		      struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
 	uint32_t flags;
-	struct vdom *v = dom_args(c, in, true, &flags, e);
+	struct vdom *v = dom_args(c, in, "virDomainGetXMLDesc",
+				  VIR_DOMAIN_XML_KNOWN, &flags, e);
 	const char *xml;
 
 	(void)proc;
 	(void)serial;
 	if (v == NULL)
 		return -1;
+	/* Secrets are not for the read-only socket, as libvirt has it. */
+	if (c->c_ro && (flags & VIR_DOMAIN_XML_SECURE))
+		return lverr_set(e, LV_ERR_OPERATION_DENIED,
+				 "virDomainGetXMLDesc with secure flag");
 	xml = v->vd_live;
 	if (xml == NULL || ((flags & VIR_DOMAIN_XML_INACTIVE) && v->vd_config))
 		xml = v->vd_config;
+	if (xml == NULL)
+		return lverr_set(e, LV_ERR_INTERNAL_ERROR,
+				 "domain '%s' has no XML", v->vd_name);
 	xdr_put_string(out, xml);
 	return 0;
 }
@@ -401,9 +431,16 @@ static int p_xml_desc(struct vconn *c, uint32_t proc, uint32_t serial,
 static int p_dom_int(struct vconn *c, uint32_t proc, uint32_t serial,
 		     struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	bool flags = proc == REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE ||
-		     proc == REMOTE_PROC_DOMAIN_SNAPSHOT_NUM;
-	struct vdom *v = dom_args(c, in, flags, NULL, e);
+	const char *fn = proc == REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE
+				 ? "virDomainHasManagedSaveImage"
+			 : proc == REMOTE_PROC_DOMAIN_SNAPSHOT_NUM
+				 ? "virDomainSnapshotNum"
+				 : NULL;
+	struct vdom *v = dom_args(c, in, fn,
+				  proc == REMOTE_PROC_DOMAIN_SNAPSHOT_NUM
+					  ? VIR_DOMAIN_SNAPSHOT_LIST_KNOWN
+					  : 0,
+				  NULL, e);
 
 	(void)serial;
 	if (v == NULL)
@@ -422,7 +459,7 @@ static int p_os_type(struct vconn *c, uint32_t proc, uint32_t serial,
 {
 	(void)proc;
 	(void)serial;
-	if (dom_args(c, in, false, NULL, e) == NULL)
+	if (dom_args(c, in, NULL, 0, NULL, e) == NULL)
 		return -1;
 	xdr_put_string(out, "hvm");
 	return 0;
@@ -433,7 +470,8 @@ static int p_messages(struct vconn *c, uint32_t proc, uint32_t serial,
 {
 	(void)proc;
 	(void)serial;
-	if (dom_args(c, in, true, NULL, e) == NULL)
+	if (dom_args(c, in, "virDomainGetMessages", VIR_DOMAIN_MESSAGE_KNOWN,
+		     NULL, e) == NULL)
 		return -1;
 	xdr_put_u32(out, 0);
 	return 0;
@@ -443,16 +481,22 @@ static int p_define(struct vconn *c, uint32_t proc, uint32_t serial,
 		    struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
 	char *xml = xdr_get_string(in, REMOTE_STRING_MAX);
+	uint32_t flags = 0;
 	struct vdom *v;
 	bool updated;
 	int r;
 
 	(void)serial;
 	if (proc == REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS)
-		xdr_get_u32(in); /* VALIDATE: every definition is */
+		flags = xdr_get_u32(in); /* VALIDATE: every definition is */
 	if (!xdr_in_done(in)) {
 		free(xml);
 		return bad_args(e);
+	}
+	if (check_flags(flags, VIR_DOMAIN_DEFINE_KNOWN,
+			"virDomainDefineXMLFlags", e) < 0) {
+		free(xml);
+		return -1;
 	}
 	r = store_define(&c->c_d->d_store, xml, &v, &updated, e);
 	free(xml);
@@ -468,14 +512,27 @@ static int p_define(struct vconn *c, uint32_t proc, uint32_t serial,
 static int p_undefine(struct vconn *c, uint32_t proc, uint32_t serial,
 		      struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	struct vdom *v = dom_args(
-		c, in, proc == REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, NULL, e);
+	uint32_t flags = 0;
+	struct vdom *v = dom_args(c, in,
+				  proc == REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS
+					  ? "virDomainUndefineFlags"
+					  : NULL,
+				  VIR_DOMAIN_UNDEFINE_KNOWN, &flags, e);
 	struct vdom copy;
 
 	(void)serial;
 	(void)out;
 	if (v == NULL)
 		return -1;
+	/* kvmmu keeps no NVRAM or TPM state, but the request is still odd. */
+	if ((flags & VIR_DOMAIN_UNDEFINE_NVRAM) &&
+	    (flags & VIR_DOMAIN_UNDEFINE_KEEP_NVRAM))
+		return lverr_set(e, LV_ERR_OPERATION_INVALID,
+				 "cannot both keep and delete nvram");
+	if ((flags & VIR_DOMAIN_UNDEFINE_TPM) &&
+	    (flags & VIR_DOMAIN_UNDEFINE_KEEP_TPM))
+		return lverr_set(e, LV_ERR_OPERATION_INVALID,
+				 "cannot both keep and delete TPM");
 	if (v->vd_config == NULL)
 		return lverr_set(e, LV_ERR_OPERATION_INVALID,
 				 "domain '%s' is transient: it has no "
@@ -493,39 +550,79 @@ static int p_create(struct vconn *c, uint32_t proc, uint32_t serial,
 		    struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
 	uint32_t flags = 0;
-	struct vdom *v = dom_args(
-		c, in, proc == REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, &flags, e);
+	struct vdom *v = dom_args(c, in,
+				  proc == REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS
+					  ? "virDomainCreateWithFlags"
+					  : NULL,
+				  VIR_DOMAIN_START_KNOWN, &flags, e);
 
 	(void)out;
 	if (v == NULL)
 		return -1;
-	if (flags != 0)
-		return lverr_set(e, LV_ERR_INVALID_ARG,
-				 "start flags 0x%x: kvmmu-virtd takes none",
-				 flags);
+	/*
+	 * A paused start would let the guest run a little before the pause;
+	 * autodestroy is not kept.  Refused rather than half done.  The
+	 * other bits ask for nothing kvmmu has (managed save, NVRAM).
+	 */
+	if (flags & VIR_DOMAIN_START_PAUSED)
+		return lverr_set(e, LV_ERR_ARGUMENT_UNSUPPORTED,
+				 "start --paused: kvmmu-virtd starts a domain "
+				 "running only");
+	if (flags & VIR_DOMAIN_START_AUTODESTROY)
+		return lverr_set(e, LV_ERR_ARGUMENT_UNSUPPORTED,
+				 "start --autodestroy: not supported by "
+				 "kvmmu-virtd");
 	return vms_start(c->c_d, c, proc, serial, v, e);
 }
 
 static int p_stop(struct vconn *c, uint32_t proc, uint32_t serial,
 		  struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	bool flags = proc == REMOTE_PROC_DOMAIN_DESTROY_FLAGS ||
-		     proc == REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS;
-	struct vdom *v = dom_args(c, in, flags, NULL, e);
+	bool shutdown = proc == REMOTE_PROC_DOMAIN_SHUTDOWN ||
+			proc == REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS;
+	uint32_t flags = 0;
+	struct vdom *v = dom_args(c, in,
+				  proc == REMOTE_PROC_DOMAIN_DESTROY_FLAGS
+					  ? "virDomainDestroyFlags"
+				  : proc == REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS
+					  ? "virDomainShutdownFlags"
+					  : NULL,
+				  shutdown ? VIR_DOMAIN_SHUTDOWN_KNOWN
+					   : VIR_DOMAIN_DESTROY_KNOWN,
+				  &flags, e);
 
 	(void)out;
 	if (v == NULL)
 		return -1;
-	return vms_stop(c->c_d, c, proc, serial, v,
-			proc == REMOTE_PROC_DOMAIN_SHUTDOWN ||
-				proc == REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS,
-			e);
+	/*
+	 * kvmmu's machines have no ACPI power button and no guest agent: a
+	 * shutdown that names either is refused, never turned into the hard
+	 * stop a plain shutdown is (README).
+	 */
+	if (shutdown && (flags & VIR_DOMAIN_SHUTDOWN_GUEST_AGENT))
+		return lverr_set(e, LV_ERR_ARGUMENT_UNSUPPORTED,
+				 "shutdown --mode agent: kvmmu's machines have "
+				 "no guest agent");
+	if (shutdown && (flags & VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN))
+		return lverr_set(e, LV_ERR_ARGUMENT_UNSUPPORTED,
+				 "shutdown --mode acpi: kvmmu's machines have "
+				 "no ACPI power button");
+	if (!shutdown && v->vd_pid > 0 && v->vd_id >= 0) {
+		/* A destroy already under way keeps its SIGKILL. */
+		bool graceful = flags & VIR_DOMAIN_DESTROY_GRACEFUL;
+
+		v->vd_graceful =
+			v->vd_stopping ? v->vd_graceful && graceful : graceful;
+		v->vd_remove_logs |=
+			(flags & VIR_DOMAIN_DESTROY_REMOVE_LOGS) != 0;
+	}
+	return vms_stop(c->c_d, c, proc, serial, v, shutdown, e);
 }
 
 static int p_pause(struct vconn *c, uint32_t proc, uint32_t serial,
 		   struct xdr_in *in, struct xdr_out *out, struct lverr *e)
 {
-	struct vdom *v = dom_args(c, in, false, NULL, e);
+	struct vdom *v = dom_args(c, in, NULL, 0, NULL, e);
 
 	(void)serial;
 	(void)out;
@@ -534,19 +631,24 @@ static int p_pause(struct vconn *c, uint32_t proc, uint32_t serial,
 	return vms_pause(c->c_d, v, proc == REMOTE_PROC_DOMAIN_SUSPEND, e);
 }
 
-/* Which XML a metadata call means: live, config, or -1 with e. */
-static int meta_target(struct vdom *v, uint32_t flags, struct lverr *e)
+/*
+ * Which XML a metadata call means (VIR_DOMAIN_AFFECT_* bits), or -1 with
+ * e, as libvirt's virDomainObjUpdateModificationImpact decides: neither
+ * flag means the live XML of an active domain, else the definition;
+ * --live needs an active domain and --config a persistent one, checked
+ * before anything is read or changed.  one: a get, which takes one.
+ */
+static int meta_target(struct vdom *v, uint32_t flags, bool one,
+		       struct lverr *e)
 {
 	bool active = v->vd_id >= 0;
 
-	if (flags &
-	    ~(uint32_t)(VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG))
+	flags &= VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG;
+	if (one && flags == (VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG))
 		return lverr_set(e, LV_ERR_INVALID_ARG,
-				 "metadata flags 0x%x: only --live and "
-				 "--config",
-				 flags);
-	if (flags == (VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG))
-		return 3;
+				 "Flags 'VIR_DOMAIN_AFFECT_LIVE' and "
+				 "'VIR_DOMAIN_AFFECT_CONFIG' are mutually "
+				 "exclusive");
 	if (flags == 0)
 		flags = active ? VIR_DOMAIN_AFFECT_LIVE
 			       : VIR_DOMAIN_AFFECT_CONFIG;
@@ -555,10 +657,26 @@ static int meta_target(struct vdom *v, uint32_t flags, struct lverr *e)
 				 "domain '%s' is not running", v->vd_name);
 	if ((flags & VIR_DOMAIN_AFFECT_CONFIG) && v->vd_config == NULL)
 		return lverr_set(e, LV_ERR_OPERATION_INVALID,
-				 "domain '%s' is transient: it has no "
-				 "persistent configuration",
+				 "domain '%s' is transient: transient domains "
+				 "do not have any persistent config",
+				 v->vd_name);
+	if ((flags & VIR_DOMAIN_AFFECT_LIVE) && v->vd_live == NULL)
+		return lverr_set(e, LV_ERR_INTERNAL_ERROR,
+				 "domain '%s' is running without live XML",
 				 v->vd_name);
 	return (int)flags;
+}
+
+/* libvirt's virDomainMetadataType: description, title, element. */
+static int meta_type(int type, const char *uri, struct lverr *e)
+{
+	if (type < 0 || type > VIR_DOMAIN_METADATA_ELEMENT)
+		return lverr_set(e, LV_ERR_INVALID_ARG,
+				 "unknown metadata type '%d'", type);
+	if (type == VIR_DOMAIN_METADATA_ELEMENT && uri == NULL)
+		return lverr_set(e, LV_ERR_INVALID_ARG,
+				 "metadata: an element needs a namespace uri");
+	return 0;
 }
 
 /*
@@ -609,7 +727,11 @@ static int p_set_meta(struct vconn *c, uint32_t proc, uint32_t serial,
 	(void)out;
 	if (!xdr_in_done(in))
 		r = bad_args(e);
-	else if (v == NULL || (where = meta_target(v, flags, e)) < 0)
+	else if (check_flags(flags,
+			     VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG,
+			     "virDomainSetMetadata", e) < 0 ||
+		 v == NULL || meta_type(type, uri, e) < 0 ||
+		 (where = meta_target(v, flags, false, e)) < 0)
 		r = -1;
 	if (r == 0 && value != NULL && value[0] == '\0') {
 		free(value); /* empty removes, as libvirt has it */
@@ -646,16 +768,15 @@ static int p_get_meta(struct vconn *c, uint32_t proc, uint32_t serial,
 		free(uri);
 		return bad_args(e);
 	}
-	if (v != NULL && (where = meta_target(v, flags, e)) >= 0) {
-		if (where == 3)
-			lverr_set(e, LV_ERR_INVALID_ARG,
-				  "metadata: --live or --config, not both");
-		else
-			m = store_get_metadata(where & VIR_DOMAIN_AFFECT_LIVE
-						       ? v->vd_live
-						       : v->vd_config,
-					       type, uri, e);
-	}
+	if (check_flags(flags,
+			VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG,
+			"virDomainGetMetadata", e) == 0 &&
+	    v != NULL && meta_type(type, uri, e) == 0 &&
+	    (where = meta_target(v, flags, true, e)) >= 0)
+		m = store_get_metadata(where & VIR_DOMAIN_AFFECT_LIVE
+					       ? v->vd_live
+					       : v->vd_config,
+				       type, uri, e);
 	free(uri);
 	if (m == NULL)
 		return -1;

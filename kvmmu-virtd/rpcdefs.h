@@ -90,12 +90,15 @@ enum remote_proc {
 #define VIR_CONNECT_RO	 1
 
 /* virDomainState and the reasons used. */
-#define VIR_DOMAIN_RUNNING	   1
-#define VIR_DOMAIN_PAUSED	   3
-#define VIR_DOMAIN_SHUTOFF	   5
-#define VIR_DOMAIN_RUNNING_BOOTED  1
-#define VIR_DOMAIN_PAUSED_USER	   1
-#define VIR_DOMAIN_SHUTOFF_UNKNOWN 0
+#define VIR_DOMAIN_RUNNING	    1
+#define VIR_DOMAIN_PAUSED	    3
+#define VIR_DOMAIN_SHUTOFF	    5
+#define VIR_DOMAIN_RUNNING_UNKNOWN  0 /* resumed outside libvirt's API */
+#define VIR_DOMAIN_RUNNING_BOOTED   1
+#define VIR_DOMAIN_RUNNING_UNPAUSED 5
+#define VIR_DOMAIN_PAUSED_UNKNOWN   0 /* paused outside libvirt's API */
+#define VIR_DOMAIN_PAUSED_USER	    1
+#define VIR_DOMAIN_SHUTOFF_UNKNOWN  0
 
 /* Lifecycle events and details. */
 #define VIR_DOMAIN_EVENT_DEFINED	   0
@@ -119,18 +122,43 @@ enum remote_proc {
 #define VIR_DOMAIN_EVENT_ID_METADATA_CHANGE 23
 #define VIR_DOMAIN_EVENT_ID_LAST	    64 /* above what libvirt has */
 
-/* Flags. */
-#define VIR_DOMAIN_AFFECT_LIVE	    1
-#define VIR_DOMAIN_AFFECT_CONFIG    2
-#define VIR_DOMAIN_XML_INACTIVE	    2
-#define VIR_CONNECT_LIST_ACTIVE	    (1U << 0)
-#define VIR_CONNECT_LIST_INACTIVE   (1U << 1)
-#define VIR_CONNECT_LIST_PERSISTENT (1U << 2)
-#define VIR_CONNECT_LIST_TRANSIENT  (1U << 3)
-#define VIR_CONNECT_LIST_RUNNING    (1U << 4)
-#define VIR_CONNECT_LIST_PAUSED	    (1U << 5)
-#define VIR_CONNECT_LIST_SHUTOFF    (1U << 6)
-#define VIR_CONNECT_LIST_OTHER	    (1U << 7)
+/*
+ * Flags, and for each procedure the bits libvirt's QEMU driver accepts
+ * (its virCheckFlags); any other bit is VIR_ERR_INVALID_ARG.
+ */
+#define VIR_DOMAIN_AFFECT_LIVE	     1
+#define VIR_DOMAIN_AFFECT_CONFIG     2
+#define VIR_DOMAIN_XML_SECURE	     1
+#define VIR_DOMAIN_XML_INACTIVE	     2
+#define VIR_DOMAIN_XML_KNOWN	     0xfU /* SECURE INACTIVE UPDATE_CPU MIGRATABLE */
+#define VIR_DOMAIN_DEFINE_KNOWN	     1U /* VALIDATE */
+#define VIR_DOMAIN_START_PAUSED	     (1U << 0)
+#define VIR_DOMAIN_START_AUTODESTROY (1U << 1)
+/* ... BYPASS_CACHE, FORCE_BOOT, RESET_NVRAM: no managed save, no NVRAM */
+#define VIR_DOMAIN_START_KNOWN		   0x2fU
+#define VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN (1U << 0)
+#define VIR_DOMAIN_SHUTDOWN_GUEST_AGENT	   (1U << 1)
+#define VIR_DOMAIN_SHUTDOWN_KNOWN	   0x3U
+#define VIR_DOMAIN_DESTROY_GRACEFUL	   (1U << 0)
+#define VIR_DOMAIN_DESTROY_REMOVE_LOGS	   (1U << 1)
+#define VIR_DOMAIN_DESTROY_KNOWN	   0x3U
+#define VIR_DOMAIN_UNDEFINE_NVRAM	   (1U << 2)
+#define VIR_DOMAIN_UNDEFINE_KEEP_NVRAM	   (1U << 3)
+#define VIR_DOMAIN_UNDEFINE_TPM		   (1U << 5)
+#define VIR_DOMAIN_UNDEFINE_KEEP_TPM	   (1U << 6)
+/* ... MANAGED_SAVE, SNAPSHOTS_ and CHECKPOINTS_METADATA: none to remove */
+#define VIR_DOMAIN_UNDEFINE_KNOWN      0x7fU
+#define VIR_DOMAIN_SNAPSHOT_LIST_KNOWN 0x7ffU /* ROOTS .. TOPOLOGICAL */
+#define VIR_DOMAIN_MESSAGE_KNOWN       0x7U /* DEPRECATION TAINTING IOERRORS */
+#define VIR_CONNECT_LIST_DOMAINS_KNOWN 0xffffU /* FILTERS_ALL */
+#define VIR_CONNECT_LIST_ACTIVE	       (1U << 0)
+#define VIR_CONNECT_LIST_INACTIVE      (1U << 1)
+#define VIR_CONNECT_LIST_PERSISTENT    (1U << 2)
+#define VIR_CONNECT_LIST_TRANSIENT     (1U << 3)
+#define VIR_CONNECT_LIST_RUNNING       (1U << 4)
+#define VIR_CONNECT_LIST_PAUSED	       (1U << 5)
+#define VIR_CONNECT_LIST_SHUTOFF       (1U << 6)
+#define VIR_CONNECT_LIST_OTHER	       (1U << 7)
 
 #define VIR_DOMAIN_METADATA_ELEMENT 2
 

@@ -35,7 +35,7 @@ int lverr_set(struct lverr *e, int code, const char *fmt, ...)
 	return -1;
 }
 
-static int uuid_from_str(const char *s, uint8_t out[16])
+int store_uuid_parse(const char *s, uint8_t out[16])
 {
 	unsigned n = 0;
 
@@ -195,7 +195,7 @@ static struct vdom *vdom_new(const struct domain *d)
 		return NULL;
 	snprintf(v->vd_name, sizeof(v->vd_name), "%s", d->d_name);
 	snprintf(v->vd_uuid_str, sizeof(v->vd_uuid_str), "%s", d->d_uuid);
-	uuid_from_str(d->d_uuid, v->vd_uuid);
+	store_uuid_parse(d->d_uuid, v->vd_uuid);
 	v->vd_memory_kib = d->d_memory_mib * 1024;
 	v->vd_vcpus = d->d_vcpus;
 	v->vd_id = -1;
@@ -397,6 +397,39 @@ int store_define(struct store *s, const char *xml, struct vdom **out,
 	return store_save(s, v, e);
 }
 
+struct vdom *store_adopt_live(struct store *s, const char *name,
+			      const uint8_t uuid[16])
+{
+	struct lverr why = {0};
+	struct vdom *v = NULL;
+	struct domain d;
+	char *p, *xml;
+
+	/* The name comes from mmu-server's list: a file name, nothing more. */
+	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') ||
+	    strlen(name) > KVMMU_NAME_MAX || store_by_name(s, name) ||
+	    store_by_uuid(s, uuid))
+		return NULL;
+	p = path_of(s, "run", name, ".xml");
+	xml = p ? read_file(p) : NULL;
+	free(p);
+	if (xml == NULL)
+		return NULL;
+	if (dom_check(xml, &d, &why) == 0) {
+		if (strcmp(d.d_name, name) == 0)
+			v = vdom_new(&d);
+		domain_free(&d);
+	}
+	if (v == NULL || memcmp(v->vd_uuid, uuid, 16) != 0) {
+		free(v);
+		free(xml);
+		return NULL;
+	}
+	v->vd_live = xml;
+	TAILQ_INSERT_TAIL(&s->st_doms, v, vd_entry);
+	return v;
+}
+
 int store_undefine(struct store *s, struct vdom *d, struct lverr *e)
 {
 	char *path = path_of(s, "domains", d->vd_name, ".xml");
@@ -412,7 +445,12 @@ int store_undefine(struct store *s, struct vdom *d, struct lverr *e)
 	free(path);
 	free(d->vd_config);
 	d->vd_config = NULL;
-	if (d->vd_state == VS_SHUTOFF)
+	/*
+	 * Forgotten only with no frontend: one that is starting (a reply
+	 * and a pidfd watch still name d) makes it transient, and its exit
+	 * forgets it (vms.c).
+	 */
+	if (d->vd_state == VS_SHUTOFF && d->vd_pid <= 0)
 		store_forget(s, d);
 	return 0;
 }

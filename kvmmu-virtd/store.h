@@ -36,13 +36,20 @@ struct vdom {
 	unsigned vd_vcpus;
 	int vd_id; /* libvirt's domain id while active, else -1 */
 	enum vstate vd_state;
-	pid_t vd_pid;	/* its vmm-frontend, 0 when off */
-	int vd_pidfd;	/* pidfd_open(vd_pid), -1 when off */
-	void *vd_watch; /* the daemon's event on vd_pidfd */
+	int vd_reason;	   /* VIR_DOMAIN_RUNNING_* or _PAUSED_* of vd_state */
+	uint32_t vd_vm_id; /* mmu-server's id of its VM; 0: not known yet */
+	uint64_t vd_gen;   /* vms.c's generation of its last change */
+	pid_t vd_pid;	   /* its vmm-frontend, 0 when off */
+	int vd_pidfd;	   /* pidfd_open(vd_pid), -1 when off */
+	void *vd_watch;	   /* the daemon's event on vd_pidfd */
 	struct virtd *vd_daemon;
-	bool vd_stopping;  /* destroy/shutdown asked: an expected exit */
-	int vd_stop_event; /* the lifecycle detail the exit reports */
-	int vd_off_reason; /* VIR_DOMAIN_SHUTOFF_* of the last stop */
+	bool vd_stopping;    /* destroy/shutdown asked: an expected exit */
+	int vd_stop_event;   /* the lifecycle detail the exit reports */
+	int vd_off_reason;   /* VIR_DOMAIN_SHUTOFF_* of the last stop */
+	bool vd_gone;	     /* mmu-server no longer has the VM: its frontend
+				is ending, its exit says why */
+	bool vd_graceful;    /* destroy --graceful: SIGTERM, never SIGKILL */
+	bool vd_remove_logs; /* destroy --remove-logs: once it is gone */
 	TAILQ_ENTRY(vdom) vd_entry;
 };
 
@@ -68,6 +75,18 @@ struct vdom *store_by_id(struct store *s, int id);
  */
 int store_define(struct store *s, const char *xml, struct vdom **out,
 		 bool *updated, struct lverr *e);
+/*
+ * A running VM's transient domain again, from the live XML it was
+ * started from (STATE/run/NAME.xml, kept while it runs) when that names
+ * name and uuid: after a crash or restart of the daemon, a domain that
+ * was never defined (or undefined while it ran) is still ours, as
+ * libvirt's status XML keeps a transient domain.  NULL when not.
+ */
+struct vdom *store_adopt_live(struct store *s, const char *name,
+			      const uint8_t uuid[16]);
+/* A UUID in its 8-4-4-4-12 form (either case) as 16 bytes; 0 or -1. */
+int store_uuid_parse(const char *str, uint8_t out[16]);
+
 /* Removes the definition; a running domain goes on as transient. */
 int store_undefine(struct store *s, struct vdom *d, struct lverr *e);
 /* Forgets a transient domain that stopped. */

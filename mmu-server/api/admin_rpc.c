@@ -142,20 +142,56 @@ static struct vm *find_vm(struct call *c, const Kvmmu__Admin__V1__VmRef *ref,
 	return hit;
 }
 
+/* Remembers a VM DestroyVm is about to end (ListVmsReply.destroyed). */
+static void destroyed_note(struct server *srv, struct vm *vm)
+{
+	struct vm_gone *g =
+		&srv->s_destroyed[srv->s_ndestroyed++ % SRV_DESTROYED_KEPT];
+
+	g->vg_id = vm->vm_id;
+	snprintf(g->vg_name, sizeof(g->vg_name), "%s", vm->vm_name);
+	snprintf(g->vg_uuid, sizeof(g->vg_uuid), "%s", vm->vm_uuid);
+	g->vg_uid = vm->vm_owner->o_uid;
+	g->vg_pid = vm->vm_client_pid;
+	g->vg_vcpus = vm->vm_nvcpus;
+	g->vg_ram_bytes = vm->vm_ram_bytes;
+}
+
+static void destroyed_summary(const struct vm_gone *g,
+			      Kvmmu__Admin__V1__VmSummary *s)
+{
+	kvmmu__admin__v1__vm_summary__init(s);
+	s->has_id = s->has_owner_uid = s->has_owner_pid = 1;
+	s->has_vcpus = s->has_ram_bytes = 1;
+	s->id = g->vg_id;
+	s->name = (char *)g->vg_name;
+	s->uuid = (char *)g->vg_uuid;
+	s->owner_uid = g->vg_uid;
+	s->owner_pid = g->vg_pid;
+	s->state = "destroyed";
+	s->vcpus = g->vg_vcpus;
+	s->ram_bytes = g->vg_ram_bytes;
+}
+
 static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
 {
 	Kvmmu__Admin__V1__ListVmsReply rep =
 		KVMMU__ADMIN__V1__LIST_VMS_REPLY__INIT;
 	Kvmmu__Admin__V1__VmSummary *s, **ptrs;
 	Kvmmu__Admin__V1__ZapControl *z;
+	struct server *srv = c->c_srv;
+	uint64_t first, ngone;
 	struct vm *vm;
 	size_t n = 0;
 
-	TAILQ_FOREACH(vm, &c->c_srv->s_vms, vm_entry)
+	ngone = srv->s_ndestroyed < SRV_DESTROYED_KEPT ? srv->s_ndestroyed
+						       : SRV_DESTROYED_KEPT;
+	first = srv->s_ndestroyed - ngone;
+	TAILQ_FOREACH(vm, &srv->s_vms, vm_entry)
 	n++;
-	s = calloc(n + 1, sizeof(*s));
+	s = calloc(n + ngone + 1, sizeof(*s));
 	z = calloc(n + 1, sizeof(*z));
-	ptrs = calloc(n + 1, sizeof(*ptrs));
+	ptrs = calloc(n + ngone + 1, sizeof(*ptrs));
 	if (s == NULL || z == NULL || ptrs == NULL) {
 		free(s);
 		free(z);
@@ -163,7 +199,7 @@ static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
 		return fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	n = 0;
-	TAILQ_FOREACH(vm, &c->c_srv->s_vms, vm_entry)
+	TAILQ_FOREACH(vm, &srv->s_vms, vm_entry)
 	{
 		summary(vm, &s[n], &z[n]);
 		ptrs[n] = &s[n];
@@ -171,6 +207,14 @@ static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
 	}
 	rep.n_vms = n;
 	rep.vms = ptrs;
+	for (uint64_t i = 0; i < ngone; i++) {
+		destroyed_summary(
+			&srv->s_destroyed[(first + i) % SRV_DESTROYED_KEPT],
+			&s[n + i]);
+		ptrs[n + i] = &s[n + i];
+	}
+	rep.n_destroyed = ngone;
+	rep.destroyed = ptrs + n;
 	*out = pack(&rep.base);
 	free(s);
 	free(z);
@@ -432,6 +476,7 @@ static grpc_status_code vm_op(struct call *c, unsigned m,
 	if (vm == NULL)
 		return code;
 	if (m == M_DESTROY) {
+		destroyed_note(c->c_srv, vm);
 		conn_destroy_vm(vm->vm_client, vm);
 		*out = pack(&rep.base);
 		return GRPC_STATUS_OK;

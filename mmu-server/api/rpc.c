@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -158,6 +159,32 @@ static int rpc_create_quota(struct conn *c, const Kvmmu__CreateVm *m,
 	return 0;
 }
 
+/*
+ * A UUID names one VM: a second VM with the UUID of one that runs is
+ * refused before anything is made, so that no client (kvmmu-virtd after
+ * a crash, a frontend started by hand) can run a domain twice.  Names
+ * may repeat (the admin API then wants the id); UUIDs are compared
+ * without regard to case, as validate_uuid accepts either.
+ */
+static int rpc_create_unique(struct server *s, const Kvmmu__CreateVm *m,
+			     struct verr *e)
+{
+	struct vm *vm;
+
+	if (m->uuid == NULL)
+		return 0; /* a random one is made */
+	TAILQ_FOREACH(vm, &s->s_vms, vm_entry)
+	{
+		if (strcasecmp(vm->vm_uuid, m->uuid) == 0)
+			return verr_set(e, EEXIST,
+					"CreateVm.uuid: %s is already VM %u "
+					"'%s' (pid %d); a UUID names one VM",
+					m->uuid, vm->vm_id, vm->vm_name,
+					(int)vm->vm_client_pid);
+	}
+	return 0;
+}
+
 static void rpc_machine(const Kvmmu__Machine *m, struct vm_machine *mc)
 {
 	memset(mc, 0, sizeof(*mc));
@@ -192,7 +219,7 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 				"CreateVm.ram_bytes: connection "
 				"RAM limit %llu MiB reached",
 				(unsigned long long)(s->s_max_ram >> 20));
-	if (rpc_create_quota(c, m, e) < 0)
+	if (rpc_create_unique(s, m, e) < 0 || rpc_create_quota(c, m, e) < 0)
 		return -e->code;
 	zap_from_proto(m->zap, &zp);
 	vs.vs_name = m->name;

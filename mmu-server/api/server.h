@@ -24,6 +24,21 @@
 struct conn;
 TAILQ_HEAD(connlist, conn);
 
+/*
+ * A VM the admin API's DestroyVm ended, kept for ListVms (admin.proto,
+ * ListVmsReply.destroyed): the last SRV_DESTROYED_KEPT of them.
+ */
+#define SRV_DESTROYED_KEPT 64
+struct vm_gone {
+	uint32_t vg_id;
+	char vg_name[KVMMU_NAME_MAX + 1];
+	char vg_uuid[37];
+	uid_t vg_uid;
+	pid_t vg_pid;
+	unsigned vg_vcpus;
+	uint64_t vg_ram_bytes;
+};
+
 struct server {
 	struct event_base *s_base;
 	struct kvm_host s_kh;
@@ -39,6 +54,8 @@ struct server {
 	struct event *s_ev_listen;
 	struct connlist s_conns;
 	struct vmlist s_vms; /* every VM, for the admin side */
+	struct vm_gone s_destroyed[SRV_DESTROYED_KEPT]; /* a ring */
+	uint64_t s_ndestroyed; /* ever recorded; the next goes at % KEPT */
 };
 
 /*

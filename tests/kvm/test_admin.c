@@ -264,14 +264,38 @@ static void test_pause(struct client *cl, uint32_t id)
 	      "and runs it again: %s", cl->cl_err);
 }
 
+/*
+ * DestroyVm ends the VM, and ListVms remembers it among the destroyed
+ * (ListVmsReply.destroyed): a manager whose frontend then ends, such as
+ * kvmmu-virtd, tells an operator's destroy from the guest's own end.
+ */
 static void test_destroy(struct client *cl, struct boot *b, pthread_t t)
 {
+	Kvmmu__Admin__V1__ListVmsRequest lq =
+		KVMMU__ADMIN__V1__LIST_VMS_REQUEST__INIT;
+	Kvmmu__Admin__V1__ListVmsReply *l = NULL;
 	Kvmmu__Reply *rep;
 	struct served sv = {0};
+	bool listed = false, remembered = false;
 
 	vm_op("DestroyVm", b->b_vm, NULL);
 	CHECK(client_get_stats(cl, b->b_vm, &rep) == -ENOENT,
 	      "the frontend's VM is gone: %s", cl->cl_err);
+	CHECK(call("ListVms", &lq.base, (ProtobufCMessage **)&l) == 0,
+	      "ListVms after DestroyVm: %s", ac.ac_msg);
+	for (size_t i = 0; l != NULL && i < l->n_vms; i++)
+		listed |= l->vms[i]->id == b->b_vm;
+	for (size_t i = 0; l != NULL && i < l->n_destroyed; i++)
+		remembered |=
+			l->destroyed[i]->id == b->b_vm &&
+			strcmp(l->destroyed[i]->name, "twin") == 0 &&
+			strcmp(l->destroyed[i]->state, "destroyed") == 0 &&
+			l->destroyed[i]->owner_pid == getpid();
+	CHECK(!listed && remembered,
+	      "ListVms: VM %u no longer runs and is among the destroyed",
+	      b->b_vm);
+	if (l != NULL)
+		protobuf_c_message_free_unpacked(&l->base, NULL);
 	/* Its server thread sees the vCPU channel close and ends. */
 	CHECK(pthread_join(t, NULL) == 0, "the vCPU channel closed");
 	(void)sv;

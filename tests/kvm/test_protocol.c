@@ -595,6 +595,62 @@ static void test_uid_quota(void)
 	CHECK(srv_stop(&s2) == 0, "quota server exits cleanly");
 }
 
+/*
+ * A UUID names one VM (issue 23: a crashed kvmmu-virtd left a VM running,
+ * and a second one with its name and UUID started): CreateVm with the
+ * UUID of a VM that runs is refused with EEXIST, naming that VM, from any
+ * connection and in either case, before anything is made; names alone
+ * may repeat; once the first VM is gone its UUID may run again.
+ */
+static void test_uuid_unique(void)
+{
+	static const char u[] = "6b766d6d-7500-4a11-8000-0000000000a1";
+	static const char caps[] = "6B766D6D-7500-4A11-8000-0000000000A1";
+	struct client a, b;
+	int ram[2], chan[2], xram, xchan;
+	uint32_t vm[2], x;
+	uint64_t created;
+
+	printf("test_protocol: a second VM with a running VM's UUID\n");
+	CHECK(client_connect(&a, srv.s_sock) == 0 &&
+		      client_connect(&b, srv.s_sock) == 0,
+	      "two connections");
+	CHECK(client_create_vm_uuid(&a, "u1", u, 1, 4 << 20, NULL, &vm[0],
+				    &ram[0], &chan[0]) == 0,
+	      "a VM with UUID %s: %s", u, a.cl_err);
+	created = vm_stat(&a, vm[0], "vms.created", NULL);
+	CHECK(client_create_vm_uuid(&b, "u1", u, 1, 4 << 20, NULL, &x, &xram,
+				    &xchan) == -EEXIST &&
+		      strstr(b.cl_err, "CreateVm.uuid") &&
+		      strstr(b.cl_err, "already VM") &&
+		      strstr(b.cl_err, "'u1'"),
+	      "same name and UUID, another connection: EEXIST: %s", b.cl_err);
+	CHECK(client_create_vm_uuid(&a, "u2", caps, 1, 4 << 20, NULL, &x, &xram,
+				    &xchan) == -EEXIST,
+	      "the UUID in capitals, another name: EEXIST: %s", a.cl_err);
+	CHECK(created != ~0ULL &&
+		      vm_stat(&a, vm[0], "vms.created", NULL) == created,
+	      "the refused VMs were never made");
+	CHECK(client_create_vm_uuid(&b, "u1", NULL, 1, 4 << 20, NULL, &vm[1],
+				    &ram[1], &chan[1]) == 0,
+	      "the same name with a UUID of its own: made: %s", b.cl_err);
+	CHECK(client_vm_op(&b, vm[1], KVMMU__REQUEST__BODY_DESTROY_VM) == 0 &&
+		      client_vm_op(&a, vm[0],
+				   KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "both destroyed");
+	wire_close_fds(ram, 2);
+	wire_close_fds(chan, 2);
+	CHECK(client_create_vm_uuid(&b, "u1", u, 1, 4 << 20, NULL, &vm[1],
+				    &ram[1], &chan[1]) == 0,
+	      "once the first is gone, its UUID runs again: %s", b.cl_err);
+	CHECK(client_vm_op(&b, vm[1], KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "destroyed");
+	wire_close_fds(&ram[1], 1);
+	wire_close_fds(&chan[1], 1);
+	client_close(&a);
+	client_close(&b);
+}
+
 int main(void)
 {
 	const char *args[] = {"--max-vms", "2", NULL};
@@ -610,6 +666,7 @@ int main(void)
 	test_violations_disconnect();
 	test_channel();
 	test_uid_quota();
+	test_uuid_unique();
 	test_state_while_running();
 	test_lingering_fds();
 	usleep(100000); /* let the server see the last close */
