@@ -37,6 +37,11 @@
  * reboot and exit status 0 within --timeout, ends the benchmark with a
  * message, the VMM's last output and exit status 1; children are killed,
  * never waited on forever, and --shmem-thp's setting is put back.
+ * By default the host's shmem_enabled is left as it is (--shmem-thp
+ * keep) and mmu-server backs RAM as it does by default (--ram-backing
+ * 4k; with huge, 2 MiB pages made at CreateVm whatever shmem_enabled
+ * says); the backing in force, the server's own log line, heads the
+ * tables and is host.kvmmu_ram_backing in the JSON.
  * Trust: benchmark code, run as root.
  */
 #include <dirent.h>
@@ -109,6 +114,7 @@ struct run {
 
 struct opts {
 	const char *o_kernel, *o_initrd, *o_qemu, *o_thp;
+	const char *o_backing; /* mmu-server --ram-backing; NULL: its default */
 	unsigned o_ram[MAX_RAMS];
 	int o_nram, o_runs;
 	unsigned o_timeout;
@@ -135,10 +141,11 @@ struct watch {
 
 /* What cleanup() undoes, whichever way the benchmark ends. */
 static struct {
-	pid_t child;	  /* the process being watched, or 0 */
-	struct srv srv;	  /* s_pid 0 when not running */
-	char dir[64];	  /* the temp dir, "" when none */
-	char thp_old[32]; /* shmem_enabled to put back, "" when untouched */
+	pid_t child;	   /* the process being watched, or 0 */
+	struct srv srv;	   /* s_pid 0 when not running */
+	char dir[64];	   /* the temp dir, "" when none */
+	char thp_old[32];  /* shmem_enabled to put back, "" when untouched */
+	char backing[200]; /* the server's "RAM backing:" log line */
 	bool debugfs_mounted;
 } g;
 
@@ -154,13 +161,15 @@ static void usage(void)
 		"                        [--kernel BZIMAGE] [--initrd FILE] "
 		"[--qemu PATH]\n"
 		"                        [--shmem-thp advise|never|keep] "
-		"[--json]\n"
+		"[--ram-backing huge|4k] [--json]\n"
 		"  defaults: --ram 512,2048 --runs 3 --timeout 400 (per "
 		"boot), --kernel\n"
 		"  $KVMMU_LINUX_KERNEL or the VM runner's backports/vmlinuz, "
 		"initramfs built\n"
 		"  by tests/linux/mkinitramfs.sh, --qemu "
-		"qemu-system-x86_64, --shmem-thp keep;\n"
+		"qemu-system-x86_64, --shmem-thp keep (the host's "
+		"setting, untouched),\n"
+		"  --ram-backing 4k (mmu-server's default);\n"
 		"  --json prints JSON on stdout and the tables on stderr\n");
 	exit(2);
 }
@@ -718,9 +727,37 @@ static void build_initrd(const char *out)
 	run_tool(argv, "tests/linux/mkinitramfs.sh", 300, NULL, &w);
 }
 
-/* mmu-server, its log in the temp dir rather than among the tables. */
-static void start_server(void)
+/*
+ * What backs kvmmu's guest RAM in this run, as the server says it in its
+ * log at start ("RAM backing: huge: ..."): the figures depend on it.
+ * Read once the boots are done: the line may follow the socket's
+ * appearance, which is all that srv_start waits for.
+ */
+static void server_backing(void)
 {
+	static const char key[] = "RAM backing: ";
+	char line[512], *p;
+	FILE *f = fopen(path_in_dir("server.log"), "re");
+
+	snprintf(g.backing, sizeof(g.backing), "unknown");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if ((p = strstr(line, key)) == NULL)
+			continue;
+		p += sizeof(key) - 1;
+		p[strcspn(p, "\n")] = '\0';
+		for (char *q = p; *q; q++) /* it goes into JSON too */
+			if (*q == '"' || *q == '\\')
+				*q = '\'';
+		snprintf(g.backing, sizeof(g.backing), "%s", p);
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
+/* mmu-server, its log in the temp dir rather than among the tables. */
+static void start_server(const char *backing)
+{
+	const char *extra[] = {"--ram-backing", backing, NULL};
 	int saved = dup(2);
 	int log = open(path_in_dir("server.log"),
 		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -732,7 +769,7 @@ static void start_server(void)
 		exit(1);
 	}
 	dup2(log, 2);
-	r = srv_start(&g.srv, NULL);
+	r = srv_start(&g.srv, extra);
 	dup2(saved, 2);
 	close(saved);
 	close(log);
@@ -904,6 +941,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"initrd", required_argument, NULL, 'i'},
 		{"qemu", required_argument, NULL, 'q'},
 		{"shmem-thp", required_argument, NULL, 's'},
+		{"ram-backing", required_argument, NULL, 'b'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -949,6 +987,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->o_json = true;
+			break;
+		case 'b':
+			if (strcmp(optarg, "huge") && strcmp(optarg, "4k"))
+				usage();
+			o->o_backing = optarg;
 			break;
 		default:
 			usage();
@@ -1134,6 +1177,7 @@ static void print_head(FILE *out, const struct opts *o, const struct host *h,
 		h->h_mmu, h->h_thp, h->h_shmem);
 	if (g.thp_old[0] != '\0')
 		fprintf(out, " (--shmem-thp; was [%s])", g.thp_old);
+	fprintf(out, "\n      kvmmu RAM backing: %s", g.backing);
 	if (h->h_hypervisor)
 		fprintf(out,
 			"\n      CPU emulated (hypervisor flag in "
@@ -1290,7 +1334,8 @@ static void print_json(const struct opts *o, const struct host *h, bool trace)
 	       "\"%s\", \"shmem_thp\": \"%s\", \"shmem_thp_was\": ",
 	       h->h_mmu, h->h_tdp ? "true" : "false", h->h_thp, h->h_shmem);
 	printf(g.thp_old[0] ? "\"%s\"" : "%snull", g.thp_old);
-	printf(", \"hypervisor\": %s}, ", h->h_hypervisor ? "true" : "false");
+	printf(", \"hypervisor\": %s, \"kvmmu_ram_backing\": \"%s\"}, ",
+	       h->h_hypervisor ? "true" : "false", g.backing);
 	printf("\"guest\": {\"release\": \"%s\", \"kernel\": \"%s\", "
 	       "\"cmdline\": \"%s\", \"vcpus\": 1, \"pci_devices\": %d}, "
 	       "\"rounds\": %d, \"qemu_memslot_ioctls\": %s, "
@@ -1372,7 +1417,7 @@ int main(int argc, char **argv)
 		 o.o_initrd ? o.o_initrd : path_in_dir("initrd"));
 	if (o.o_initrd == NULL)
 		build_initrd(initrd);
-	start_server();
+	start_server(o.o_backing ? o.o_backing : "huge");
 	for (int ri = 0; ri < o.o_nram; ri++) {
 		for (int k = 0; k < o.o_runs; k++) {
 			for (int j = 0; j < NCONF; j++) {
@@ -1402,6 +1447,7 @@ int main(int argc, char **argv)
 				"cleanly; its log:\n");
 		print_file_tail(path_in_dir("server.log"), "server");
 	}
+	server_backing();
 	if (o.o_json) {
 		print_json(&o, &h, trace);
 		fflush(stdout);

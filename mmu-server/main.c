@@ -19,6 +19,7 @@
 #include "num.h"
 #include "admin.h"
 #include "probe.h"
+#include "ram.h"
 #include "release.h"
 #include "server.h"
 #include "wire.h"
@@ -38,6 +39,7 @@ struct options {
 	unsigned release_delay_ms;
 	bool check_kvm;
 	bool probe_fault;
+	enum ram_backing ram_backing;
 	struct admin_opts admin;
 };
 
@@ -74,6 +76,10 @@ static void usage(void)
 		"  --uid-max-ram-mib N  --uid-limit ram_mib=N\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
 		"(default %d, 0 = off)\n"
+		"  --ram-backing B    guest RAM in 4k pages as the guest "
+		"touches them (the\n"
+		"                     default) or huge: 2 MiB pages, all "
+		"allocated at CreateVm\n"
 		"  --admin-socket P   serve the gRPC admin API on unix socket "
 		"P\n"
 		"  --admin-group G    let group G use it (mode 0660); default "
@@ -162,6 +168,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"admin-listen", required_argument, NULL, 'L'},
 		{"check-kvm", no_argument, NULL, 'K'},
 		{"probe-fault", no_argument, NULL, 'f'},
+		{"ram-backing", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -171,6 +178,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	quota_defaults(&o->quota);
 	o->max_ram_mib = o->quota.ql_vm[QR_RAM] >> 20;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
+	o->ram_backing = RAM_4K;
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -229,6 +237,17 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'f':
 			o->probe_fault = true;
+			break;
+		case 'B':
+			if (ram_backing_parse(optarg) < 0) {
+				fprintf(stderr,
+					"mmu-server: --ram-backing: '%s' is "
+					"neither huge nor 4k\n",
+					optarg);
+				exit(2);
+			}
+			o->ram_backing =
+				(enum ram_backing)ram_backing_parse(optarg);
 			break;
 		case 'D':
 			o->release_delay_ms = (unsigned)parse_num0(
@@ -366,6 +385,11 @@ int main(int argc, char **argv)
 	if (!ev_term || !ev_int || evsignal_add(ev_term, NULL) < 0 ||
 	    evsignal_add(ev_int, NULL) < 0)
 		fatal("cannot watch signals");
+	/*
+	 * Before the socket appears: whoever waits for it (tests, systemd
+	 * ordering) then sees the probe's memfd come and go with no race.
+	 */
+	ram_host_init(o.ram_backing);
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));
@@ -404,6 +428,8 @@ int main(int argc, char **argv)
 		log_warn("--fail-tx-ioctl %u: transactions will fail (testing "
 			 "only)",
 			 o.fail_tx_ioctl);
+	/* One line: the backing every VM gets, or why not huge. */
+	log_info("RAM backing: %s", ram_host()->rh_why);
 	log_info("listening on %s (%d memslots, %u vCPUs/VM, %u-bit GPAs, "
 		 "quirks2 mask 0x%llx)",
 		 o.socket, s.s_kh.kh_nr_slots, s.s_lim.max_vcpus,

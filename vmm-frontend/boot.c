@@ -11,6 +11,7 @@
 
 #include "boot.h"
 #include "guest.h"
+#include "hugemap.h"
 #include "linux.h"
 #include "wire.h"
 
@@ -91,7 +92,11 @@ static int boot_image(struct boot *b, const struct boot_spec *bs,
 int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 	    char *err, size_t errlen)
 {
-	uint64_t total = bs->bs_ram + bs->bs_extra;
+	uint64_t page = (uint64_t)bs->bs_hugetlb << 10;
+	/* hugetlbfs RAM is whole pages: the tail past RAM and BARs idles. */
+	uint64_t total =
+		page ? (bs->bs_ram + bs->bs_extra + page - 1) & ~(page - 1)
+		     : bs->bs_ram + bs->bs_extra;
 	struct linux_boot lb;
 
 	memset(b, 0, sizeof(*b));
@@ -103,14 +108,19 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 			 GUEST_MAX_VCPUS);
 		return -1;
 	}
-	if (client_create_vm_machine(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
-				     total, bs->bs_zap, bs->bs_machine,
-				     &b->b_vm, &b->b_ram_fd, b->b_chans) < 0)
+	if (client_create_vm_pages(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
+				   total, bs->bs_zap, bs->bs_machine,
+				   bs->bs_hugetlb, bs->bs_backing, &b->b_vm,
+				   &b->b_ram_fd, b->b_chans) < 0)
 		return boot_fail(cl, b, "CreateVm", err, errlen);
 	b->b_nvcpus = bs->bs_vcpus;
 	b->b_ram_bytes = total;
-	b->b_ram = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
-			b->b_ram_fd, 0);
+	/*
+	 * 2 MiB aligned: where the server backs RAM with huge pages, our
+	 * own accesses (the image written below, devices' DMA) then go
+	 * through 2 MiB mappings too, not 512 page faults each.
+	 */
+	b->b_ram = hugemap_shared(b->b_ram_fd, total, 0);
 	if (b->b_ram == MAP_FAILED) {
 		b->b_ram = NULL;
 		snprintf(err, errlen, "mmap guest RAM: %m");

@@ -34,6 +34,8 @@ struct boot_spec {
 	unsigned bs_vcpus;
 	uint64_t bs_ram;	/* guest RAM, as the payload sees it */
 	uint64_t bs_extra;	/* device memory after it in the memfd */
+	uint32_t bs_hugetlb;	/* hugetlbfs page KiB; 0: none */
+	const char *bs_backing; /* "huge" | "4k"; NULL: the server's */
 	Kvmmu__Region **bs_map; /* the initial memory map */
 	size_t bs_nmap;
 	const Kvmmu__ZapControl *bs_zap; /* NULL: the server's default */

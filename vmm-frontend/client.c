@@ -193,6 +193,17 @@ int client_create_vm_machine(struct client *cl, const char *name,
 			     const Kvmmu__Machine *mc, uint32_t *vm_id,
 			     int *ram_fd, int *chans)
 {
+	return client_create_vm_pages(cl, name, uuid, vcpus, ram_bytes, zap, mc,
+				      0, NULL, vm_id, ram_fd, chans);
+}
+
+int client_create_vm_pages(struct client *cl, const char *name,
+			   const char *uuid, unsigned vcpus, uint64_t ram_bytes,
+			   const Kvmmu__ZapControl *zap,
+			   const Kvmmu__Machine *mc, uint32_t hugetlb_kib,
+			   const char *backing, uint32_t *vm_id, int *ram_fd,
+			   int *chans)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
 	int fds[WIRE_MAX_FDS];
@@ -207,6 +218,9 @@ int client_create_vm_machine(struct client *cl, const char *name,
 	m.ram_bytes = ram_bytes;
 	m.zap = (Kvmmu__ZapControl *)zap;
 	m.machine = (Kvmmu__Machine *)mc;
+	m.has_hugetlb_page_kib = hugetlb_kib != 0;
+	m.hugetlb_page_kib = hugetlb_kib;
+	m.ram_backing = (char *)backing;
 	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
 	req.create_vm = &m;
 	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);

@@ -58,6 +58,16 @@ int client_create_vm_machine(struct client *cl, const char *name,
 			     const Kvmmu__Machine *mc, uint32_t *vm_id,
 			     int *ram_fd, int *chans);
 /*
+ * The same with RAM in hugetlbfs pages of hugetlb_kib KiB (0: none), or
+ * backed as backing says ("huge", "4k"; NULL: the server's default).
+ */
+int client_create_vm_pages(struct client *cl, const char *name,
+			   const char *uuid, unsigned vcpus, uint64_t ram_bytes,
+			   const Kvmmu__ZapControl *zap,
+			   const Kvmmu__Machine *mc, uint32_t hugetlb_kib,
+			   const char *backing, uint32_t *vm_id, int *ram_fd,
+			   int *chans);
+/*
  * Binds an eventfd to gsi: *fd raises the line, *resamplefd (resample
  * only, else -1; may be NULL without resample) says the guest took it.
  */

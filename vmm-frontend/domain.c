@@ -276,6 +276,125 @@ static int dom_lifecycle(struct dparse *p, const xmlNode *n)
 	return 0;
 }
 
+/*
+ * <hugepages>: hugetlbfs pages of one size (libvirt's unit is KiB; no
+ * <page>: the default size, 2 MiB on x86), which the server refuses at
+ * CreateVm with the counts when the host has too few reserved.
+ */
+static int mb_hugepages(struct dparse *p, const xmlNode *n)
+{
+	static const char *const attrs[] = {"size", "unit", NULL};
+	const char *path = "memoryBacking/hugepages/page";
+	uint64_t bytes = 2ULL << 20;
+	unsigned pages = 0;
+	char *size, *unit;
+	int r;
+
+	if (dp_check(p, n, "memoryBacking/hugepages", NULL, false) < 0)
+		return -1;
+	for (xmlNode *c = dp_child(n); c; c = dp_next(c)) {
+		if (!dp_is(c, "page"))
+			return dp_fail(p,
+				       "memoryBacking/hugepages/%s: kvmmu "
+				       "cannot honour this element",
+				       (const char *)c->name);
+		if (pages++ > 0)
+			return dp_fail(p, "%s: one page size for all RAM only",
+				       path);
+		if (dp_check(p, c, path, attrs, true) < 0)
+			return -1;
+		size = dp_attr(c, "size");
+		unit = dp_attr(c, "unit");
+		r = domain_scaled(size, unit, 1024, &bytes);
+		if (r < 0)
+			dp_fail(p, "%s: size '%s' with unit '%s' is not a size",
+				path, size ? size : "", unit ? unit : "KiB");
+		xmlFree(size);
+		xmlFree(unit);
+		if (r < 0)
+			return -1;
+	}
+	if (bytes != 2ULL << 20 && bytes != 1ULL << 30)
+		return dp_fail(p,
+			       "%s: %llu KiB pages: x86 has 2048 KiB and "
+			       "1048576 KiB",
+			       path, (unsigned long long)(bytes >> 10));
+	p->p_d->d_hugetlb_kib = (uint32_t)(bytes >> 10);
+	return 0;
+}
+
+/* An element of one attribute, whose one accepted value is want. */
+static int mb_only(struct dparse *p, const xmlNode *c, const char *attr,
+		   const char *want, const char *why)
+{
+	const char *const attrs[] = {attr, NULL};
+	char path[48];
+
+	snprintf(path, sizeof(path), "memoryBacking/%s", (const char *)c->name);
+	if (dp_check(p, c, path, attrs, true) < 0)
+		return -1;
+	if (!dp_attr_is(c, attr, want, true))
+		return dp_fail(p, "%s: %s='%s' only (%s)", path, attr, want,
+			       why);
+	return 0;
+}
+
+/*
+ * <allocation mode=...>: when RAM is allocated, which for kvmmu is its
+ * backing: immediate is "huge" (2 MiB pages made at CreateVm), ondemand
+ * "4k" (pages as the guest touches them).  Absent: the server's.
+ */
+static int mb_allocation(struct dparse *p, const xmlNode *c)
+{
+	static const char *const attrs[] = {"mode", NULL};
+
+	if (dp_check(p, c, "memoryBacking/allocation", attrs, true) < 0)
+		return -1;
+	if (dp_attr_is(c, "mode", "immediate", false))
+		p->p_d->d_ram_backing = "huge";
+	else if (dp_attr_is(c, "mode", "ondemand", false))
+		p->p_d->d_ram_backing = "4k";
+	else
+		return dp_fail(p, "memoryBacking/allocation: mode='immediate' "
+				  "or 'ondemand' only");
+	return 0;
+}
+
+/*
+ * <memoryBacking>: hugetlbfs pages; what kvmmu's RAM already is (shared
+ * memfd pages that KSM never merges) accepted; <locked/> refused by name
+ * (mmu-server runs without CAP_IPC_LOCK and would fail to mlock).
+ */
+static int dom_memory_backing(struct dparse *p, const xmlNode *n)
+{
+	int r = dp_check(p, n, "memoryBacking", NULL, false);
+
+	for (xmlNode *c = dp_child(n); c && r == 0; c = dp_next(c)) {
+		if (dp_is(c, "hugepages"))
+			r = mb_hugepages(p, c);
+		else if (dp_is(c, "nosharepages") || dp_is(c, "discard"))
+			r = dp_check(p, c, "memoryBacking", NULL, true);
+		else if (dp_is(c, "locked"))
+			r = dp_fail(p, "memoryBacking/locked: refused: kvmmu "
+				       "does not lock guest RAM in memory");
+		else if (dp_is(c, "source"))
+			r = mb_only(p, c, "type", "memfd",
+				    "kvmmu's RAM is one");
+		else if (dp_is(c, "access"))
+			r = mb_only(p, c, "mode", "shared",
+				    "the server maps kvmmu's RAM too");
+		else if (dp_is(c, "allocation"))
+			r = mb_allocation(p, c);
+		else
+			r = dp_fail(
+				p,
+				"memoryBacking/%s: kvmmu cannot honour this "
+				"element",
+				(const char *)c->name);
+	}
+	return r;
+}
+
 static int dom_accept(struct dparse *p, const xmlNode *n)
 {
 	(void)p;
@@ -291,6 +410,7 @@ static const struct dp_elem dom_elems[] = {
 	{"metadata", dom_metadata, NULL, true},
 	{"memory", dom_memory, NULL, true},
 	{"currentMemory", dom_current, NULL, true},
+	{"memoryBacking", dom_memory_backing, NULL, true},
 	{"vcpu", dom_vcpu, NULL, true},
 	{"os", dom_os, NULL, true},
 	{"devices", dp_devices, NULL, true},

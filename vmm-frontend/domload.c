@@ -87,6 +87,8 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->name = d->d_name;
 	o->uuid = d->d_uuid[0] ? d->d_uuid : NULL;
 	o->memory_mib = d->d_memory_mib;
+	o->hugetlb_kib = d->d_hugetlb_kib;
+	o->ram_backing = d->d_ram_backing;
 	o->vcpus = d->d_vcpus;
 	/* A Linux kernel runs on the pc machine, with the domain's devices. */
 	o->payload = is_linux ? NULL : d->d_kernel;
@@ -107,7 +109,7 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 
 static void domload_print(const struct options *o, const struct domain *d)
 {
-	char zap[96], machine[128];
+	char zap[96], machine[128], pages[48] = "";
 
 	if (d->d_pc)
 		snprintf(machine, sizeof(machine),
@@ -117,11 +119,14 @@ static void domload_print(const struct options *o, const struct domain *d)
 			 d->d_rom ? "from rom@file" : "built-in");
 	else
 		snprintf(machine, sizeof(machine), "plain machine");
-	printf("vmm-frontend: domain '%s' (uuid %s) from %s: %llu MiB, %u "
+	if (d->d_hugetlb_kib != 0)
+		snprintf(pages, sizeof(pages), " in %u KiB hugetlbfs pages",
+			 d->d_hugetlb_kib);
+	printf("vmm-frontend: domain '%s' (uuid %s) from %s: %llu MiB%s, %u "
 	       "vCPU(s), %s %s%s%s; %s; serial %s; zap control %s\n",
 	       d->d_name, d->d_uuid[0] ? d->d_uuid : "none",
 	       o->connect ? o->connect : o->domain_xml,
-	       (unsigned long long)d->d_memory_mib, d->d_vcpus,
+	       (unsigned long long)d->d_memory_mib, pages, d->d_vcpus,
 	       o->kernel ? "Linux kernel" : "payload", d->d_kernel,
 	       d->d_initrd ? ", initrd " : "", d->d_initrd ? d->d_initrd : "",
 	       machine,

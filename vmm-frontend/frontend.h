@@ -21,6 +21,8 @@ struct options {
 	const char *cmdline;
 	const char *name;
 	uint64_t memory_mib;
+	uint32_t hugetlb_kib;	 /* hugetlbfs page size (a domain's); 0: none */
+	const char *ram_backing; /* "huge" | "4k"; NULL: the server's */
 	unsigned vcpus;
 	unsigned timeout_s;
 	int stats;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "ram.h"
 #include "requests.h"
 #include "validate.h"
 #include "zap.h"
@@ -120,6 +121,25 @@ static int validate_machine(const Kvmmu__Machine *m, struct verr *e)
 	return 0;
 }
 
+/* hugetlbfs pages: a size x86 has, and RAM made of whole pages. */
+static int validate_hugetlb(const Kvmmu__CreateVm *m, struct verr *e)
+{
+	uint64_t page = (uint64_t)m->hugetlb_page_kib << 10;
+
+	if (m->hugetlb_page_kib != 2048 && m->hugetlb_page_kib != 1048576)
+		return verr_set(e, EINVAL,
+				"CreateVm.hugetlb_page_kib: %u is neither 2048 "
+				"nor 1048576",
+				m->hugetlb_page_kib);
+	if (m->ram_bytes % page != 0)
+		return verr_set(e, EINVAL,
+				"CreateVm.ram_bytes: %llu is not a multiple of "
+				"its %u KiB huge pages",
+				(unsigned long long)m->ram_bytes,
+				m->hugetlb_page_kib);
+	return 0;
+}
+
 static int validate_create_vm(const Kvmmu__CreateVm *m,
 			      const struct limits *lim, struct verr *e)
 {
@@ -147,6 +167,13 @@ static int validate_create_vm(const Kvmmu__CreateVm *m,
 				(unsigned long long)lim->max_ram_bytes);
 	if (m->uuid != NULL && validate_uuid(m->uuid, "CreateVm.uuid", e) < 0)
 		return -e->code;
+	if (m->has_hugetlb_page_kib && validate_hugetlb(m, e) < 0)
+		return -e->code;
+	if (m->ram_backing != NULL && ram_backing_parse(m->ram_backing) < 0)
+		return verr_set(e, EINVAL,
+				"CreateVm.ram_backing: '%s' is neither 'huge' "
+				"nor '4k'",
+				m->ram_backing);
 	if (m->machine != NULL && validate_machine(m->machine, e) < 0)
 		return -e->code;
 	if (m->zap != NULL)

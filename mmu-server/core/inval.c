@@ -1,7 +1,8 @@
 /*
  * inval.c: invalidate (MADV_DONTNEED on the server's mapping: KVM's MMU
  * notifier zaps the SPTEs and flushes TLBs; the data stays in the memfd)
- * and discard (a hole punched in the memfd: the data goes too).  One call
+ * and discard (a hole punched in the memfd: the data goes too; discarded
+ * parts of a 2 MiB page come back as 4 KiB pages, ram.h).  One call
  * per contiguous range means one TLB flush per range, so requests that
  * arrive within the VM's batch window are merged first.  The reply to a
  * request goes out only after its calls returned: a change is never
@@ -74,6 +75,31 @@ static int inval_translate(struct vm *vm, struct inval_batch *b, size_t idx,
 	return 0;
 }
 
+/*
+ * An invalidation (data kept) of huge-backed RAM drops whole 2 MiB pages
+ * from our mapping: MADV_DONTNEED of part of one leaves the rest mapped
+ * by 4 KiB entries, which KVM, reading its level from this mapping,
+ * would copy for good; with none left, the next fault maps the 2 MiB
+ * page whole again.  KVM drops its own 2 MiB mapping of the page on any
+ * part of it anyway, so the guest loses nothing more.  A discard is
+ * never widened: it takes the data, and only the range asked.
+ */
+static void inval_widen(const struct vm *vm, uint64_t *off, uint64_t *len)
+{
+	/* hugetlbfs maps nothing smaller than its page: madvise wants it. */
+	uint64_t pg = vm->vm_ram_backing == RAM_HUGETLB_1G ? 1ULL << 30
+							   : RAM_HUGE_PAGE;
+	uint64_t start = *off & ~(pg - 1);
+	uint64_t end = (*off + *len + pg - 1) & ~(pg - 1);
+
+	if (vm->vm_ram_backing == RAM_4K)
+		return;
+	if (end > vm->vm_ram_bytes)
+		end = vm->vm_ram_bytes;
+	*off = start;
+	*len = end - start;
+}
+
 static unsigned inval_apply(struct vm *vm, struct inval_batch *b)
 {
 	size_t n = inval_merge(b->ib_r, b->ib_n);
@@ -81,16 +107,19 @@ static unsigned inval_apply(struct vm *vm, struct inval_batch *b)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct inval_range *r = &b->ib_r[i];
+		uint64_t off = r->ir_off, len = r->ir_len;
 		int ret;
 
+		if (!r->ir_discard)
+			inval_widen(vm, &off, &len);
 		if (r->ir_discard)
 			ret = fallocate(vm->vm_ram_fd,
 					FALLOC_FL_PUNCH_HOLE |
 						FALLOC_FL_KEEP_SIZE,
 					(off_t)r->ir_off, (off_t)r->ir_len);
 		else
-			ret = madvise((uint8_t *)vm->vm_ram + r->ir_off,
-				      r->ir_len, MADV_DONTNEED);
+			ret = madvise((uint8_t *)vm->vm_ram + off, len,
+				      MADV_DONTNEED);
 		if (ret < 0)
 			log_warn("vm %u: %s [0x%llx, +0x%llx): %s", vm->vm_id,
 				 r->ir_discard ? "punch hole" : "madvise",

@@ -15,6 +15,7 @@
 #include "kvm.h"
 #include "memmap.h"
 #include "quota.h"
+#include "ram.h"
 #include "stats.h"
 #include "verr.h"
 
@@ -44,6 +45,8 @@ struct vm_spec {
 	const char *vs_name;
 	unsigned vs_nvcpus;
 	uint64_t vs_ram_bytes;
+	uint32_t vs_hugetlb_kib; /* hugetlbfs page size; 0: ram_host() */
+	const char *vs_backing;	 /* "huge" | "4k"; NULL: ram_host()'s */
 	struct zap_policy vs_zap;
 	struct vm_machine vs_machine;
 };
@@ -111,8 +114,9 @@ struct vm {
 	struct kvm_host *vm_kh;
 	int vm_fd;
 	int vm_ram_fd; /* memfd, size sealed */
-	void *vm_ram;
+	void *vm_ram;  /* 2 MiB aligned (hugemap.h) */
 	uint64_t vm_ram_bytes;
+	enum ram_backing vm_ram_backing; /* ram.h: what CreateVm gave it */
 	struct memmap vm_map;
 	unsigned vm_nvcpus; /* vCPUs made so far (all, once created) */
 	struct vcpu *vm_vcpus;

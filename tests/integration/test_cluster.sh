@@ -22,8 +22,10 @@ require setpriv
 setup
 lv_start
 chmod 0755 "$TMP"
+# --ram-backing 4k: the checks count 4 KiB refaults and need guests
+# that run long enough to be listed (kvm.backing covers huge backing).
 "$BIN/mmu-server" -d --socket "$TMP/mmu.sock" --socket-group nogroup \
-	--admin-socket "$TMP/admin.sock" --uid-max-vms 2 \
+	--admin-socket "$TMP/admin.sock" --uid-max-vms 2 --ram-backing 4k \
 	2>"$TMP/mmu-server.log" &
 srv_pid=$!
 for i in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done

@@ -113,6 +113,66 @@ static void test_memory(void)
 	}
 }
 
+/*
+ * memoryBacking: hugetlbfs pages of libvirt's sizes (no <page>: 2 MiB),
+ * and what kvmmu's RAM already is, accepted.
+ */
+static void test_memory_backing(void)
+{
+	static const struct {
+		const char *xml;
+		uint32_t kib;
+	} forms[] = {
+		{DOM("", "", ""), 0},
+		{DOM("<memoryBacking><hugepages/></memoryBacking>", "", ""),
+		 2048},
+		{DOM("<memoryBacking><hugepages><page size='2' unit='M'/>"
+		     "</hugepages></memoryBacking>",
+		     "", ""),
+		 2048},
+		{DOM("<memoryBacking><hugepages><page size='2048'/>"
+		     "</hugepages><nosharepages/></memoryBacking>",
+		     "", ""),
+		 2048},
+		{DOM("<memoryBacking><hugepages><page size='1' unit='G'/>"
+		     "</hugepages><source type='memfd'/><access "
+		     "mode='shared'/><discard/></memoryBacking>",
+		     "", ""),
+		 1048576},
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct domain d;
+
+		ACCEPTED(forms[i].xml, &d);
+		CHECK(d.d_hugetlb_kib == forms[i].kib, "form %zu: %u KiB", i,
+		      d.d_hugetlb_kib);
+		domain_free(&d);
+	}
+	/* allocation: immediate is huge backing, ondemand 4k. */
+	for (int i = 0; i < 3; i++) {
+		static const char *const want[] = {NULL, "huge", "4k"};
+		static const char *const xml[] = {
+			DOM("", "", ""),
+			DOM("<memoryBacking><allocation mode='immediate'/>"
+			    "</memoryBacking>",
+			    "", ""),
+			DOM("<memoryBacking><allocation mode='ondemand'/>"
+			    "</memoryBacking>",
+			    "", ""),
+		};
+		struct domain d;
+
+		ACCEPTED(xml[i], &d);
+		CHECK(want[i] ? d.d_ram_backing &&
+					strcmp(d.d_ram_backing, want[i]) == 0
+			      : d.d_ram_backing == NULL,
+		      "allocation %d: %s", i,
+		      d.d_ram_backing ? d.d_ram_backing : "none");
+		domain_free(&d);
+	}
+}
+
 /* Everything the mapping fills in, from one full domain. */
 static void test_full(void)
 {
@@ -376,6 +436,7 @@ int main(void)
 		return 1;
 	test_units();
 	test_memory();
+	test_memory_backing();
 	test_full();
 	test_minimal();
 	test_rom();

@@ -30,8 +30,32 @@ static const struct {
 	{"<domain type='kvm' foo='1'/>", "domain@foo"},
 	{DOM("<iothreads>2</iothreads>", "", ""), "iothreads: kvmmu cannot"},
 	{DOM("<maxMemory slots='4'>1048576</maxMemory>", "", ""), "maxMemory"},
-	{DOM("<memoryBacking><hugepages/></memoryBacking>", "", ""),
-	 "memoryBacking"},
+	/* memoryBacking: what kvmmu cannot do, by name. */
+	{DOM("<memoryBacking><locked/></memoryBacking>", "", ""),
+	 "memoryBacking/locked: refused"},
+	{DOM("<memoryBacking><hugepages><page size='4' unit='KiB'/>"
+	     "</hugepages></memoryBacking>",
+	     "", ""),
+	 "memoryBacking/hugepages/page: 4 KiB pages"},
+	{DOM("<memoryBacking><hugepages><page size='2' unit='M' "
+	     "nodeset='0'/></hugepages></memoryBacking>",
+	     "", ""),
+	 "nodeset"},
+	{DOM("<memoryBacking><hugepages><page size='2' unit='M'/>"
+	     "<page size='1' unit='G'/></hugepages></memoryBacking>",
+	     "", ""),
+	 "one page size"},
+	{DOM("<memoryBacking><source type='file'/></memoryBacking>", "", ""),
+	 "memoryBacking/source: type='memfd' only"},
+	{DOM("<memoryBacking><access mode='private'/></memoryBacking>", "", ""),
+	 "memoryBacking/access"},
+	{DOM("<memoryBacking><allocation mode='lazy'/></memoryBacking>", "",
+	     ""),
+	 "memoryBacking/allocation: mode='immediate' or 'ondemand'"},
+	{DOM("<memoryBacking><hugepages/></memoryBacking>"
+	     "<memoryBacking/>",
+	     "", ""),
+	 "memoryBacking: appears twice"},
 	{DOM("<cputune/>", "", ""), "cputune"},
 	{DOM("<vcpus/>", "", ""), "vcpus"},
 	/* name, uuid. */
