@@ -234,3 +234,35 @@ domain_xml() { # NAME MEMORY_MIB CMDLINE ZAP_MODE
 		-e "s|mode='all'|mode='$4'|" \
 		"$SRC/deploy/domains/kvmmu-zap-all.xml"
 }
+
+# mmu-server with its admin API on $TMP/mmu.sock and $TMP/admin.sock, for
+# the kvmmu-virtd tests; returns once the admin socket is there.
+admin_server_start() {
+	"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
+		--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
+	srv_pid=$!
+	for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
+}
+
+# virtd_start [ARGS...]: kvmmu-virtd on $TMP/virtd-sock (and -ro) over
+# that server, state in $TMP/state, log appended to $TMP/virtd.log; waits
+# for its own "listening" line (an earlier daemon's says nothing of this
+# one).  Sets virtd_pid.
+virtd_pid=""
+virtd_start() {
+	local n i
+	n=$(grep -c "listening on" "$TMP/virtd.log" 2>/dev/null || :)
+	"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
+		--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
+		"$@" 2>>"$TMP/virtd.log" &
+	virtd_pid=$!
+	bg_pids="$bg_pids $virtd_pid"
+	for i in $(seq 400); do
+		[ "$(grep -c "listening on" "$TMP/virtd.log")" -gt "${n:-0}" ] &&
+			return 0
+		sleep 0.05
+	done
+	echo "$TEST: kvmmu-virtd did not start in 20 s:" >&2
+	sed 's/^/  | /' "$TMP/virtd.log" >&2
+	return 1
+}

@@ -24,32 +24,9 @@ setup
 U="kvmmu+unix:///system?socket=$TMP/virtd-sock"
 UR="kvmmu+unix:///system?socket=$TMP/virtd-sock-ro"
 vs() { timeout 60 virsh -q -c "$U" "$@"; }
-virtd_pid=""
 
-# Starts the daemon and waits for its own "listening" line: the log is
-# appended to, and an earlier daemon's line says nothing of this one.
-virtd_start() {
-	local n i
-	n=$(grep -c "listening on" "$TMP/virtd.log" 2>/dev/null || :)
-	"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
-		--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-		2>>"$TMP/virtd.log" &
-	virtd_pid=$!
-	bg_pids="$bg_pids $virtd_pid"
-	for i in $(seq 400); do
-		[ "$(grep -c "listening on" "$TMP/virtd.log")" -gt "${n:-0}" ] &&
-			return 0
-		sleep 0.05
-	done
-	echo "$TEST: kvmmu-virtd did not start in 20 s:" >&2
-	sed 's/^/  | /' "$TMP/virtd.log" >&2
-	return 1
-}
 
-"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
-	--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
+admin_server_start
 virtd_start
 
 # A payload that runs until stopped: memtouch with a huge pass count.

@@ -52,16 +52,8 @@ REPLY_GRACE=10
 # VmHWM, so malloc's and libevent's slack count too: 8 MiB in all.
 FLOOD_KIB=$((8 * 1024))
 
-"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
-	--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
-"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
-	--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-	2>>"$TMP/virtd.log" &
-virtd_pid=$!
-bg_pids="$bg_pids $virtd_pid"
-wait_grep "$TMP/virtd.log" "listening on" 10
+admin_server_start
+virtd_start
 
 # The victim: memtouch runs until stopped.
 cat >"$TMP/vm1.xml" <<XML
@@ -196,12 +188,7 @@ stop_virtd() { # Under ASan, a leak or a bad access fails here.
 		eval 'kill "$virtd_pid" && wait "$virtd_pid"'
 }
 stop_virtd
-"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
-	--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-	--max-requests 1 2>>"$TMP/virtd.log" &
-virtd_pid=$!
-bg_pids="$bg_pids $virtd_pid"
-for _ in $(seq 200); do [ -S "$TMP/virtd-sock" ] && break; sleep 0.05; done
+virtd_start --max-requests 1
 sed 's|<name>vm1</name>|<name>vm2</name>|' "$TMP/vm1.xml" >"$TMP/vm2.xml"
 check "define vm2" vs define "$TMP/vm2.xml"
 /usr/bin/python3 "$TMP/attack.py" create "$TMP/virtd-sock" vm1 vm2 \

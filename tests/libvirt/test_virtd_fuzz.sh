@@ -49,16 +49,8 @@ mkdir "$TMP/guest"
 cp "$GUEST"/memtouch.bin "$GUEST"/hello.bin "$GUEST"/crash.bin "$TMP/guest/"
 chmod -R a+rX "$TMP/guest"
 
-"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
-	--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
-"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
-	--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-	2>>"$TMP/virtd.log" &
-virtd_pid=$!
-bg_pids="$bg_pids $virtd_pid"
-wait_grep "$TMP/virtd.log" "listening on" 10
+admin_server_start
+virtd_start
 
 # Every domain the fuzzer defines: memtouch running until stopped, on
 # one page (little memory traffic), unless the fuzzing changes it.

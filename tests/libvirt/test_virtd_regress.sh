@@ -35,7 +35,6 @@ UR="kvmmu+unix:///system?socket=$TMP/virtd-sock-ro"
 vs() { timeout 60 virsh -q -c "$U" "$@"; }
 mc() { timeout 30 "$BIN/mmuctl" --socket "$TMP/admin.sock" "$@"; }
 py() { timeout 600 /usr/bin/python3 "$SRC/tests/libvirt/virtd_regress.py" "$@"; }
-virtd_pid=""
 
 # ck WHAT CMD...: says what it checks, then checks it.
 ck() {
@@ -43,25 +42,6 @@ ck() {
 	check "$@"
 }
 
-# Starts the daemon and waits for its own "listening" line: the log is
-# appended to, and an earlier daemon's line says nothing of this one.
-virtd_start() {
-	local n i
-	n=$(grep -c "listening on" "$TMP/virtd.log" 2>/dev/null || :)
-	"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
-		--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-		2>>"$TMP/virtd.log" &
-	virtd_pid=$!
-	bg_pids="$bg_pids $virtd_pid"
-	for i in $(seq 400); do
-		[ "$(grep -c "listening on" "$TMP/virtd.log")" -gt "${n:-0}" ] &&
-			return 0
-		sleep 0.05
-	done
-	echo "$TEST: kvmmu-virtd did not start in 20 s:" >&2
-	sed 's/^/  | /' "$TMP/virtd.log" >&2
-	return 1
-}
 
 # The daemon is the one we started and has not died (of a signal).
 virtd_alive() {
@@ -99,10 +79,7 @@ dom_xml() {
 	XML
 }
 
-"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
-	--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
+admin_server_start
 virtd_start
 for d in r1 t1; do
 	dom_xml $d >"$TMP/$d.xml"
