@@ -20,6 +20,10 @@ import time
 
 NOBODY = 65534
 CALLS = 5000
+# Root is served within a second; under deploy/vm/run's emulated CPU
+# (KVMMU_VM_EMULATED), where starting mmuctl alone takes about that long,
+# within ten: the check is that root is not starved, not a timing.
+BOUND_MS = 10000 if os.environ.get("KVMMU_VM_EMULATED") else 1000
 failed = 0
 
 
@@ -145,8 +149,8 @@ def main():
         r = subprocess.run([os.path.join(bindir, "mmuctl"), "--socket",
                             admin, "list"], capture_output=True, timeout=30)
         ms = (time.monotonic() - t0) * 1000
-        check(f"root's mmuctl list is answered meanwhile ({ms:.0f} ms)",
-              r.returncode == 0 and ms < 1000)
+        check(f"root's mmuctl list is answered meanwhile ({ms:.0f} ms, "
+              f"bound {BOUND_MS} ms)", r.returncode == 0 and ms < BOUND_MS)
         rss1 = rss_kib(srv.pid)
         sent = os.read(rfd, 64).decode().strip()
         print(f"kvm.admin_flood: nobody sent {sent} of {CALLS} calls; "

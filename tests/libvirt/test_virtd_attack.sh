@@ -88,14 +88,18 @@ for _ in range(int(sys.argv[2])):
         ok = False
     print(int((time.monotonic() - t) * 1000) if ok else "failed", flush=True)
 PY
-# served NAME: three such connections, each answered within a second,
-# then a whole `virsh list` (it must succeed; its time, start-up
-# included, is printed).  The figures go to $TMP/NAME.lat.
+# served NAME: three such connections, each answered within a second
+# (ten under deploy/vm/run's emulated CPU, KVMMU_VM_EMULATED, where the
+# point stays that root is not starved), then a whole `virsh list` (it
+# must succeed; its time, start-up included, is printed).  The figures
+# go to $TMP/NAME.lat.
+BOUND_MS=1000
+[ -n "${KVMMU_VM_EMULATED:-}" ] && BOUND_MS=10000
 served() {
 	local l ok=0 t0 v
 	timeout 60 /usr/bin/python3 "$TMP/probe.py" "$U" 3 >"$TMP/$1.lat" 2>&1 || :
 	for l in $(cat "$TMP/$1.lat"); do
-		[ "$l" != failed ] && [ "$l" -lt 1000 ] && ok=$((ok + 1))
+		[ "$l" != failed ] && [ "$l" -lt "$BOUND_MS" ] && ok=$((ok + 1))
 	done
 	t0=$(date +%s%N)
 	if timeout 30 virsh -q -c "$U" list 2>&1 | grep -q vm1; then
@@ -104,7 +108,7 @@ served() {
 		v=failed
 	fi
 	echo "$TEST: $1: root's connections answered in" \
-		"$(tr '\n' ' ' <"$TMP/$1.lat")ms; virsh list: $v"
+		"$(tr '\n' ' ' <"$TMP/$1.lat")ms (bound $BOUND_MS ms); virsh list: $v"
 	[ "$ok" -eq 3 ] && [ "$v" != failed ]
 }
 mem() { # VmRSS or VmHWM of the daemon, in KiB
