@@ -80,14 +80,14 @@ void bench_require_linux_kvm(const char *name)
 {
 	const char *mod = probe_kvm_module();
 	struct kvm_host kh;
-	char why[200] = "the probe guest ran";
-	bool ok;
+	char why[200];
+	enum kvm_kind k;
 
 	if (kvm_host_open(&kh, "/dev/kvm") < 0)
 		return; /* require_kvm() has said it */
-	ok = probe_guest_run(&kh, 0, why, sizeof(why)) == 0;
+	k = probe_kind(&kh, 0, why, sizeof(why));
 	kvm_host_close(&kh);
-	if (probe_verdict(true, mod, ok) == KVM_KIND_FULL)
+	if (k == KVM_KIND_FULL)
 		return;
 	fprintf(stderr,
 		"%s: this host's KVM (%s) cannot run a stock Linux kernel "

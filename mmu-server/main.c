@@ -306,15 +306,12 @@ static int check_kvm(bool fault)
 	char why[200] = "";
 	enum kvm_kind k;
 	int r = kvm_host_open(&kh, "/dev/kvm");
-	bool ok;
 
 	if (r < 0) {
 		printf("KVM none: /dev/kvm: %s\n", strerror(-r));
 		return EXIT_KVM_NONE;
 	}
-	ok = probe_guest_run(&kh, fault ? PROBE_FAULT_STEP : 0, why,
-			     sizeof(why)) == 0;
-	k = probe_verdict(true, mod, ok);
+	k = probe_kind(&kh, fault ? PROBE_FAULT_STEP : 0, why, sizeof(why));
 	printf("KVM %s: %s, %s MMU, API %d, KVM_CAP_DISABLE_QUIRKS2 mask "
 	       "0x%llx (zap mode memslot: %s); probe guest: %s%s\n",
 	       k == KVM_KIND_FULL ? "full"
@@ -323,7 +320,7 @@ static int check_kvm(bool fault)
 	       (unsigned long long)kh.kh_quirks2,
 	       vm_zap_supported(&kh) ? "available"
 				     : "not offered by this kernel",
-	       ok ? "ran every step" : why,
+	       why,
 	       mod && strcmp(mod, "kvm_pvm") == 0
 		       ? "; kvm_pvm emulates guest kernel code and stops a "
 			 "stock kernel"

@@ -75,6 +75,16 @@ enum kvm_kind probe_verdict(bool kvm_opens, const char *module, bool probe_ok)
 	return KVM_KIND_FULL;
 }
 
+enum kvm_kind probe_kind(struct kvm_host *kh, int fault_at, char *why,
+			 size_t whylen)
+{
+	bool ok = probe_guest_run(kh, fault_at, why, whylen) == 0;
+
+	if (ok)
+		snprintf(why, whylen, "ran every step");
+	return probe_verdict(true, probe_kvm_module(), ok);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig; /* only to interrupt KVM_RUN */

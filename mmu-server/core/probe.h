@@ -44,6 +44,14 @@ int probe_guest_run(struct kvm_host *kh, int fault_at, char *why,
 		    size_t whylen);
 
 /*
+ * The verdict on kh: the module bound and the probe guest's run (fault_at
+ * as for probe_guest_run); why says what stopped the guest, or "ran every
+ * step".  What --check-kvm prints and bench-linux-boot asks.
+ */
+enum kvm_kind probe_kind(struct kvm_host *kh, int fault_at, char *why,
+			 size_t whylen);
+
+/*
  * The verdict from what was found: module (may be NULL), whether the
  * probe guest ran (probe_ok).  Pure: tests/unit covers every case.
  */
