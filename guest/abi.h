@@ -28,6 +28,8 @@
 #define GUEST_MAX_PAYLOAD  0x100000ULL /* payload ends below 2 MiB */
 #define GUEST_FREE_GPA	   0x200000ULL /* first byte payloads may scribble on */
 #define GUEST_IDENTITY_MAP (4ULL << 30)
+#define GUEST_MIN_RAM	   (4ULL << 20)
+#define GUEST_MAX_RAM	   (3ULL << 30) /* below the 32-bit PCI hole */
 
 #define GUEST_BOOTINFO_MAGIC 0x6b766d6d75626f6fULL /* "kvmmuboo" */
 #define GUEST_CMDLINE_MAX    256

@@ -14,9 +14,6 @@
 
 #include "abi.h"
 
-#define GUEST_MIN_RAM (4ULL << 20)
-#define GUEST_MAX_RAM (3ULL << 30) /* below the 32-bit PCI hole */
-
 /*
  * Reads a whole file of 1..max bytes (a payload, a kernel, an initrd);
  * 0 or -errno with err set.

@@ -11,8 +11,8 @@
 
 #include <libxml/parser.h>
 
+#include "abi.h"
 #include "domain_xml.h"
-#include "guest.h"
 
 /* How one child of <domain> is treated. */
 struct dp_elem {
