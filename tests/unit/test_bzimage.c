@@ -1,5 +1,5 @@
 /*
- * test_bzimage.c: the bzImage reader (vmm-frontend/bzimage.c) on images
+ * test_bzimage.c: the bzImage reader (vmm-frontend/loader/bzimage.c) on images
  * built here, field by field as the boot protocol lays them out: a good
  * 64-bit image, each malformed header refused with a clear message, an
  * initrd placed high and one refused for the RAM or the header's limit,

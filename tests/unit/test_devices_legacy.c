@@ -1,6 +1,6 @@
 /*
- * test_devices_legacy.c: the 16550A (vmm-frontend/uart.c), the 8042 and
- * the CMOS RTC (vmm-frontend/legacy.c) driven through their ports as a
+ * test_devices_legacy.c: the 16550A (vmm-frontend/devices/uart.c), the 8042 and
+ * the CMOS RTC (vmm-frontend/devices/legacy.c) driven through their ports as a
  * Linux kernel drives them: the 8250 driver's probe (scratch and IER
  * registers, loopback, FIFO detection) and its THRE interrupt test,
  * console output and input with their interrupts, the divisor latch; the

@@ -1,6 +1,6 @@
 /*
- * test_machine.c: the pc machine (vmm-frontend/machine.c) driven through
- * its ports, with a vmmap that records what would reach the server
+ * test_machine.c: the pc machine (vmm-frontend/machine/machine.c) driven
+ * through its ports, with a vmmap that records what would reach the server
  * instead of a server: a BAR-sizing cycle costs one transaction, decode
  * off costs none until decode comes back, eager commit sends every write,
  * the VGA window and the option ROM map and unmap; the machine's ports

@@ -1,5 +1,5 @@
 /*
- * test_mptable.c: the MP table builder (vmm-frontend/mptable.c) for 1, 4
+ * test_mptable.c: the MP table builder (vmm-frontend/loader/mptable.c) for 1, 4
  * and 32 vCPUs, its bytes read back here with the MP spec 1.4 layout
  * written out afresh: the floating pointer and its checksum, the
  * configuration table's header, checksum and entry count against the
