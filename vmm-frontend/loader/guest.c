@@ -13,6 +13,7 @@
 
 #include "file.h"
 #include "guest.h"
+#include "x86.h"
 
 #define GDT_GPA		0x3000ULL
 #define TSS_GPA		GUEST_TSS_GPA
@@ -27,20 +28,6 @@
 #define SEL_UCODE (0x18 | 3)
 #define SEL_UDATA (0x20 | 3)
 #define SEL_TSS	  0x28
-
-#define PTE_P  0x1ULL
-#define PTE_RW 0x2ULL
-#define PTE_US 0x4ULL
-#define PTE_PS 0x80ULL
-
-#define CR0_PE	     (1ULL << 0)
-#define CR0_ET	     (1ULL << 4)
-#define CR0_NE	     (1ULL << 5)
-#define CR0_PG	     (1ULL << 31)
-#define CR4_PAE	     (1ULL << 5)
-#define EFER_LME     (1ULL << 8)
-#define EFER_LMA     (1ULL << 10)
-#define RFLAGS_IOPL3 (3ULL << 12)
 
 int guest_read_file(const char *path, size_t max, void **buf, size_t *len,
 		    char *err, size_t errlen)
@@ -74,25 +61,23 @@ int guest_load_file(const char *path, void **buf, size_t *len, char *err,
 	return guest_read_file(path, GUEST_MAX_PAYLOAD, buf, len, err, errlen);
 }
 
-/* A code or data descriptor: flat 4 GiB, given access byte and L/DB. */
-static uint64_t gdt_entry(uint8_t access, uint8_t flags)
-{
-	return 0xffffULL | (uint64_t)access << 40 |
-	       (uint64_t)(flags | 0xf) << 48;
-}
-
 static void guest_gdt(uint8_t *ram)
 {
 	uint64_t *gdt = (uint64_t *)(ram + GDT_GPA);
 	uint64_t tss = TSS_GPA;
 
 	gdt[0] = 0;
-	gdt[1] = gdt_entry(0x9b, 0xa0); /* kernel code: P, L, G */
-	gdt[2] = gdt_entry(0x93, 0xc0); /* kernel data: P, DB, G */
-	gdt[3] = gdt_entry(0xfb, 0xa0); /* user code: DPL3, L */
-	gdt[4] = gdt_entry(0xf3, 0xc0); /* user data: DPL3 */
+	gdt[1] = x86_desc_flat(DESC_P | DESC_S | SEG_TYPE_CODE,
+			       DESC_G | DESC_L); /* kernel code */
+	gdt[2] = x86_desc_flat(DESC_P | DESC_S | SEG_TYPE_DATA,
+			       DESC_G | DESC_DB); /* kernel data */
+	gdt[3] = x86_desc_flat(DESC_P | DESC_DPL(3) | DESC_S | SEG_TYPE_CODE,
+			       DESC_G | DESC_L); /* user code */
+	gdt[4] = x86_desc_flat(DESC_P | DESC_DPL(3) | DESC_S | SEG_TYPE_DATA,
+			       DESC_G | DESC_DB); /* user data */
 	/* 64-bit TSS descriptor (two slots): busy TSS, present. */
-	gdt[5] = TSS_LIMIT | (tss & 0xffffff) << 16 | 0x8bULL << 40 |
+	gdt[5] = TSS_LIMIT | (tss & 0xffffff) << 16 |
+		 (uint64_t)(DESC_P | SEG_TYPE_TSS_BUSY) << 40 |
 		 ((tss >> 24) & 0xff) << 56;
 	gdt[6] = tss >> 32;
 	/*
@@ -162,22 +147,6 @@ int guest_setup(uint8_t *ram, uint64_t ram_bytes, unsigned nvcpus,
 	return 0;
 }
 
-static void seg_set(struct kvm_segment *s, uint16_t sel, uint8_t type,
-		    uint8_t dpl, int code64)
-{
-	memset(s, 0, sizeof(*s));
-	s->base = 0;
-	s->limit = 0xffffffff;
-	s->selector = sel;
-	s->type = type;
-	s->present = 1;
-	s->dpl = dpl;
-	s->s = 1;
-	s->l = code64 ? 1 : 0;
-	s->db = code64 ? 0 : 1;
-	s->g = 1;
-}
-
 void guest_vcpu_state(unsigned idx, struct kvm_regs *regs,
 		      struct kvm_sregs *sregs)
 {
@@ -186,19 +155,19 @@ void guest_vcpu_state(unsigned idx, struct kvm_regs *regs,
 	regs->rsp = GUEST_STACK_TOP - idx * GUEST_STACK_SIZE;
 	regs->rdi = idx;
 	regs->rsi = GUEST_BOOTINFO_GPA;
-	regs->rflags = RFLAGS_IOPL3 | 0x2;
+	regs->rflags = RFLAGS_IOPL3 | RFLAGS_FIXED;
 
-	seg_set(&sregs->cs, SEL_UCODE, 0xb, 3, 1);
-	seg_set(&sregs->ds, SEL_UDATA, 0x3, 3, 0);
+	x86_seg_flat(&sregs->cs, SEL_UCODE, SEG_TYPE_CODE, 3, true);
+	x86_seg_flat(&sregs->ds, SEL_UDATA, SEG_TYPE_DATA, 3, false);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 	memset(&sregs->tr, 0, sizeof(sregs->tr));
 	sregs->tr.base = TSS_GPA;
 	sregs->tr.limit = TSS_LIMIT;
 	sregs->tr.selector = SEL_TSS;
-	sregs->tr.type = 0xb; /* busy 64-bit TSS */
+	sregs->tr.type = SEG_TYPE_TSS_BUSY;
 	sregs->tr.present = 1;
 	memset(&sregs->ldt, 0, sizeof(sregs->ldt));
-	sregs->ldt.type = 0x2;
+	sregs->ldt.type = SEG_TYPE_LDT;
 	sregs->ldt.unusable = 1;
 	sregs->gdt.base = GDT_GPA;
 	sregs->gdt.limit = 7 * 8 - 1;

@@ -24,6 +24,7 @@
 #include "linux.h"
 #include "mptable.h"
 #include "vcpustate.h"
+#include "x86.h"
 
 #define GDT_GPA	      0x1000ULL
 #define TSS_GPA	      0x2000ULL
@@ -38,18 +39,6 @@
 #define SEL_CS	0x10 /* the boot protocol's __BOOT_CS */
 #define SEL_DS	0x18 /* __BOOT_DS */
 #define SEL_TSS 0x20
-
-#define PTE_P  0x1ULL
-#define PTE_RW 0x2ULL
-#define PTE_PS 0x80ULL
-
-#define CR0_PE	 (1ULL << 0)
-#define CR0_ET	 (1ULL << 4)
-#define CR0_NE	 (1ULL << 5)
-#define CR0_PG	 (1ULL << 31)
-#define CR4_PAE	 (1ULL << 5)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
 
 #define MSR_MISC_ENABLE	  0x1a0
 #define MISC_FAST_STRING  1ULL
@@ -135,20 +124,16 @@ int linux_e820(Kvmmu__Region *const *map, size_t n, struct e820_entry *e,
 	return (int)k;
 }
 
-/* A flat 4 GiB code or data descriptor: access byte, L/DB/G flags. */
-static uint64_t gdt_entry(uint8_t access, uint8_t flags)
-{
-	return 0xffffULL | (uint64_t)access << 40 |
-	       (uint64_t)(flags | 0xf) << 48;
-}
-
 static void linux_gdt(uint8_t *ram, bool entry64)
 {
 	uint64_t gdt[6] = {0};
 
-	gdt[SEL_CS / 8] = gdt_entry(0x9b, entry64 ? 0xa0 : 0xc0);
-	gdt[SEL_DS / 8] = gdt_entry(0x93, 0xc0);
-	gdt[SEL_TSS / 8] = TSS_LIMIT | TSS_GPA << 16 | 0x8bULL << 40;
+	gdt[SEL_CS / 8] = x86_desc_flat(DESC_P | DESC_S | SEG_TYPE_CODE,
+					DESC_G | (entry64 ? DESC_L : DESC_DB));
+	gdt[SEL_DS / 8] = x86_desc_flat(DESC_P | DESC_S | SEG_TYPE_DATA,
+					DESC_G | DESC_DB);
+	gdt[SEL_TSS / 8] = TSS_LIMIT | TSS_GPA << 16 |
+			   (uint64_t)(DESC_P | SEG_TYPE_TSS_BUSY) << 40;
 	memcpy(ram + GDT_GPA, gdt, sizeof(gdt));
 	memset(ram + TSS_GPA, 0, TSS_LIMIT + 1);
 }
@@ -169,20 +154,6 @@ static void linux_page_tables(uint8_t *ram)
 	memcpy(ram + PT_GPA, pt, sizeof(pt));
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type,
-		     bool code64)
-{
-	memset(s, 0, sizeof(*s));
-	s->limit = 0xffffffff;
-	s->selector = sel;
-	s->type = type;
-	s->present = 1;
-	s->s = 1;
-	s->l = code64;
-	s->db = !code64;
-	s->g = 1;
-}
-
 static void linux_regs(const struct bzimage *bz, uint64_t zero_page,
 		       struct linux_boot *lb)
 {
@@ -194,16 +165,16 @@ static void linux_regs(const struct bzimage *bz, uint64_t zero_page,
 	r->rip = bz->bz_entry;
 	r->rsi = zero_page; /* the boot protocol's pointer to boot_params */
 	r->rsp = r->rbp = STACK_TOP;
-	r->rflags = 0x2; /* interrupts off */
-	seg_flat(&sr->cs, SEL_CS, 0xb, bz->bz_entry64);
-	seg_flat(&sr->ds, SEL_DS, 0x3, false);
+	r->rflags = RFLAGS_FIXED; /* interrupts off */
+	x86_seg_flat(&sr->cs, SEL_CS, SEG_TYPE_CODE, 0, bz->bz_entry64);
+	x86_seg_flat(&sr->ds, SEL_DS, SEG_TYPE_DATA, 0, false);
 	sr->es = sr->fs = sr->gs = sr->ss = sr->ds;
 	sr->tr.base = TSS_GPA;
 	sr->tr.limit = TSS_LIMIT;
 	sr->tr.selector = SEL_TSS;
-	sr->tr.type = 0xb; /* busy TSS */
+	sr->tr.type = SEG_TYPE_TSS_BUSY;
 	sr->tr.present = 1;
-	sr->ldt.type = 0x2;
+	sr->ldt.type = SEG_TYPE_LDT;
 	sr->ldt.unusable = 1;
 	sr->gdt.base = GDT_GPA;
 	sr->gdt.limit = 6 * 8 - 1;
