@@ -10,16 +10,13 @@
 
 #include "file.h"
 
-int file_read(const char *path, size_t max, char **buf, size_t *len)
+int file_read_fd(int fd, size_t max, char **buf, size_t *len)
 {
 	struct stat st;
 	size_t got = 0;
-	int fd, r = 0;
+	int r = 0;
 
 	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &st) < 0)
 		r = -errno;
 	else if (!S_ISREG(st.st_mode))
@@ -36,7 +33,6 @@ int file_read(const char *path, size_t max, char **buf, size_t *len)
 		else
 			got += (size_t)n;
 	}
-	close(fd);
 	if (r < 0) {
 		free(*buf);
 		*buf = NULL;
@@ -44,4 +40,16 @@ int file_read(const char *path, size_t max, char **buf, size_t *len)
 	}
 	(*buf)[got] = '\0';
 	return 0;
+}
+
+int file_read(const char *path, size_t max, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	*buf = NULL;
+	if (fd < 0)
+		return -errno;
+	r = file_read_fd(fd, max, buf, len);
+	close(fd);
+	return r;
 }

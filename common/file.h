@@ -17,5 +17,7 @@
  * -ENOMEM, -EIO for a short read.
  */
 int file_read(const char *path, size_t max, char **buf, size_t *len);
+/* The same from fd, an open regular file read from where it stands. */
+int file_read_fd(int fd, size_t max, char **buf, size_t *len);
 
 #endif

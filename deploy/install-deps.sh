@@ -12,7 +12,7 @@ libevent-dev libprotobuf-c-dev protobuf-c-compiler
 libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
 libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
 libvirt-daemon-driver-qemu qemu-system-x86
-procps util-linux
+procps util-linux systemd
 busybox-static kmod cpio xz-utils
 python3-libvirt"
 

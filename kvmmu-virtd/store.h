@@ -40,6 +40,7 @@ struct vdom {
 	uint32_t vd_vm_id; /* mmu-server's id of its VM; 0: not known yet */
 	uint64_t vd_gen;   /* vms.c's generation of its last change */
 	pid_t vd_pid;	   /* its vmm-frontend, 0 when off */
+	uid_t vd_uid;	   /* its frontend's uid while it runs, else 0 */
 	int vd_pidfd;	   /* pidfd_open(vd_pid), -1 when off */
 	void *vd_watch;	   /* the daemon's event on vd_pidfd */
 	struct virtd *vd_daemon;

@@ -53,6 +53,14 @@
 #define DEF_REPLY_GRACE	   10
 #define DEF_PACKET_TIMEOUT 10
 
+/*
+ * Frontends' uids: above the ranges systemd gives containers
+ * (524288..1879048191) and below 2^31, where no user of a Debian host
+ * or its containers is.  No passwd entry is needed: a uid is a number.
+ */
+#define DEF_UID_BASE  1879048192U
+#define DEF_UID_COUNT 65536U
+
 /* At most one log line per uid and bound in this many seconds. */
 #define LOG_QUIET_SECS 10
 #define LOG_SLOTS      64
@@ -551,6 +559,10 @@ static void usage(FILE *f, int code)
 		"  --state-dir     definitions, live XML, logs (default %s)\n"
 		"  --frontend      the vmm-frontend binary (default: next to "
 		"this one, else on PATH)\n"
+		"  --domain-uids BASE:COUNT  each running domain's frontend "
+		"runs as a uid of\n"
+		"                  its own from BASE on (default %u:%u; 0:0: "
+		"all as nobody)\n"
 		"Bounds (the read-only socket is open to every uid; the "
 		"read-write one, root's,\nhas a pool of its own):\n"
 		"  --max-clients N          read-only connections, all uids "
@@ -579,10 +591,10 @@ static void usage(FILE *f, int code)
 		"The log names the uid that hit a bound, at most one line per "
 		"uid and bound\nper %d s.\n",
 		VIRTD_SOCKET, VIRTD_MMU_SOCKET, VIRTD_ADMIN_SOCKET,
-		VIRTD_STATE_DIR, DEF_CLIENTS, DEF_CLIENTS_UID, DEF_RW_CLIENTS,
-		DEF_REQUESTS, DEF_REPLY_BYTES, DEF_REPLY_GRACE,
-		DEF_PACKET_TIMEOUT, VIRTD_MAX_PACKET, VIRTD_MAX_RO_PACKET,
-		LOG_QUIET_SECS);
+		VIRTD_STATE_DIR, DEF_UID_BASE, DEF_UID_COUNT, DEF_CLIENTS,
+		DEF_CLIENTS_UID, DEF_RW_CLIENTS, DEF_REQUESTS, DEF_REPLY_BYTES,
+		DEF_REPLY_GRACE, DEF_PACKET_TIMEOUT, VIRTD_MAX_PACKET,
+		VIRTD_MAX_RO_PACKET, LOG_QUIET_SECS);
 	exit(code);
 }
 
@@ -630,6 +642,38 @@ static void raise_nofile(const struct virtd_limits *l)
 			(unsigned long long)need);
 }
 
+/*
+ * --domain-uids BASE:COUNT.  A range that could reach root, or wrap, is
+ * refused; 0:0 turns per-domain uids off.
+ */
+static void uid_range(const char *arg, struct virtd *d)
+{
+	char base[16];
+	const char *colon = strchr(arg, ':');
+
+	if (colon == NULL || (size_t)(colon - arg) >= sizeof(base)) {
+		fprintf(stderr,
+			"kvmmu-virtd: --domain-uids: '%s' is not BASE:COUNT\n",
+			arg);
+		exit(2);
+	}
+	memcpy(base, arg, (size_t)(colon - arg));
+	base[colon - arg] = '\0';
+	d->d_uid_base =
+		(uint32_t)bound_arg("domain-uids", base, 0, 0xfffeffffUL);
+	d->d_uid_count =
+		(uint32_t)bound_arg("domain-uids", colon + 1, 0, 1UL << 20);
+	if ((d->d_uid_count == 0) != (d->d_uid_base == 0) ||
+	    (uint64_t)d->d_uid_base + d->d_uid_count > 0xffff0000ULL) {
+		fprintf(stderr,
+			"kvmmu-virtd: --domain-uids: '%s': BASE and COUNT are "
+			"both 0, or both past 0 and below 4294901760 "
+			"together\n",
+			arg);
+		exit(2);
+	}
+}
+
 /* vmm-frontend next to this program, else on PATH. */
 static const char *frontend_path(void)
 {
@@ -654,6 +698,7 @@ int main(int argc, char **argv)
 		{"admin-socket", required_argument, NULL, 'a'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"frontend", required_argument, NULL, 'f'},
+		{"domain-uids", required_argument, NULL, 'u'},
 		{"max-clients", required_argument, NULL, 'C'},
 		{"max-clients-per-uid", required_argument, NULL, 'U'},
 		{"max-rw-clients", required_argument, NULL, 'W'},
@@ -676,6 +721,8 @@ int main(int argc, char **argv)
 	d.d_mmu_socket = VIRTD_MMU_SOCKET;
 	d.d_admin_socket = VIRTD_ADMIN_SOCKET;
 	d.d_frontend = frontend_path();
+	d.d_uid_base = DEF_UID_BASE;
+	d.d_uid_count = DEF_UID_COUNT;
 	l = &d.d_lim;
 	*l = (struct virtd_limits){DEF_CLIENTS,	      DEF_CLIENTS_UID,
 				   DEF_RW_CLIENTS,    DEF_REQUESTS,
@@ -697,6 +744,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			d.d_frontend = optarg;
+			break;
+		case 'u':
+			uid_range(optarg, &d);
 			break;
 		case 'C':
 			l->l_clients =

@@ -97,6 +97,13 @@ struct virtd {
 	const char *d_mmu_socket;
 	const char *d_admin_socket;
 	const char *d_frontend; /* the vmm-frontend binary */
+	/*
+	 * Each running domain's frontend runs as a uid of its own from
+	 * d_uid_base .. d_uid_base + d_uid_count - 1 (ARCHITECTURE.md,
+	 * kvmmu-virtd), so that mmu-server's per-uid quotas tell domains
+	 * apart; 0 of them: frontends drop to nobody, as by hand.
+	 */
+	uint32_t d_uid_base, d_uid_count;
 	int d_next_cb;
 	TAILQ_HEAD(, vconn) d_conns;
 	TAILQ_HEAD(, vpending) d_pending;

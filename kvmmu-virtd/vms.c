@@ -1,6 +1,8 @@
 /*
  * vms.c: running domains.  Each runs in a vmm-frontend this daemon
- * starts (as root; it drops to nobody itself) from the domain's live XML,
+ * starts from the domain's live XML as a uid of the domain's own (so
+ * that mmu-server, which owns VMs by the uid that connected, bounds each
+ * domain alone; with --domain-uids 0:0, as root, and it drops to nobody),
  * in a session of its own so that a restart of the daemon leaves it
  * running; a pidfd tells when it ends.  Pause, resume and live zap
  * control go through mmu-server's admin API, where the VM lives.  A
@@ -22,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <grp.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -420,6 +424,62 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* root's, or one of --domain-uids: a VM one of our frontends runs. */
+static bool uid_ours(const struct virtd *d, uint32_t uid)
+{
+	return uid == 0 ||
+	       (uid >= d->d_uid_base && uid - d->d_uid_base < d->d_uid_count);
+}
+
+/*
+ * The lowest uid of the range that no running domain has; 0: the range
+ * is off (or full, which start refuses).
+ */
+static uid_t uid_pick(const struct virtd *d)
+{
+	for (uint32_t i = 0; i < d->d_uid_count; i++) {
+		uid_t u = (uid_t)(d->d_uid_base + i);
+		const struct vdom *w;
+		bool used = false;
+
+		TAILQ_FOREACH(w, &d->d_store.st_doms, vd_entry)
+		used |= w->vd_pid > 0 && w->vd_uid == u;
+		if (!used)
+			return u;
+	}
+	return 0;
+}
+
+/*
+ * The child becomes the domain's uid before the frontend runs, so that
+ * mmu-server sees that uid connect.  Its groups: only the one mmu-server's
+ * socket is for (its file's group), so that it may connect.  The live XML
+ * (in a directory only root reads) comes as stdin.
+ */
+static void child_become(struct virtd *d, struct vdom *v, const char *xml)
+{
+	struct stat st;
+	gid_t g;
+	int fd = open(xml, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0) {
+		fprintf(stderr, "kvmmu-virtd: %s: %s\n", xml, strerror(errno));
+		_exit(127);
+	}
+	if (stat(d->d_mmu_socket, &st) < 0) {
+		fprintf(stderr, "kvmmu-virtd: %s: %s\n", d->d_mmu_socket,
+			strerror(errno));
+		_exit(127);
+	}
+	g = st.st_gid;
+	if (setgroups(1, &g) < 0 || setgid((gid_t)v->vd_uid) < 0 ||
+	    setuid(v->vd_uid) < 0 || setuid(0) == 0) {
+		fprintf(stderr, "kvmmu-virtd: becoming uid %u: %s\n",
+			(unsigned)v->vd_uid, strerror(errno));
+		_exit(127);
+	}
+}
+
 /* The child: a session of its own, output to the domain's log. */
 static void spawn_child(struct virtd *d, struct vdom *v, const char *xml)
 {
@@ -434,11 +494,17 @@ static void spawn_child(struct virtd *d, struct vdom *v, const char *xml)
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 	}
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		dup2(fd, STDIN_FILENO);
-	execl(d->d_frontend, "vmm-frontend", "--socket", d->d_mmu_socket,
-	      "--domain-xml", xml, (char *)NULL);
+	if (v->vd_uid != 0) {
+		child_become(d, v, xml);
+		execl(d->d_frontend, "vmm-frontend", "--socket",
+		      d->d_mmu_socket, "--domain-xml", "-", (char *)NULL);
+	} else {
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDIN_FILENO);
+		execl(d->d_frontend, "vmm-frontend", "--socket",
+		      d->d_mmu_socket, "--domain-xml", xml, (char *)NULL);
+	}
 	fprintf(stderr, "kvmmu-virtd: exec %s: %s\n", d->d_frontend,
 		strerror(errno));
 	_exit(127);
@@ -504,6 +570,16 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	v->vd_live = strdup(v->vd_config);
 	if (v->vd_live == NULL)
 		return lverr_set(e, LV_ERR_NO_MEMORY, "out of memory");
+	v->vd_uid = 0;
+	if (d->d_uid_count > 0 && geteuid() == 0) {
+		v->vd_uid = uid_pick(d);
+		if (v->vd_uid == 0)
+			return lverr_set(e, LV_ERR_OPERATION_FAILED,
+					 "domain '%s': all %u frontend uids "
+					 "from %u (--domain-uids) are in use",
+					 v->vd_name, d->d_uid_count,
+					 d->d_uid_base);
+	}
 	if (store_write_live(&d->d_store, v, xml, sizeof(xml), e) < 0)
 		return -1;
 	pid = fork();
@@ -523,8 +599,15 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 		store_drop_live(&d->d_store, v);
 		return -1;
 	}
-	fprintf(stderr, "kvmmu-virtd: domain '%s': vmm-frontend pid %d\n",
-		v->vd_name, (int)pid);
+	if (v->vd_uid != 0)
+		fprintf(stderr,
+			"kvmmu-virtd: domain '%s': vmm-frontend pid %d, "
+			"uid %u\n",
+			v->vd_name, (int)pid, (unsigned)v->vd_uid);
+	else
+		fprintf(stderr,
+			"kvmmu-virtd: domain '%s': vmm-frontend pid %d\n",
+			v->vd_name, (int)pid);
 	if (pending_new(d, c, proc, serial, v, true, e) < 0) {
 		/* A start the client is told failed must not run: its exit
 		 * (on_exit_fd) takes back the live XML and the watch. */
@@ -652,6 +735,7 @@ static void adopt_one(struct virtd *d, struct vdom *v, const vmsum *s,
 		goto fail;
 	}
 	v->vd_pid = s->owner_pid;
+	v->vd_uid = s->has_owner_uid ? s->owner_uid : 0;
 	if (vdom_watch(d, v, &e) < 0)
 		goto fail;
 	/* The live XML it was started from, else the definition. */
@@ -780,11 +864,11 @@ static void reconcile(struct virtd *d, const listrep *rep, uint64_t gen,
 		    store_uuid_parse(s->uuid, u) < 0)
 			continue;
 		/*
-		 * Only root's VMs (our frontends connect as root, then drop
-		 * to nobody): a user of mmu-server's socket group who runs a
-		 * VM with a domain's UUID does not make it root's domain.
+		 * Only VMs of root or of our frontends' uids (no user has
+		 * those): a user of mmu-server's socket group who runs a VM
+		 * with a domain's UUID does not make it one of our domains.
 		 */
-		if (!s->has_owner_uid || s->owner_uid != 0) {
+		if (!s->has_owner_uid || !uid_ours(d, s->owner_uid)) {
 			if (startup)
 				fprintf(stderr,
 					"kvmmu-virtd: mmu-server runs VM %u "

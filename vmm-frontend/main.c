@@ -49,7 +49,7 @@ static void usage(void)
 			"                    [--zap-mode all|memslot] "
 			"[--batch-window-us N] [--allones mmio|rom]\n"
 			"       vmm-frontend --socket PATH "
-			"(--connect URI --domain NAME | --domain-xml FILE)\n"
+			"(--connect URI --domain NAME | --domain-xml FILE|-)\n"
 			"                    [--timeout SEC] [--stats] [-q] "
 			"[--poll-us N] [--json] [--pci-commit lazy|eager]\n"
 			"       started as root it becomes --user (default "

@@ -237,9 +237,19 @@ domain_xml() { # NAME MEMORY_MIB CMDLINE ZAP_MODE
 
 # mmu-server with its admin API on $TMP/mmu.sock and $TMP/admin.sock, for
 # the kvmmu-virtd tests; returns once the admin socket is there.
+#
+# The frontends kvmmu-virtd starts run as uids of their own (its
+# --domain-uids), so they reach only what any uid may: the server's socket
+# through its group (nogroup here), and copies of vmm-frontend and the
+# payloads in $TMP (the build tree may sit in a 0700 directory).  GUEST
+# names the copies from here on.  ARGS go to mmu-server.
 admin_server_start() {
-	"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" \
-		--admin-socket "$TMP/admin.sock" 2>"$TMP/mmu-server.log" &
+	mkdir -p "$TMP/any"
+	cp "$BIN/vmm-frontend" "$GUEST"/*.bin "$TMP/any/"
+	chmod -R a+rX "$TMP/any"
+	GUEST=$TMP/any
+	"$BIN/mmu-server" -d --socket "$TMP/mmu.sock" --socket-group nogroup \
+		--admin-socket "$TMP/admin.sock" "$@" 2>"$TMP/mmu-server.log" &
 	srv_pid=$!
 	for _ in $(seq 200); do [ -S "$TMP/admin.sock" ] && break; sleep 0.05; done
 }
@@ -254,7 +264,7 @@ virtd_start() {
 	n=$(grep -c "listening on" "$TMP/virtd.log" 2>/dev/null || :)
 	"$BIN/kvmmu-virtd" --socket "$TMP/virtd-sock" --state-dir "$TMP/state" \
 		--mmu-socket "$TMP/mmu.sock" --admin-socket "$TMP/admin.sock" \
-		"$@" 2>>"$TMP/virtd.log" &
+		--frontend "$TMP/any/vmm-frontend" "$@" 2>>"$TMP/virtd.log" &
 	virtd_pid=$!
 	bg_pids="$bg_pids $virtd_pid"
 	for i in $(seq 400); do

@@ -9,7 +9,8 @@
 # seen by `virsh event --all --loop`; libvirt's error codes for a bad
 # XML, an unknown domain and starting a running one; the read-only
 # socket; 20 concurrent clients; a daemon restart that keeps the
-# definitions and finds the running VM.  Debian's python3-libvirt: open,
+# definitions and finds the running VM; each domain's frontend runs as a
+# uid of its own, so that a per-uid bound of one VM lets two domains run.  Debian's python3-libvirt: open,
 # listAllDomains, XMLDesc, create, destroy, an unsupported call that
 # leaves the connection usable, and malformed packets.
 set -eu
@@ -26,7 +27,8 @@ UR="kvmmu+unix:///system?socket=$TMP/virtd-sock-ro"
 vs() { timeout 60 virsh -q -c "$U" "$@"; }
 
 
-admin_server_start
+# One VM per uid: all domains as one uid could run only one of them.
+admin_server_start --uid-limit vms=1
 virtd_start
 
 # A payload that runs until stopped: memtouch with a huge pass count.
@@ -58,6 +60,27 @@ check "list: running with an id" eval 'vs list | grep -Eq "^ *[0-9]+ +vm1 +runni
 # own VIR_ERR_OPERATION_INVALID is checked through python3-libvirt.
 check "start a running domain: refused" \
 	eval 'vs start vm1 2>&1 | grep -q "already active"'
+
+# A second domain runs beside it, under a uid of its own (--domain-uids,
+# from 1879048192): mmu-server's per-uid bound holds for each alone.
+sed 's|<name>vm1</name>|<name>vm2</name>|' "$TMP/vm1.xml" >"$TMP/vm2.xml"
+check "a second domain starts under --uid-limit vms=1" \
+	eval 'vs define "$TMP/vm2.xml" >/dev/null && vs start vm2 >/dev/null'
+uids() {
+	"$BIN/mmuctl" --socket "$TMP/admin.sock" --json list |
+		/usr/bin/python3 -c 'import json, sys
+print(" ".join(sorted(str(v.get("ownerUid", v.get("owner_uid", 0)))
+                      for v in json.load(sys.stdin).get("vms", []))))'
+}
+check "two VMs, owned by 1879048192 and 1879048193 ($(uids))" \
+	test "$(uids)" = "1879048192 1879048193"
+fe_uid() {
+	awk '/^Uid:/ {print $2}' "/proc/$(pgrep -f -- "--domain-xml -" |
+		head -1)/status"
+}
+check "the frontends are not root" eval '[ "$(fe_uid)" -ge 1879048192 ]'
+check "vm2 destroyed, undefined" \
+	eval 'vs destroy vm2 >/dev/null && vs undefine vm2 >/dev/null'
 check "dominfo: running, 64 MiB" \
 	eval 'vs dominfo vm1 | grep -Eq "State: +running" &&
 	      vs dominfo vm1 | grep -Eq "Max memory: +65536 KiB"'
