@@ -300,80 +300,27 @@ static grpc_status_code get_vm(struct call *c, const ProtobufCMessage *req,
 	return GRPC_STATUS_OK;
 }
 
-/* The data plane's StatsReply, viewed as the admin API's types. */
-static Kvmmu__Admin__V1__Stat **stats_view(Kvmmu__Stat **in, size_t n,
-					   Kvmmu__Admin__V1__Stat *buf)
-{
-	Kvmmu__Admin__V1__Stat **p = calloc(n + 1, sizeof(*p));
-
-	for (size_t i = 0; p != NULL && i < n; i++) {
-		kvmmu__admin__v1__stat__init(&buf[i]);
-		buf[i].name = in[i]->name;
-		buf[i].has_value = 1;
-		buf[i].value = in[i]->value;
-		p[i] = &buf[i];
-	}
-	return p;
-}
-
-static size_t stats_count(const Kvmmu__StatsReply *st)
-{
-	size_t n = st->n_vm + st->n_server;
-
-	for (size_t i = 0; i < st->n_vcpus; i++)
-		n += st->vcpus[i]->n_stats;
-	return n;
-}
-
-static grpc_status_code stats_pack(struct call *c, struct vm *vm,
-				   const Kvmmu__StatsReply *st,
+/*
+ * GetStatsReply carries the data plane's Stat and VcpuStats (admin.proto
+ * imports them): the StatsReply's lists go out as they are.
+ */
+static grpc_status_code stats_pack(struct vm *vm, const Kvmmu__StatsReply *st,
 				   grpc_byte_buffer **out)
 {
 	Kvmmu__Admin__V1__GetStatsReply rep =
 		KVMMU__ADMIN__V1__GET_STATS_REPLY__INIT;
-	Kvmmu__Admin__V1__Stat *buf = calloc(stats_count(st) + 1, sizeof(*buf));
-	Kvmmu__Admin__V1__VcpuStats *vs = calloc(st->n_vcpus + 1, sizeof(*vs));
-	Kvmmu__Admin__V1__VcpuStats **vsp =
-		calloc(st->n_vcpus + 1, sizeof(*vsp));
 	Kvmmu__Admin__V1__ZapControl z;
-	size_t off = 0;
-	bool ok = buf && vs && vsp;
 
-	rep.vm = ok ? stats_view(st->vm, st->n_vm, buf) : NULL;
-	off += st->n_vm;
-	rep.server =
-		ok ? stats_view(st->server, st->n_server, buf + off) : NULL;
-	off += st->n_server;
-	for (size_t i = 0; ok && i < st->n_vcpus; i++) {
-		kvmmu__admin__v1__vcpu_stats__init(&vs[i]);
-		vs[i].has_vcpu = 1;
-		vs[i].vcpu = (uint32_t)i;
-		vs[i].n_stats = st->vcpus[i]->n_stats;
-		vs[i].stats = stats_view(st->vcpus[i]->stats,
-					 st->vcpus[i]->n_stats, buf + off);
-		ok = vs[i].stats != NULL;
-		off += st->vcpus[i]->n_stats;
-		vsp[i] = &vs[i];
-	}
-	ok = ok && rep.vm && rep.server;
-	if (ok) {
-		rep.n_vm = st->n_vm;
-		rep.n_server = st->n_server;
-		rep.n_vcpus = st->n_vcpus;
-		rep.vcpus = vsp;
-		zap_out(&vm->vm_zap, &z);
-		rep.zap = &z;
-		*out = pack(&rep.base);
-	}
-	for (size_t i = 0; vs && i < st->n_vcpus; i++)
-		free(vs[i].stats);
-	free(rep.vm);
-	free(rep.server);
-	free(vsp);
-	free(vs);
-	free(buf);
-	return ok ? GRPC_STATUS_OK
-		  : fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	rep.n_vm = st->n_vm;
+	rep.vm = st->vm;
+	rep.n_vcpus = st->n_vcpus;
+	rep.vcpus = st->vcpus;
+	rep.n_server = st->n_server;
+	rep.server = st->server;
+	zap_out(&vm->vm_zap, &z);
+	rep.zap = &z;
+	*out = pack(&rep.base);
+	return GRPC_STATUS_OK;
 }
 
 static grpc_status_code get_stats(struct call *c, const ProtobufCMessage *req,
@@ -391,7 +338,7 @@ static grpc_status_code get_stats(struct call *c, const ProtobufCMessage *req,
 		code = fail(c, GRPC_STATUS_INTERNAL,
 			    "reading KVM stats failed");
 	else
-		code = stats_pack(c, vm, &st, out);
+		code = stats_pack(vm, &st, out);
 	stats_reply_free(&sr, vm->vm_nvcpus);
 	return code;
 }
