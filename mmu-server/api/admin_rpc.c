@@ -14,12 +14,12 @@
 
 #include <grpc/byte_buffer.h>
 
-#include "admin.h"
 #include "admin.pb-c.h"
-#include "conn.h"
+#include "admin_rpc.h"
 #include "health.pb-c.h"
 #include "inval.h"
 #include "ram.h"
+#include "rpc.h"
 #include "server.h"
 #include "vmstats.h"
 #include "zap.h"
@@ -448,7 +448,7 @@ static grpc_status_code vm_op(struct call *c, unsigned m,
 		return code;
 	if (m == M_DESTROY) {
 		destroyed_note(c->c_srv, vm);
-		conn_destroy_vm(vm->vm_client, vm);
+		rpc_vm_destroy(vm->vm_client, vm);
 		*out = pack(&rep.base);
 		return GRPC_STATUS_OK;
 	}

@@ -38,6 +38,8 @@
 
 #include "admin.h"
 #include "admin.pb-c.h"
+#include "admin_rpc.h"
+#include "control.h"
 #include "health.pb-c.h"
 #include "log.h"
 #include "server.h"
