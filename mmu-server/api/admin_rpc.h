@@ -1,25 +1,49 @@
 /*
- * admin_rpc.h: the admin API's handlers (admin_rpc.c), as the gRPC
- * server (transport/admin.c) calls them on the loop's thread.
+ * admin_rpc.h: the admin API's request layer (admin_rpc.c), as the gRPC
+ * server (transport/admin.c) calls it on the loop's thread.  It knows
+ * messages, not gRPC: a call comes in as its row of admin_methods.h and
+ * the request's bytes, and goes out as a status and the reply's bytes.
  * Trust: callers are operators; every field is still checked.
  */
 #ifndef KVMMU_ADMIN_RPC_H
 #define KVMMU_ADMIN_RPC_H
 
-#include <grpc/grpc.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "admin_methods.h"
 
 struct server;
 
 /*
- * Handles one call of method m (an index into the Admin service, or
- * ADMIN_HEALTH) with request bytes req; on GRPC_STATUS_OK *reply is the
- * packed reply, else msg says what went wrong.
+ * The gRPC status codes the admin API answers with, by their numbers in
+ * the gRPC protocol (grpc/status.h), which admin.c sends as they are.
  */
-#define ADMIN_HEALTH 1000
-grpc_status_code admin_handle(struct server *s, unsigned m, const uint8_t *req,
-			      size_t len, grpc_byte_buffer **reply, char *msg,
-			      size_t msglen);
+enum admin_status {
+	ADMIN_OK = 0,
+	ADMIN_INVALID_ARGUMENT = 3,
+	ADMIN_NOT_FOUND = 5,
+	ADMIN_RESOURCE_EXHAUSTED = 8,
+	ADMIN_FAILED_PRECONDITION = 9,
+	ADMIN_UNIMPLEMENTED = 12,
+	ADMIN_INTERNAL = 13,
+};
+
+/* How a call ended. */
+struct admin_result {
+	enum admin_status ar_status;
+	uint8_t *ar_reply; /* ADMIN_OK: the packed reply; the caller frees */
+	size_t ar_len;
+	char ar_msg[256]; /* otherwise: what went wrong, for the caller */
+};
+
+/*
+ * Handles one call of method m (a row of admin_methods.h) with request
+ * bytes req: decoded as the row's request type, validated (validate.c),
+ * then handled.  Bytes that are not that type, or fail its validator,
+ * are INVALID_ARGUMENT and reach no handler.
+ */
+void admin_dispatch(struct server *s, const struct admin_method *m,
+		    const uint8_t *req, size_t len, struct admin_result *res);
 
 #endif
