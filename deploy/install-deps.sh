@@ -3,11 +3,13 @@
 # Idempotent: packages already present are not fetched again.
 set -eu
 
-# Build and test tools; the data plane (libevent, protobuf-c); the admin
-# API (gRPC C core; protoc and Python's grpc for the interoperability
-# test); libvirt (domain XML, metadata events; a private libvirtd with
-# the QEMU driver, whose capability probe needs qemu-system-x86).
-PKGS="build-essential cmake pkg-config clang clang-format
+# Build and test tools (python3 and binutils' nm run the layering check,
+# style.no-circles, which fails without them); the data plane (libevent,
+# protobuf-c); the admin API (gRPC C core; protoc and Python's grpc for
+# the interoperability test); libvirt (domain XML, metadata events; a
+# private libvirtd with the QEMU driver, whose capability probe needs
+# qemu-system-x86).
+PKGS="build-essential cmake pkg-config clang clang-format python3 binutils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler
 libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
 libvirt-dev libxml2-dev libvirt-clients libvirt-daemon

@@ -15,9 +15,11 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
+#include "control.h"
+#include "exitchan.h"
 #include "log.h"
 #include "num.h"
-#include "admin.h"
 #include "probe.h"
 #include "ram.h"
 #include "release.h"
@@ -366,6 +368,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fatal("/dev/kvm: %s", strerror(-r));
 	server_limits(&s, &o);
+	s.s_vcpu_forward = exitchan_forward; /* exits go to the frontend */
 	s.s_base = event_base_new();
 	/*
 	 * Three priorities: 0 unused, 1 (the default) frontends, 2 the admin

@@ -139,7 +139,7 @@ static void print_vm(const ProtobufCMessage *r)
 	}
 }
 
-static void print_stats(const char *title, Kvmmu__Admin__V1__Stat **s, size_t n)
+static void print_stats(const char *title, Kvmmu__Stat **s, size_t n)
 {
 	printf("%s\n", title);
 	for (size_t i = 0; i < n; i++)

@@ -1,9 +1,13 @@
 /*
- * admin_rpc.c: the admin API's handlers.  They run on the event loop's
- * thread (admin.c forwards every call there), so they may read and change
- * VMs like rpc.c does.  Errors carry proper gRPC codes: NOT_FOUND for an
- * unknown VM, INVALID_ARGUMENT for a bad field, FAILED_PRECONDITION for a
- * change the VM's state forbids (memslot -> all on a live VM).
+ * admin_rpc.c: the admin API's handlers, one per row of admin_methods.h,
+ * and admin_dispatch, which takes a call through its row: decoded as
+ * the row's request type (admin_decode), validated field by field
+ * (validate.c), then handled.  It runs on the event loop's thread
+ * (transport/admin.c forwards every call there), so the handlers may
+ * read and change VMs like rpc.c does.  Errors carry gRPC's status codes
+ * (admin_rpc.h): NOT_FOUND for an unknown VM, INVALID_ARGUMENT for a bad
+ * field, FAILED_PRECONDITION for a change the VM's state forbids
+ * (memslot -> all on a live VM).
  * Trust: callers are operators, but every field is still checked.
  */
 #include <errno.h>
@@ -12,61 +16,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <grpc/byte_buffer.h>
-
-#include "admin.h"
-#include "admin.pb-c.h"
-#include "conn.h"
-#include "health.pb-c.h"
+#include "admin_methods.h"
+#include "admin_rpc.h"
 #include "inval.h"
+#include "log.h"
 #include "ram.h"
+#include "rpc.h"
 #include "server.h"
+#include "validate.h"
 #include "vmstats.h"
 #include "zap.h"
 
-enum {
-	M_LIST_VMS,
-	M_GET_VM,
-	M_GET_STATS,
-	M_SET_ZAP,
-	M_INVALIDATE,
-	M_PAUSE,
-	M_RESUME,
-	M_DESTROY,
-	M_GET_HOST,
-};
-
-struct call {
+/* One call on its way through its row. */
+struct admin_ctx {
 	struct server *c_srv;
-	char *c_msg;
-	size_t c_msglen;
+	const struct admin_method *c_method;
+	struct admin_result *c_res;
+	char c_vm[KVMMU_NAME_MAX + 24]; /* " vm ID 'NAME'", once found */
 };
 
-static grpc_status_code fail(struct call *c, grpc_status_code code,
-			     const char *fmt, ...)
+static enum admin_status fail(struct admin_ctx *c, enum admin_status code,
+			      const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static grpc_status_code fail(struct call *c, grpc_status_code code,
-			     const char *fmt, ...)
+static enum admin_status fail(struct admin_ctx *c, enum admin_status code,
+			      const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->c_msg, c->c_msglen, fmt, ap);
+	vsnprintf(c->c_res->ar_msg, sizeof(c->c_res->ar_msg), fmt, ap);
 	va_end(ap);
 	return code;
 }
 
-static grpc_byte_buffer *pack(const ProtobufCMessage *m)
+/*
+ * Packs the reply.  It must be the row's reply type: a handler that
+ * answers with another message is a bug, refused rather than sent.
+ */
+static enum admin_status reply(struct admin_ctx *c, const ProtobufCMessage *m)
 {
 	size_t len = protobuf_c_message_get_packed_size(m);
-	grpc_slice s = grpc_slice_malloc(len);
-	grpc_byte_buffer *bb;
+	uint8_t *buf;
 
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-	bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
-	return bb;
+	if (strcmp(m->descriptor->c_name, c->c_method->am_reply) != 0)
+		return fail(c, ADMIN_INTERNAL, "%s: replied with a %s",
+			    c->c_method->am_path, m->descriptor->c_name);
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return fail(c, ADMIN_RESOURCE_EXHAUSTED, "out of memory");
+	protobuf_c_message_pack(m, buf);
+	c->c_res->ar_reply = buf;
+	c->c_res->ar_len = len;
+	return ADMIN_OK;
 }
 
 static void zap_out(const struct zap_policy *zp,
@@ -110,18 +112,17 @@ static void summary(struct vm *vm, Kvmmu__Admin__V1__VmSummary *s,
 	s->zap = z;
 }
 
-/* The VM a VmRef names: by id, else by a name that must be unique. */
-static struct vm *find_vm(struct call *c, const Kvmmu__Admin__V1__VmRef *ref,
-			  grpc_status_code *code)
+/*
+ * The VM a VmRef names (validate.c saw an id or a name): by id, else by
+ * a name that must be unique.  NULL with c's status and message set.
+ */
+static struct vm *find_vm(struct admin_ctx *c,
+			  const Kvmmu__Admin__V1__VmRef *ref,
+			  enum admin_status *code)
 {
 	struct vm *vm, *hit = NULL;
 	unsigned n = 0;
 
-	*code = GRPC_STATUS_INVALID_ARGUMENT;
-	if (ref == NULL || (!ref->has_id && ref->name == NULL)) {
-		fail(c, *code, "vm: give an id or a name");
-		return NULL;
-	}
 	TAILQ_FOREACH(vm, &c->c_srv->s_vms, vm_entry)
 	{
 		if (ref->has_id ? vm->vm_id == ref->id
@@ -131,17 +132,20 @@ static struct vm *find_vm(struct call *c, const Kvmmu__Admin__V1__VmRef *ref,
 		}
 	}
 	if (n > 1) {
-		fail(c, *code, "vm: name '%s' is used by %u VMs; give the id",
-		     ref->name, n);
+		*code = fail(c, ADMIN_INVALID_ARGUMENT,
+			     "vm: name '%s' is used by %u VMs; give the id",
+			     ref->name, n);
 		return NULL;
 	}
-	if (hit == NULL) {
-		*code = GRPC_STATUS_NOT_FOUND;
-		if (ref->has_id)
-			fail(c, *code, "vm: no VM with id %u", ref->id);
-		else
-			fail(c, *code, "vm: no VM named '%s'", ref->name);
-	}
+	if (hit == NULL && ref->has_id)
+		*code = fail(c, ADMIN_NOT_FOUND, "vm: no VM with id %u",
+			     ref->id);
+	else if (hit == NULL)
+		*code = fail(c, ADMIN_NOT_FOUND, "vm: no VM named '%s'",
+			     ref->name);
+	else
+		snprintf(c->c_vm, sizeof(c->c_vm), " vm %u '%s'", hit->vm_id,
+			 hit->vm_name);
 	return hit;
 }
 
@@ -176,17 +180,26 @@ static void destroyed_summary(const struct vm_gone *g,
 	s->ram_bytes = g->vg_ram_bytes;
 }
 
-static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
+/* The handlers, one per row; admin_dispatch calls them validated. */
+#define ADMIN_HANDLER_DECL(path, stem, Req, Reply, effect)                     \
+	static enum admin_status admin_##stem(struct admin_ctx *c,             \
+					      const Req *m);
+KVMMU_ADMIN_METHODS(ADMIN_HANDLER_DECL)
+
+static enum admin_status
+admin_list_vms(struct admin_ctx *c, const Kvmmu__Admin__V1__ListVmsRequest *m)
 {
 	Kvmmu__Admin__V1__ListVmsReply rep =
 		KVMMU__ADMIN__V1__LIST_VMS_REPLY__INIT;
 	Kvmmu__Admin__V1__VmSummary *s, **ptrs;
 	Kvmmu__Admin__V1__ZapControl *z;
 	struct server *srv = c->c_srv;
+	enum admin_status code;
 	uint64_t first, ngone;
 	struct vm *vm;
 	size_t n = 0;
 
+	(void)m; /* no fields */
 	ngone = srv->s_ndestroyed < SRV_DESTROYED_KEPT ? srv->s_ndestroyed
 						       : SRV_DESTROYED_KEPT;
 	first = srv->s_ndestroyed - ngone;
@@ -199,7 +212,7 @@ static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
 		free(s);
 		free(z);
 		free(ptrs);
-		return fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return fail(c, ADMIN_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	n = 0;
 	TAILQ_FOREACH(vm, &srv->s_vms, vm_entry)
@@ -218,11 +231,11 @@ static grpc_status_code list_vms(struct call *c, grpc_byte_buffer **out)
 	}
 	rep.n_destroyed = ngone;
 	rep.destroyed = ptrs + n;
-	*out = pack(&rep.base);
+	code = reply(c, &rep.base);
 	free(s);
 	free(z);
 	free(ptrs);
-	return GRPC_STATUS_OK;
+	return code;
 }
 
 static const char *const kind_names[] = {
@@ -252,15 +265,14 @@ static void ram_out(struct vm *vm, Kvmmu__Admin__V1__VmSummary *s)
 	s->ram_allocated_bytes = u.ru_alloc;
 }
 
-static grpc_status_code get_vm(struct call *c, const ProtobufCMessage *req,
-			       grpc_byte_buffer **out)
+static enum admin_status admin_get_vm(struct admin_ctx *c,
+				      const Kvmmu__Admin__V1__GetVmRequest *m)
 {
-	const Kvmmu__Admin__V1__GetVmRequest *m = (const void *)req;
 	Kvmmu__Admin__V1__GetVmReply rep = KVMMU__ADMIN__V1__GET_VM_REPLY__INIT;
 	Kvmmu__Admin__V1__VmSummary s;
 	Kvmmu__Admin__V1__ZapControl z;
 	Kvmmu__Admin__V1__Region *r, **ptrs;
-	grpc_status_code code;
+	enum admin_status code;
 	struct vm *vm = find_vm(c, m->vm, &code);
 	size_t n;
 
@@ -272,7 +284,7 @@ static grpc_status_code get_vm(struct call *c, const ProtobufCMessage *req,
 	if (r == NULL || ptrs == NULL) {
 		free(r);
 		free(ptrs);
-		return fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		return fail(c, ADMIN_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct region *g = &vm->vm_map.mm_regions[i];
@@ -294,312 +306,255 @@ static grpc_status_code get_vm(struct call *c, const ProtobufCMessage *req,
 	rep.vm = &s;
 	rep.n_regions = n;
 	rep.regions = ptrs;
-	*out = pack(&rep.base);
+	code = reply(c, &rep.base);
 	free(r);
 	free(ptrs);
-	return GRPC_STATUS_OK;
+	return code;
 }
 
-/* The data plane's StatsReply, viewed as the admin API's types. */
-static Kvmmu__Admin__V1__Stat **stats_view(Kvmmu__Stat **in, size_t n,
-					   Kvmmu__Admin__V1__Stat *buf)
-{
-	Kvmmu__Admin__V1__Stat **p = calloc(n + 1, sizeof(*p));
-
-	for (size_t i = 0; p != NULL && i < n; i++) {
-		kvmmu__admin__v1__stat__init(&buf[i]);
-		buf[i].name = in[i]->name;
-		buf[i].has_value = 1;
-		buf[i].value = in[i]->value;
-		p[i] = &buf[i];
-	}
-	return p;
-}
-
-static size_t stats_count(const Kvmmu__StatsReply *st)
-{
-	size_t n = st->n_vm + st->n_server;
-
-	for (size_t i = 0; i < st->n_vcpus; i++)
-		n += st->vcpus[i]->n_stats;
-	return n;
-}
-
-static grpc_status_code stats_pack(struct call *c, struct vm *vm,
-				   const Kvmmu__StatsReply *st,
-				   grpc_byte_buffer **out)
+/*
+ * GetStatsReply carries the data plane's Stat and VcpuStats (admin.proto
+ * imports them): the StatsReply's lists go out as they are.
+ */
+static enum admin_status
+admin_get_stats(struct admin_ctx *c, const Kvmmu__Admin__V1__GetStatsRequest *m)
 {
 	Kvmmu__Admin__V1__GetStatsReply rep =
 		KVMMU__ADMIN__V1__GET_STATS_REPLY__INIT;
-	Kvmmu__Admin__V1__Stat *buf = calloc(stats_count(st) + 1, sizeof(*buf));
-	Kvmmu__Admin__V1__VcpuStats *vs = calloc(st->n_vcpus + 1, sizeof(*vs));
-	Kvmmu__Admin__V1__VcpuStats **vsp =
-		calloc(st->n_vcpus + 1, sizeof(*vsp));
-	Kvmmu__Admin__V1__ZapControl z;
-	size_t off = 0;
-	bool ok = buf && vs && vsp;
-
-	rep.vm = ok ? stats_view(st->vm, st->n_vm, buf) : NULL;
-	off += st->n_vm;
-	rep.server =
-		ok ? stats_view(st->server, st->n_server, buf + off) : NULL;
-	off += st->n_server;
-	for (size_t i = 0; ok && i < st->n_vcpus; i++) {
-		kvmmu__admin__v1__vcpu_stats__init(&vs[i]);
-		vs[i].has_vcpu = 1;
-		vs[i].vcpu = (uint32_t)i;
-		vs[i].n_stats = st->vcpus[i]->n_stats;
-		vs[i].stats = stats_view(st->vcpus[i]->stats,
-					 st->vcpus[i]->n_stats, buf + off);
-		ok = vs[i].stats != NULL;
-		off += st->vcpus[i]->n_stats;
-		vsp[i] = &vs[i];
-	}
-	ok = ok && rep.vm && rep.server;
-	if (ok) {
-		rep.n_vm = st->n_vm;
-		rep.n_server = st->n_server;
-		rep.n_vcpus = st->n_vcpus;
-		rep.vcpus = vsp;
-		zap_out(&vm->vm_zap, &z);
-		rep.zap = &z;
-		*out = pack(&rep.base);
-	}
-	for (size_t i = 0; vs && i < st->n_vcpus; i++)
-		free(vs[i].stats);
-	free(rep.vm);
-	free(rep.server);
-	free(vsp);
-	free(vs);
-	free(buf);
-	return ok ? GRPC_STATUS_OK
-		  : fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-}
-
-static grpc_status_code get_stats(struct call *c, const ProtobufCMessage *req,
-				  grpc_byte_buffer **out)
-{
-	const Kvmmu__Admin__V1__GetStatsRequest *m = (const void *)req;
 	Kvmmu__StatsReply st = KVMMU__STATS_REPLY__INIT;
+	Kvmmu__Admin__V1__ZapControl z;
 	struct stats_reply sr = {0};
-	grpc_status_code code;
+	enum admin_status code;
 	struct vm *vm = find_vm(c, m->vm, &code);
 
 	if (vm == NULL)
 		return code;
-	if (stats_reply_build(&sr, vm, &st) < 0)
-		code = fail(c, GRPC_STATUS_INTERNAL,
-			    "reading KVM stats failed");
-	else
-		code = stats_pack(c, vm, &st, out);
+	if (stats_reply_build(&sr, vm, &st) < 0) {
+		code = fail(c, ADMIN_INTERNAL, "reading KVM stats failed");
+	} else {
+		rep.n_vm = st.n_vm;
+		rep.vm = st.vm;
+		rep.n_vcpus = st.n_vcpus;
+		rep.vcpus = st.vcpus;
+		rep.n_server = st.n_server;
+		rep.server = st.server;
+		zap_out(&vm->vm_zap, &z);
+		rep.zap = &z;
+		code = reply(c, &rep.base);
+	}
 	stats_reply_free(&sr, vm->vm_nvcpus);
 	return code;
 }
 
-/* Strings to a policy; only the fields given change. */
-static grpc_status_code zap_in(struct call *c,
-			       const Kvmmu__Admin__V1__ZapControl *z,
-			       struct zap_policy *zp)
+/* validate.c checked the names: only the fields given change. */
+static void zap_in(const Kvmmu__Admin__V1__ZapControl *z, struct zap_policy *zp)
 {
-	int v;
-
-	if (z == NULL)
-		return fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zap: missing");
-	if (z->mode != NULL) {
-		if ((v = zap_mode_parse(z->mode)) < 0)
-			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-				    "zap.mode: '%s' is neither 'all' nor "
-				    "'memslot'",
-				    z->mode);
-		zp->zp_mode = (enum zap_mode)v;
-	}
-	if (z->allones != NULL) {
-		if ((v = zap_allones_parse(z->allones)) < 0)
-			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-				    "zap.allones: '%s' is neither 'mmio' nor "
-				    "'rom'",
-				    z->allones);
-		zp->zp_allones = (enum allones_policy)v;
-	}
-	if (z->has_batch_window_us) {
-		if (z->batch_window_us > ZAP_MAX_WINDOW_US)
-			return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-				    "zap.batch_window_us: %u exceeds %u",
-				    z->batch_window_us, ZAP_MAX_WINDOW_US);
+	if (z->mode != NULL)
+		zp->zp_mode = (enum zap_mode)zap_mode_parse(z->mode);
+	if (z->allones != NULL)
+		zp->zp_allones =
+			(enum allones_policy)zap_allones_parse(z->allones);
+	if (z->has_batch_window_us)
 		zp->zp_window_us = z->batch_window_us;
-	}
-	return GRPC_STATUS_OK;
 }
 
-static grpc_status_code set_zap(struct call *c, const ProtobufCMessage *req,
-				grpc_byte_buffer **out)
+static enum admin_status
+admin_set_zap_control(struct admin_ctx *c,
+		      const Kvmmu__Admin__V1__SetZapControlRequest *m)
 {
-	const Kvmmu__Admin__V1__SetZapControlRequest *m = (const void *)req;
 	Kvmmu__Admin__V1__SetZapControlReply rep =
 		KVMMU__ADMIN__V1__SET_ZAP_CONTROL_REPLY__INIT;
 	Kvmmu__Admin__V1__ZapControl z;
 	struct zap_policy zp;
 	struct verr e;
-	grpc_status_code code;
+	enum admin_status code;
 	struct vm *vm = find_vm(c, m->vm, &code);
 
 	if (vm == NULL)
 		return code;
 	zp = vm->vm_zap;
-	code = zap_in(c, m->zap, &zp);
-	if (code != GRPC_STATUS_OK)
-		return code;
+	zap_in(m->zap, &zp);
 	if (vm_set_zap(vm, &zp, &e) < 0)
-		return fail(c, GRPC_STATUS_FAILED_PRECONDITION, "%s", e.msg);
+		return fail(c, ADMIN_FAILED_PRECONDITION, "%s", e.msg);
 	zap_out(&vm->vm_zap, &z);
 	rep.zap = &z;
-	*out = pack(&rep.base);
-	return GRPC_STATUS_OK;
+	return reply(c, &rep.base);
 }
 
-static grpc_status_code invalidate(struct call *c, const ProtobufCMessage *req,
-				   grpc_byte_buffer **out)
+static enum admin_status
+admin_invalidate(struct admin_ctx *c,
+		 const Kvmmu__Admin__V1__InvalidateRequest *m)
 {
-	const Kvmmu__Admin__V1__InvalidateRequest *m = (const void *)req;
 	Kvmmu__Admin__V1__InvalidateReply rep =
 		KVMMU__ADMIN__V1__INVALIDATE_REPLY__INIT;
-	grpc_status_code code;
+	enum admin_status code;
 	struct vm *vm = find_vm(c, m->vm, &code);
 	unsigned calls = 0;
 	struct verr e;
-	uint64_t end;
 
 	if (vm == NULL)
 		return code;
-	if (!m->has_gpa || !m->has_size || m->size == 0 ||
-	    !IS_PAGE_ALIGNED(m->gpa) || !IS_PAGE_ALIGNED(m->size) ||
-	    __builtin_add_overflow(m->gpa, m->size, &end))
-		return fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-			    "gpa/size: a non-empty page-aligned range is "
-			    "needed");
 	if (inval_now(vm, m->gpa, m->size, m->has_discard && m->discard, &calls,
 		      &e) < 0)
-		return fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s", e.msg);
+		return fail(c, ADMIN_INVALID_ARGUMENT, "%s", e.msg);
 	rep.has_calls = 1;
 	rep.calls = calls;
-	*out = pack(&rep.base);
-	return GRPC_STATUS_OK;
+	return reply(c, &rep.base);
 }
 
-static grpc_status_code vm_op(struct call *c, unsigned m,
-			      const ProtobufCMessage *req,
-			      grpc_byte_buffer **out)
+/* A VmReply with the VM as it is now. */
+static enum admin_status vm_reply(struct admin_ctx *c, struct vm *vm)
 {
-	const Kvmmu__Admin__V1__VmRequest *r = (const void *)req;
 	Kvmmu__Admin__V1__VmReply rep = KVMMU__ADMIN__V1__VM_REPLY__INIT;
 	Kvmmu__Admin__V1__VmSummary s;
 	Kvmmu__Admin__V1__ZapControl z;
-	grpc_status_code code;
-	struct vm *vm = find_vm(c, r->vm, &code);
+
+	summary(vm, &s, &z);
+	rep.vm = &s;
+	return reply(c, &rep.base);
+}
+
+/* Returns once no vCPU is in KVM_RUN. */
+static enum admin_status admin_pause_vm(struct admin_ctx *c,
+					const Kvmmu__Admin__V1__VmRequest *m)
+{
+	enum admin_status code;
+	struct vm *vm = find_vm(c, m->vm, &code);
 
 	if (vm == NULL)
 		return code;
-	if (m == M_DESTROY) {
-		destroyed_note(c->c_srv, vm);
-		conn_destroy_vm(vm->vm_client, vm);
-		*out = pack(&rep.base);
-		return GRPC_STATUS_OK;
-	}
-	/* Pause returns once no vCPU is in KVM_RUN. */
-	if (m == M_PAUSE && vm_admin_pause(vm) < 0)
-		return fail(c, GRPC_STATUS_FAILED_PRECONDITION,
+	if (vm_admin_pause(vm) < 0)
+		return fail(c, ADMIN_FAILED_PRECONDITION,
 			    "vm %u: not running (its frontend has not run it, "
 			    "or stopped it)",
 			    vm->vm_id);
-	if (m == M_RESUME)
-		vm_admin_resume(vm);
-	summary(vm, &s, &z);
-	rep.vm = &s;
-	*out = pack(&rep.base);
-	return GRPC_STATUS_OK;
+	return vm_reply(c, vm);
 }
 
-static grpc_status_code health(struct call *c, const ProtobufCMessage *req,
-			       grpc_byte_buffer **out)
+static enum admin_status admin_resume_vm(struct admin_ctx *c,
+					 const Kvmmu__Admin__V1__VmRequest *m)
 {
-	const Grpc__Health__V1__HealthCheckRequest *m = (const void *)req;
+	enum admin_status code;
+	struct vm *vm = find_vm(c, m->vm, &code);
+
+	if (vm == NULL)
+		return code;
+	vm_admin_resume(vm);
+	return vm_reply(c, vm);
+}
+
+/* The frontend's own teardown (rpc.c); the reply names no VM. */
+static enum admin_status admin_destroy_vm(struct admin_ctx *c,
+					  const Kvmmu__Admin__V1__VmRequest *m)
+{
+	Kvmmu__Admin__V1__VmReply rep = KVMMU__ADMIN__V1__VM_REPLY__INIT;
+	enum admin_status code;
+	struct vm *vm = find_vm(c, m->vm, &code);
+
+	if (vm == NULL)
+		return code;
+	destroyed_note(c->c_srv, vm);
+	rpc_vm_destroy(vm->vm_client, vm);
+	return reply(c, &rep.base);
+}
+
+static enum admin_status
+admin_get_host(struct admin_ctx *c, const Kvmmu__Admin__V1__GetHostRequest *m)
+{
+	Kvmmu__Admin__V1__GetHostReply rep =
+		KVMMU__ADMIN__V1__GET_HOST_REPLY__INIT;
+	const struct ram_host *h = ram_host();
+
+	(void)m; /* no fields */
+	rep.ram_backing = (char *)ram_backing_name(h->rh_have);
+	rep.ram_backing_asked = (char *)ram_backing_name(h->rh_want);
+	rep.ram_backing_why = (char *)h->rh_why;
+	rep.shmem_enabled = (char *)h->rh_shmem;
+	return reply(c, &rep.base);
+}
+
+static enum admin_status
+admin_health_check(struct admin_ctx *c,
+		   const Grpc__Health__V1__HealthCheckRequest *m)
+{
 	Grpc__Health__V1__HealthCheckResponse rep =
 		GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
 
 	/* "" is the server; the admin service is the one we serve. */
 	if (m->service[0] != '\0' &&
 	    strcmp(m->service, kvmmu__admin__v1__admin__descriptor.name) != 0)
-		return fail(c, GRPC_STATUS_NOT_FOUND, "unknown service '%s'",
+		return fail(c, ADMIN_NOT_FOUND, "unknown service '%.100s'",
 			    m->service);
 	rep.status =
 		GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-	*out = pack(&rep.base);
-	return GRPC_STATUS_OK;
+	return reply(c, &rep.base);
 }
 
-static grpc_status_code get_host(grpc_byte_buffer **out)
-{
-	Kvmmu__Admin__V1__GetHostReply rep =
-		KVMMU__ADMIN__V1__GET_HOST_REPLY__INIT;
-	const struct ram_host *h = ram_host();
-
-	rep.ram_backing = (char *)ram_backing_name(h->rh_have);
-	rep.ram_backing_asked = (char *)ram_backing_name(h->rh_want);
-	rep.ram_backing_why = (char *)h->rh_why;
-	rep.shmem_enabled = (char *)h->rh_shmem;
-	*out = pack(&rep.base);
-	return GRPC_STATUS_OK;
-}
-
-static const ProtobufCMessageDescriptor *input_of(unsigned m)
-{
-	if (m == ADMIN_HEALTH)
-		return grpc__health__v1__health__descriptor.methods[0].input;
-	if (m >= kvmmu__admin__v1__admin__descriptor.n_methods)
-		return NULL;
-	return kvmmu__admin__v1__admin__descriptor.methods[m].input;
-}
-
-grpc_status_code admin_handle(struct server *s, unsigned m, const uint8_t *req,
-			      size_t len, grpc_byte_buffer **reply, char *msg,
-			      size_t msglen)
-{
-	const ProtobufCMessageDescriptor *in = input_of(m);
-	struct call c = {s, msg, msglen};
-	ProtobufCMessage *r;
-	grpc_status_code code;
-
-	if (in == NULL) /* Health.Watch: a stream we do not serve */
-		return fail(&c, GRPC_STATUS_UNIMPLEMENTED, "not served");
-	r = protobuf_c_message_unpack(in, NULL, len, req);
-	if (r == NULL)
-		return fail(&c, GRPC_STATUS_INVALID_ARGUMENT, "undecodable %s",
-			    in->name);
-	switch (m) {
-	case M_LIST_VMS:
-		code = list_vms(&c, reply);
-		break;
-	case M_GET_VM:
-		code = get_vm(&c, r, reply);
-		break;
-	case M_GET_STATS:
-		code = get_stats(&c, r, reply);
-		break;
-	case M_SET_ZAP:
-		code = set_zap(&c, r, reply);
-		break;
-	case M_INVALIDATE:
-		code = invalidate(&c, r, reply);
-		break;
-	case ADMIN_HEALTH:
-		code = health(&c, r, reply);
-		break;
-	case M_GET_HOST:
-		code = get_host(reply);
-		break;
-	default:
-		code = vm_op(&c, m, r, reply);
+/*
+ * One handler per row, in the table's order.  The cast is sound: the
+ * request was decoded with the row's method's input descriptor, whose C
+ * type admin_methods_check found to be Req before any method was
+ * served, and validate_admin checked it again.
+ */
+typedef enum admin_status admin_handle_fn(struct admin_ctx *,
+					  const ProtobufCMessage *);
+#define ADMIN_HANDLE(path, stem, Req, Reply, effect)                           \
+	static enum admin_status admin_row_##stem(struct admin_ctx *c,         \
+						  const ProtobufCMessage *m)   \
+	{                                                                      \
+		return admin_##stem(c, (const Req *)m);                        \
 	}
-	protobuf_c_message_free_unpacked(r, NULL);
-	return code;
+KVMMU_ADMIN_METHODS(ADMIN_HANDLE)
+#define ADMIN_HANDLER(path, stem, Req, Reply, effect) admin_row_##stem,
+static admin_handle_fn *const admin_handlers[ADMIN_NMETHODS] = {
+	KVMMU_ADMIN_METHODS(ADMIN_HANDLER)};
+
+/* A change is logged with the VM it named and how it ended. */
+static void admin_log(const struct admin_ctx *c, enum admin_status code)
+{
+	const char *name = strrchr(c->c_method->am_path, '/') + 1;
+	const char *how = code == ADMIN_OK ? "done" : c->c_res->ar_msg;
+
+	if (c->c_method->am_effect == ADMIN_CHANGES)
+		log_info("admin %s%s: %s", name, c->c_vm, how);
+	else
+		log_debug("admin %s%s: %s", name, c->c_vm, how);
+}
+
+void admin_dispatch(struct server *s, const struct admin_method *m,
+		    const uint8_t *req, size_t len, struct admin_result *res)
+{
+	struct admin_ctx c = {s, m, res, ""};
+	int i = admin_method_index(m);
+	ProtobufCMessage *r = NULL;
+	struct verr e = {0};
+
+	res->ar_reply = NULL;
+	res->ar_len = 0;
+	res->ar_msg[0] = '\0';
+	if (i < 0) {
+		res->ar_status =
+			fail(&c, ADMIN_UNIMPLEMENTED, "no such method");
+		return;
+	}
+	if (admin_decode(m, req, len, &r, &e) < 0 ||
+	    validate_admin(m, r, &e) < 0)
+		res->ar_status = fail(&c,
+				      e.code == EINVAL ? ADMIN_INVALID_ARGUMENT
+						       : ADMIN_INTERNAL,
+				      "%s", e.msg);
+	else
+		res->ar_status = admin_handlers[i](&c, r);
+	/* OK goes out with the reply, anything else without one. */
+	if (res->ar_status == ADMIN_OK && res->ar_reply == NULL)
+		res->ar_status =
+			fail(&c, ADMIN_INTERNAL, "%s: no reply", m->am_path);
+	if (res->ar_status != ADMIN_OK) {
+		free(res->ar_reply);
+		res->ar_reply = NULL;
+		res->ar_len = 0;
+	}
+	admin_log(&c, res->ar_status);
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(r, NULL);
 }

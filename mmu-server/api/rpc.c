@@ -3,6 +3,8 @@
  * validate.c, field-checked; here they are checked against server state
  * (ownership, per-connection limits) and carried out.  Authority comes
  * from the connection that sent the request, never from a field in it.
+ * Replies leave through the client's ops (rpc.h), which the transport
+ * provides; no handler knows the socket.
  * Trust: the request is untrusted frontend data.
  */
 #include <errno.h>
@@ -15,34 +17,33 @@
 
 #include <event2/event.h>
 
-#include "conn.h"
-#include "exitchan.h"
 #include "inval.h"
-#include "vmstats.h"
 #include "log.h"
 #include "release.h"
 #include "requests.h"
+#include "rpc.h"
 #include "server.h"
+#include "vmstats.h"
 #include "wire.h"
 #include "zap.h"
 
 /* Sends rep as the answer to request id. */
-static int rpc_reply_id(struct conn *c, uint64_t id, Kvmmu__Reply *rep,
+static int rpc_reply_id(struct rpc_client *c, uint64_t id, Kvmmu__Reply *rep,
 			const int *fds, size_t nfds)
 {
 	rep->has_version = rep->has_id = 1;
 	rep->version = KVMMU_PROTOCOL_VERSION;
 	rep->id = id;
-	return conn_send(c, rep, fds, nfds);
+	return c->c_ops->rco_send(c, rep, fds, nfds);
 }
 
-static int rpc_reply(struct conn *c, const Kvmmu__Request *req,
+static int rpc_reply(struct rpc_client *c, const Kvmmu__Request *req,
 		     Kvmmu__Reply *rep, const int *fds, size_t nfds)
 {
 	return rpc_reply_id(c, req->id, rep, fds, nfds);
 }
 
-static int rpc_ok(struct conn *c, const Kvmmu__Request *req)
+static int rpc_ok(struct rpc_client *c, const Kvmmu__Request *req)
 {
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
 	Kvmmu__Ok ok = KVMMU__OK__INIT;
@@ -53,7 +54,7 @@ static int rpc_ok(struct conn *c, const Kvmmu__Request *req)
 }
 
 /* Only VMs this connection created are visible to it. */
-static struct vm *rpc_vm(struct conn *c, uint32_t id, const char *field,
+static struct vm *rpc_vm(struct rpc_client *c, uint32_t id, const char *field,
 			 struct verr *e)
 {
 	struct vm *vm;
@@ -67,7 +68,8 @@ static struct vm *rpc_vm(struct conn *c, uint32_t id, const char *field,
 	return NULL;
 }
 
-static int rpc_hello(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+static int rpc_hello(struct rpc_client *c, const Kvmmu__Request *req,
+		     struct verr *e)
 {
 	const Kvmmu__Hello *m = req->hello;
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
@@ -143,7 +145,7 @@ static void zap_to_proto(const struct zap_policy *zp, Kvmmu__ZapControl *z)
  * What a new VM takes, against the owner's bounds: a uid cannot escape
  * them by opening more connections.
  */
-static int rpc_create_quota(struct conn *c, const Kvmmu__CreateVm *m,
+static int rpc_create_quota(struct rpc_client *c, const Kvmmu__CreateVm *m,
 			    struct verr *e)
 {
 	struct quota_use add = {{0}}, use = {{0}};
@@ -196,7 +198,7 @@ static void rpc_machine(const Kvmmu__Machine *m, struct vm_machine *mc)
 	mc->vmm_idmap = m->has_identity_map_addr ? m->identity_map_addr : 0;
 }
 
-static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
+static int rpc_create_vm(struct rpc_client *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
 	const Kvmmu__CreateVm *m = req->create_vm;
@@ -232,7 +234,7 @@ static int rpc_create_vm(struct conn *c, const Kvmmu__Request *req,
 	r = vm_create(&s->s_kh, &vs, &vm, &fds[1], e);
 	if (r < 0)
 		return r;
-	vm->vm_forward = exitchan_forward; /* before any Run */
+	vm->vm_forward = s->s_vcpu_forward; /* before any Run */
 	vm->vm_client = c;
 	vm->vm_client_pid = c->c_pid;
 	vm_set_owner(vm, c->c_owner);
@@ -275,7 +277,7 @@ static void rpc_region(const Kvmmu__Region *m, struct region *r)
 	snprintf(r->r_name, sizeof(r->r_name), "%s", m->name ? m->name : "-");
 }
 
-static int rpc_map_region(struct conn *c, const Kvmmu__Request *req,
+static int rpc_map_region(struct rpc_client *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
 	const Kvmmu__MapRegion *m = req->map_region;
@@ -296,7 +298,7 @@ static int rpc_map_region(struct conn *c, const Kvmmu__Request *req,
 	return rpc_ok(c, req);
 }
 
-static int rpc_unmap_region(struct conn *c, const Kvmmu__Request *req,
+static int rpc_unmap_region(struct rpc_client *c, const Kvmmu__Request *req,
 			    struct verr *e)
 {
 	const Kvmmu__UnmapRegion *m = req->unmap_region;
@@ -375,7 +377,7 @@ static void rpc_vcpu_state(const Kvmmu__VcpuState *m, struct vcpu_regs *st)
 	sr->efer = m->efer;
 }
 
-static int rpc_set_vcpu_state(struct conn *c, const Kvmmu__Request *req,
+static int rpc_set_vcpu_state(struct rpc_client *c, const Kvmmu__Request *req,
 			      struct verr *e)
 {
 	const Kvmmu__VcpuState *m = req->set_vcpu_state;
@@ -400,7 +402,7 @@ _Static_assert(CPUID_MASKS_MAX <= CPUID_MAX_MASKS, "validate.h vs cpuid.h");
 _Static_assert(VCPU_MSRS_MAX <= VCPU_MAX_MSRS, "validate.h vs vm.h");
 _Static_assert(IRQ_GSI_MAX < VM_IRQ_PINS, "validate.h vs vm.h");
 
-static int rpc_set_cpuid(struct conn *c, const Kvmmu__Request *req,
+static int rpc_set_cpuid(struct rpc_client *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
 	const Kvmmu__SetCpuid *m = req->set_cpuid;
@@ -427,7 +429,8 @@ static int rpc_set_cpuid(struct conn *c, const Kvmmu__Request *req,
 }
 
 /* Reply fds: the line's eventfd, and its resample eventfd. */
-static int rpc_irqfd(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+static int rpc_irqfd(struct rpc_client *c, const Kvmmu__Request *req,
+		     struct verr *e)
 {
 	const Kvmmu__Irqfd *m = req->irqfd;
 	bool resample = m->has_resample && m->resample;
@@ -451,7 +454,8 @@ static int rpc_irqfd(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 	return r;
 }
 
-static int rpc_run(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+static int rpc_run(struct rpc_client *c, const Kvmmu__Request *req,
+		   struct verr *e)
 {
 	struct vm *vm = rpc_vm(c, req->run->vm_id, "Run.vm_id", e);
 
@@ -461,7 +465,8 @@ static int rpc_run(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 	return rpc_ok(c, req);
 }
 
-static int rpc_stop(struct conn *c, const Kvmmu__Request *req, struct verr *e)
+static int rpc_stop(struct rpc_client *c, const Kvmmu__Request *req,
+		    struct verr *e)
 {
 	struct vm *vm = rpc_vm(c, req->stop->vm_id, "Stop.vm_id", e);
 
@@ -471,7 +476,7 @@ static int rpc_stop(struct conn *c, const Kvmmu__Request *req, struct verr *e)
 	return rpc_ok(c, req);
 }
 
-static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
+static int rpc_get_stats(struct rpc_client *c, const Kvmmu__Request *req,
 			 struct verr *e)
 {
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
@@ -497,7 +502,7 @@ static int rpc_get_stats(struct conn *c, const Kvmmu__Request *req,
 	return r;
 }
 
-static int rpc_set_zap_control(struct conn *c, const Kvmmu__Request *req,
+static int rpc_set_zap_control(struct rpc_client *c, const Kvmmu__Request *req,
 			       struct verr *e)
 {
 	const Kvmmu__SetZapControl *m = req->set_zap_control;
@@ -517,7 +522,7 @@ static int rpc_set_zap_control(struct conn *c, const Kvmmu__Request *req,
 	return rpc_ok(c, req);
 }
 
-static int rpc_tx_reply(struct conn *c, const Kvmmu__Request *req,
+static int rpc_tx_reply(struct rpc_client *c, const Kvmmu__Request *req,
 			const struct tx_plan *p)
 {
 	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
@@ -536,7 +541,7 @@ static int rpc_tx_reply(struct conn *c, const Kvmmu__Request *req,
 	return rpc_reply(c, req, &rep, NULL, 0);
 }
 
-static int rpc_transaction(struct conn *c, const Kvmmu__Request *req,
+static int rpc_transaction(struct rpc_client *c, const Kvmmu__Request *req,
 			   struct verr *e)
 {
 	const Kvmmu__Transaction *m = req->transaction;
@@ -598,7 +603,7 @@ static void rpc_inval_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The batch window's timer of vm, made on first use. */
-static struct event *rpc_inval_timer_of(struct conn *c, struct vm *vm)
+static struct event *rpc_inval_timer_of(struct rpc_client *c, struct vm *vm)
 {
 	if (vm->vm_api_timer == NULL)
 		vm->vm_api_timer =
@@ -606,7 +611,7 @@ static struct event *rpc_inval_timer_of(struct conn *c, struct vm *vm)
 	return vm->vm_api_timer;
 }
 
-static int rpc_invalidate(struct conn *c, const Kvmmu__Request *req,
+static int rpc_invalidate(struct rpc_client *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
 	const Kvmmu__Invalidate *m = req->invalidate;
@@ -634,7 +639,7 @@ static int rpc_invalidate(struct conn *c, const Kvmmu__Request *req,
 	return 0;
 }
 
-void conn_destroy_vm(struct conn *c, struct vm *vm)
+void rpc_vm_destroy(struct rpc_client *c, struct vm *vm)
 {
 	inval_flush(vm); /* answer queued invalidations first */
 	if (vm->vm_api_timer != NULL)
@@ -647,19 +652,20 @@ void conn_destroy_vm(struct conn *c, struct vm *vm)
 	srv_count(SC_VMS_DESTROYED);
 }
 
-static int rpc_destroy_vm(struct conn *c, const Kvmmu__Request *req,
+static int rpc_destroy_vm(struct rpc_client *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
 	struct vm *vm = rpc_vm(c, req->destroy_vm->vm_id, "DestroyVm.vm_id", e);
 
 	if (vm == NULL)
 		return -e->code;
-	conn_destroy_vm(c, vm);
+	rpc_vm_destroy(c, vm);
 	return rpc_ok(c, req);
 }
 
 /* The handlers and fd rules: one row of requests.h each. */
-typedef int rpc_handler(struct conn *, const Kvmmu__Request *, struct verr *);
+typedef int rpc_handler(struct rpc_client *, const Kvmmu__Request *,
+			struct verr *);
 static const struct {
 	rpc_handler *rt_handle;
 	enum req_fds rt_fds;
@@ -700,7 +706,7 @@ static int rpc_check_fds(const Kvmmu__Request *req, enum req_fds rule,
 			nfds);
 }
 
-int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
+int rpc_dispatch(struct rpc_client *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds)
 {
 	uint64_t id = req->has_id ? req->id : 0;
@@ -726,6 +732,6 @@ int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
 	}
 	wire_close_fds(fds, nfds); /* whatever no handler took */
 	if (r < 0 && e.code != 0)
-		return conn_error(c, id, &e);
+		return c->c_ops->rco_error(c, id, &e);
 	return r;
 }

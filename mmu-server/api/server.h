@@ -21,6 +21,7 @@
 	     (var) && ((tvar) = TAILQ_NEXT((var), field), 1); (var) = (tvar))
 #endif
 
+/* The transport's connections; the request layer never walks them. */
 struct conn;
 TAILQ_HEAD(connlist, conn);
 
@@ -41,6 +42,12 @@ struct vm_gone {
 
 struct server {
 	struct event_base *s_base;
+	/*
+	 * Where a new VM's vCPUs send the exits they do not answer
+	 * themselves (vm.h, vm_forward): the transport's exit channel,
+	 * plugged in by main.c.
+	 */
+	int (*s_vcpu_forward)(struct vcpu *v);
 	struct kvm_host s_kh;
 	struct limits s_lim;	     /* per VM */
 	unsigned s_max_vms;	     /* per connection */
@@ -57,16 +64,5 @@ struct server {
 	struct vm_gone s_destroyed[SRV_DESTROYED_KEPT]; /* a ring */
 	uint64_t s_ndestroyed; /* ever recorded; the next goes at % KEPT */
 };
-
-/*
- * control.c: removes a socket file left by a dead server; a live one
- * (something accepts connections of this type there) is -EADDRINUSE,
- * and a file that is not a socket -EEXIST.
- */
-int socket_clear_stale(const char *path, int type);
-
-/* control.c */
-int control_listen(struct server *s, const char *path, const char *group);
-void control_shutdown(struct server *s);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * validate.c: field-by-field checks of frontend requests.  Each error
- * names the message and field, so a frontend developer sees what to fix.
+ * validate.c: field-by-field checks of frontend requests (a validator per
+ * row of requests.h) and of admin API calls (per row of
+ * admin_methods.h).  Each error names the message and field, so a
+ * frontend developer or an operator sees what to fix.
  * Trust: everything here is untrusted input; nothing is acted on yet.
  */
 #include <errno.h>
@@ -597,4 +599,194 @@ int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 	    validators[req->body_case] == NULL)
 		return verr_set(e, EINVAL, "Request.body: missing or unknown");
 	return validators[req->body_case](req, lim, e);
+}
+
+/* ---- the admin API (admin_methods.h) ---------------------------------- */
+
+/*
+ * No field the message's type lacks, in it or any message inside it.
+ * protobuf keeps what it does not know, so a body meant for another
+ * method (an InvalidateRequest sent as DestroyVm: its vm is a VmRequest's
+ * vm) or a newer client's field would otherwise be acted on as if this
+ * server understood all of it.
+ */
+static int validate_known(const ProtobufCMessage *m, const char *where,
+			  struct verr *e)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	char field[80];
+
+	if (m->n_unknown_fields != 0)
+		return verr_set(e, EINVAL,
+				"%s: field %u is not in %s (another method's "
+				"message, or a newer client's)",
+				where, m->unknown_fields[0].tag, d->name);
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *at = (const char *)m + f->offset;
+		size_t n = 1;
+		ProtobufCMessage *const *subs = (void *)at;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)((const char *)m +
+					      f->quantifier_offset);
+			subs = *(ProtobufCMessage *const *const *)at;
+		}
+		snprintf(field, sizeof(field), "%s.%s", where, f->name);
+		for (size_t j = 0; j < n; j++) {
+			if (subs[j] != NULL &&
+			    validate_known(subs[j], field, e) < 0)
+				return -e->code;
+		}
+	}
+	return 0;
+}
+
+/* A VM by id, or by name when id is absent (admin.proto, VmRef). */
+static int validate_vm_ref(const Kvmmu__Admin__V1__VmRef *ref, struct verr *e)
+{
+	if (ref == NULL || (!ref->has_id && ref->name == NULL))
+		return verr_set(e, EINVAL, "vm: give an id or a name");
+	return 0;
+}
+
+static int validate_admin_list_vms(const Kvmmu__Admin__V1__ListVmsRequest *m,
+				   struct verr *e)
+{
+	(void)m; /* no fields */
+	(void)e;
+	return 0;
+}
+
+static int validate_admin_get_vm(const Kvmmu__Admin__V1__GetVmRequest *m,
+				 struct verr *e)
+{
+	return validate_vm_ref(m->vm, e);
+}
+
+static int validate_admin_get_stats(const Kvmmu__Admin__V1__GetStatsRequest *m,
+				    struct verr *e)
+{
+	return validate_vm_ref(m->vm, e);
+}
+
+/* The operator's names for a policy; only the fields given change. */
+static int validate_admin_zap(const Kvmmu__Admin__V1__ZapControl *z,
+			      struct verr *e)
+{
+	if (z == NULL)
+		return verr_set(e, EINVAL, "zap: missing");
+	if (z->mode != NULL && zap_mode_parse(z->mode) < 0)
+		return verr_set(e, EINVAL,
+				"zap.mode: '%.40s' is neither 'all' nor "
+				"'memslot'",
+				z->mode);
+	if (z->allones != NULL && zap_allones_parse(z->allones) < 0)
+		return verr_set(e, EINVAL,
+				"zap.allones: '%.40s' is neither 'mmio' nor "
+				"'rom'",
+				z->allones);
+	if (z->has_batch_window_us && z->batch_window_us > ZAP_MAX_WINDOW_US)
+		return verr_set(e, EINVAL, "zap.batch_window_us: %u exceeds %u",
+				z->batch_window_us, ZAP_MAX_WINDOW_US);
+	return 0;
+}
+
+static int
+validate_admin_set_zap_control(const Kvmmu__Admin__V1__SetZapControlRequest *m,
+			       struct verr *e)
+{
+	if (validate_vm_ref(m->vm, e) < 0)
+		return -e->code;
+	return validate_admin_zap(m->zap, e);
+}
+
+static int
+validate_admin_invalidate(const Kvmmu__Admin__V1__InvalidateRequest *m,
+			  struct verr *e)
+{
+	uint64_t end;
+
+	if (validate_vm_ref(m->vm, e) < 0)
+		return -e->code;
+	if (!m->has_gpa || !m->has_size || m->size == 0 ||
+	    !IS_PAGE_ALIGNED(m->gpa) || !IS_PAGE_ALIGNED(m->size) ||
+	    __builtin_add_overflow(m->gpa, m->size, &end))
+		return verr_set(e, EINVAL,
+				"gpa/size: a non-empty page-aligned range is "
+				"needed");
+	return 0;
+}
+
+static int validate_admin_pause_vm(const Kvmmu__Admin__V1__VmRequest *m,
+				   struct verr *e)
+{
+	return validate_vm_ref(m->vm, e);
+}
+
+static int validate_admin_resume_vm(const Kvmmu__Admin__V1__VmRequest *m,
+				    struct verr *e)
+{
+	return validate_vm_ref(m->vm, e);
+}
+
+static int validate_admin_destroy_vm(const Kvmmu__Admin__V1__VmRequest *m,
+				     struct verr *e)
+{
+	return validate_vm_ref(m->vm, e);
+}
+
+static int validate_admin_get_host(const Kvmmu__Admin__V1__GetHostRequest *m,
+				   struct verr *e)
+{
+	(void)m; /* no fields */
+	(void)e;
+	return 0;
+}
+
+/* Any service name is a question: an unknown one is NOT_FOUND, later. */
+static int
+validate_admin_health_check(const Grpc__Health__V1__HealthCheckRequest *m,
+			    struct verr *e)
+{
+	return m->service != NULL ? 0 : verr_set(e, EINVAL, "service: missing");
+}
+
+/*
+ * One validator per row of admin_methods.h, in the table's order; its
+ * validate_admin_stem must take the row's request type, or this does
+ * not build.
+ */
+typedef int admin_validate_fn(const ProtobufCMessage *, struct verr *);
+#define ADMIN_VALIDATE(path, stem, Req, Reply, effect)                         \
+	static int validate_admin_row_##stem(const ProtobufCMessage *m,        \
+					     struct verr *e)                   \
+	{                                                                      \
+		int (*check)(const Req *, struct verr *) =                     \
+			validate_admin_##stem;                                 \
+		return check((const Req *)m, e);                               \
+	}
+KVMMU_ADMIN_METHODS(ADMIN_VALIDATE)
+#define ADMIN_VALIDATOR(path, stem, Req, Reply, effect)                        \
+	validate_admin_row_##stem,
+static admin_validate_fn *const admin_validators[ADMIN_NMETHODS] = {
+	KVMMU_ADMIN_METHODS(ADMIN_VALIDATOR)};
+
+int validate_admin(const struct admin_method *m, const ProtobufCMessage *req,
+		   struct verr *e)
+{
+	int i = admin_method_index(m);
+
+	if (i < 0)
+		return verr_set(e, EPROTO, "%s: not a row of the method table",
+				m->am_path);
+	/* The row's own type: only then is the cast above sound. */
+	if (strcmp(req->descriptor->c_name, m->am_req) != 0)
+		return verr_set(e, EINVAL, "%s: takes a %s, not a %s",
+				m->am_path, m->am_req, req->descriptor->c_name);
+	if (validate_known(req, req->descriptor->short_name, e) < 0)
+		return -e->code;
+	return admin_validators[i](req, e);
 }

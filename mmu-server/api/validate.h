@@ -1,13 +1,15 @@
 /*
  * validate.h: checks every field of a frontend's request against static
- * limits before the server acts on it.  Pure functions: no I/O, no state.
- * Trust: the input is untrusted frontend data.
+ * limits, and of an admin API call, before the server acts on it.  Pure
+ * functions: no I/O, no state.
+ * Trust: the input is untrusted frontend data, or an operator's.
  */
 #ifndef KVMMU_VALIDATE_H
 #define KVMMU_VALIDATE_H
 
 #include <stdint.h>
 
+#include "admin_methods.h"
 #include "kvmmu.pb-c.h"
 #include "verr.h"
 
@@ -23,6 +25,14 @@ int validate_request(const Kvmmu__Request *req, const struct limits *lim,
 int validate_name(const char *name, const char *field, struct verr *e);
 int validate_uuid(const char *u, const char *field, struct verr *e);
 int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
+
+/*
+ * A call of admin method m (a row of admin_methods.h), decoded by
+ * admin_decode: no field its message type lacks, anywhere in it, then
+ * the row's validator.  0, or -EINVAL with e naming the field.
+ */
+int validate_admin(const struct admin_method *m, const ProtobufCMessage *req,
+		   struct verr *e);
 
 #define TX_MAX_REGIONS	 256 /* regions in one transaction */
 #define INVAL_MAX_RANGES 256 /* ranges in one Invalidate */

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <stdlib.h>
 
-#include "conn.h"
 #include "inval.h"
 #include "release.h"
 #include "requests.h"

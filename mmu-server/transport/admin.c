@@ -11,10 +11,14 @@
  * runs a lower priority only when no higher one is active): a timer at
  * the frontends' priority drains the queue every ADMIN_AGE_MS, so an
  * operator waits at most that long, whatever the load.
- * Each method always has one request posted; a catch-all request answers
- * unknown methods with UNIMPLEMENTED at once (else they would hang until
- * the caller's deadline).  Shutdown cancels calls in flight and drains
- * the queue, freeing every call.
+ * The methods are the rows of admin_methods.h, registered by their full
+ * names: the row is what a call carries, and the request layer
+ * (admin_dispatch) takes it from there.  Each row always has one request
+ * posted; a catch-all request answers every other path with
+ * UNIMPLEMENTED at once (else it would hang until the caller's
+ * deadline), so no call reaches a handler that is not its method's.
+ * Shutdown cancels calls in flight and drains the queue, freeing every
+ * call.
  * Trust: callers reach the socket only through its file permissions.
  */
 #include <errno.h>
@@ -37,14 +41,27 @@
 #include <grpc/support/time.h>
 
 #include "admin.h"
-#include "admin.pb-c.h"
-#include "health.pb-c.h"
+#include "admin_methods.h"
+#include "admin_rpc.h"
+#include "control.h"
 #include "log.h"
 #include "server.h"
 
-#define ADMIN_MAX_METHODS 16
-#define ADMIN_CATCH_ALL	  (ADMIN_MAX_METHODS + 1)
-#define ADMIN_AGE_MS	  100
+#define ADMIN_AGE_MS 100
+
+/* The request layer's codes are gRPC's, sent as they are. */
+_Static_assert((int)ADMIN_OK == GRPC_STATUS_OK, "admin_rpc.h");
+_Static_assert((int)ADMIN_INVALID_ARGUMENT == GRPC_STATUS_INVALID_ARGUMENT,
+	       "admin_rpc.h");
+_Static_assert((int)ADMIN_NOT_FOUND == GRPC_STATUS_NOT_FOUND, "admin_rpc.h");
+_Static_assert((int)ADMIN_RESOURCE_EXHAUSTED == GRPC_STATUS_RESOURCE_EXHAUSTED,
+	       "admin_rpc.h");
+_Static_assert((int)ADMIN_FAILED_PRECONDITION ==
+		       GRPC_STATUS_FAILED_PRECONDITION,
+	       "admin_rpc.h");
+_Static_assert((int)ADMIN_UNIMPLEMENTED == GRPC_STATUS_UNIMPLEMENTED,
+	       "admin_rpc.h");
+_Static_assert((int)ADMIN_INTERNAL == GRPC_STATUS_INTERNAL, "admin_rpc.h");
 
 /*
  * The admin socket is not always root's alone (--admin-group, loopback
@@ -62,10 +79,16 @@
 #define ADMIN_MAX_STREAMS 16
 #define ADMIN_MAX_REQUEST (64 * 1024)
 
+/* A row of admin_methods.h as registered with gRPC. */
+struct admin_reg {
+	const struct admin_method *ar_method;
+	void *ar_handle; /* grpc_server_register_method's */
+};
+
 struct admin_call {
 	struct admin *ac_admin;
-	unsigned ac_method; /* index, ADMIN_HEALTH or ADMIN_CATCH_ALL */
-	bool ac_replying;   /* the reply batch is under way */
+	const struct admin_reg *ac_reg; /* NULL: the catch-all */
+	bool ac_replying;		/* the reply batch is under way */
 	grpc_call *ac_call;
 	gpr_timespec ac_deadline;
 	grpc_metadata_array ac_md;
@@ -79,18 +102,11 @@ struct admin_call {
 	STAILQ_ENTRY(admin_call) ac_entry; /* in the sender's queue */
 };
 
-struct admin_method {
-	char am_path[128];
-	unsigned am_index;
-	void *am_handle;
-};
-
 struct admin {
 	struct server *a_srv;
 	grpc_server *a_server;
 	grpc_completion_queue *a_cq;
-	struct admin_method a_methods[ADMIN_MAX_METHODS];
-	size_t a_nmethods;
+	struct admin_reg a_regs[ADMIN_NMETHODS];
 	pthread_t a_thread;
 	bool a_thread_started;
 	int a_pipe[2];
@@ -118,7 +134,7 @@ static void call_free(struct admin_call *ac)
 	if (ac->ac_call != NULL)
 		grpc_call_unref(ac->ac_call);
 	grpc_metadata_array_destroy(&ac->ac_md);
-	if (ac->ac_method == ADMIN_CATCH_ALL)
+	if (ac->ac_reg == NULL)
 		grpc_call_details_destroy(&ac->ac_details);
 	if (ac->ac_payload != NULL)
 		grpc_byte_buffer_destroy(ac->ac_payload);
@@ -129,44 +145,37 @@ static void call_free(struct admin_call *ac)
 	free(ac);
 }
 
-/* Posts a request for the next call of method m. */
-static void admin_post(struct admin *a, unsigned m, void *handle)
+/* Posts a request for the next call of r's method (NULL: any other). */
+static void admin_post(struct admin *a, const struct admin_reg *r)
 {
+	const char *what = r ? r->ar_method->am_path : "the catch-all";
 	struct admin_call *ac = calloc(1, sizeof(*ac));
 	grpc_call_error err;
 
 	if (ac == NULL) {
-		log_warn("out of memory: method %u is no longer served", m);
+		log_warn("out of memory: %s is no longer served", what);
 		return;
 	}
 	ac->ac_admin = a;
-	ac->ac_method = m;
+	ac->ac_reg = r;
 	ac->ac_msg = grpc_empty_slice();
 	grpc_metadata_array_init(&ac->ac_md);
 	a->a_calls++;
-	if (m == ADMIN_CATCH_ALL) {
+	if (r == NULL) {
 		grpc_call_details_init(&ac->ac_details);
 		err = grpc_server_request_call(a->a_server, &ac->ac_call,
 					       &ac->ac_details, &ac->ac_md,
 					       a->a_cq, a->a_cq, ac);
 	} else {
 		err = grpc_server_request_registered_call(
-			a->a_server, handle, &ac->ac_call, &ac->ac_deadline,
-			&ac->ac_md, &ac->ac_payload, a->a_cq, a->a_cq, ac);
+			a->a_server, r->ar_handle, &ac->ac_call,
+			&ac->ac_deadline, &ac->ac_md, &ac->ac_payload, a->a_cq,
+			a->a_cq, ac);
 	}
 	if (err != GRPC_CALL_OK) {
-		log_warn("request for method %u: error %d", m, (int)err);
+		log_warn("request for %s: error %d", what, (int)err);
 		call_free(ac);
 	}
-}
-
-static void *admin_method_handle(struct admin *a, unsigned m)
-{
-	for (size_t i = 0; i < a->a_nmethods; i++) {
-		if (a->a_methods[i].am_index == m)
-			return a->a_methods[i].am_handle;
-	}
-	return NULL;
 }
 
 /* The request's bytes, flattened. */
@@ -183,22 +192,42 @@ static grpc_slice call_request(struct admin_call *ac)
 	return s;
 }
 
-/* On the loop thread: runs the handler; the reply waits in ac. */
+/* A path that is no row: nothing runs, the caller hears so at once. */
+static void call_unknown(struct admin_call *ac)
+{
+	grpc_slice path = ac->ac_details.method;
+
+	ac->ac_code = GRPC_STATUS_UNIMPLEMENTED;
+	snprintf(ac->ac_text, sizeof(ac->ac_text),
+		 "unknown method %.*s: this server serves the methods of "
+		 "kvmmu.admin.v1.Admin and grpc.health.v1.Health/Check",
+		 (int)(GRPC_SLICE_LENGTH(path) < 100 ? GRPC_SLICE_LENGTH(path)
+						     : 100),
+		 (const char *)GRPC_SLICE_START_PTR(path));
+}
+
+/* On the loop thread: the call's row handles it; the reply waits in ac. */
 static void call_compute(struct admin_call *ac)
 {
-	ac->ac_code = GRPC_STATUS_UNIMPLEMENTED;
-	snprintf(ac->ac_text, sizeof(ac->ac_text), "unknown method");
-	if (ac->ac_method != ADMIN_CATCH_ALL) {
-		grpc_slice req = call_request(ac);
+	struct admin_result res;
+	grpc_slice req, rep;
 
-		ac->ac_code = admin_handle(
-			ac->ac_admin->a_srv, ac->ac_method,
-			GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req),
-			&ac->ac_reply, ac->ac_text, sizeof(ac->ac_text));
-		grpc_slice_unref(req);
+	if (ac->ac_reg == NULL) {
+		call_unknown(ac);
+		return;
 	}
-	if (ac->ac_code == GRPC_STATUS_OK)
-		ac->ac_text[0] = '\0';
+	req = call_request(ac);
+	admin_dispatch(ac->ac_admin->a_srv, ac->ac_reg->ar_method,
+		       GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &res);
+	grpc_slice_unref(req);
+	ac->ac_code = (grpc_status_code)res.ar_status;
+	snprintf(ac->ac_text, sizeof(ac->ac_text), "%s",
+		 res.ar_status == ADMIN_OK ? "" : res.ar_msg);
+	if (res.ar_status != ADMIN_OK)
+		return;
+	rep = grpc_slice_new(res.ar_reply, res.ar_len, free); /* takes it */
+	ac->ac_reply = grpc_raw_byte_buffer_create(&rep, 1);
+	grpc_slice_unref(rep);
 }
 
 /* On the sender thread: the reply or error, in one batch. */
@@ -240,8 +269,7 @@ static void *admin_sender_thread(void *arg)
 		STAILQ_REMOVE_HEAD(&a->a_sendq, ac_entry);
 		pthread_mutex_unlock(&a->a_mu);
 		if (!a->a_stopping) /* keep one request posted per method */
-			admin_post(a, ac->ac_method,
-				   admin_method_handle(a, ac->ac_method));
+			admin_post(a, ac->ac_reg);
 		call_send(ac);
 		pthread_mutex_lock(&a->a_mu);
 	}
@@ -310,19 +338,26 @@ static void *admin_cq_thread(void *arg)
 	return NULL;
 }
 
-static void admin_register(struct admin *a,
-			   const ProtobufCServiceDescriptor *sd, unsigned base)
+/*
+ * Every row by its path, after the table was found to match the
+ * services (admin_start): gRPC then hands each call its row.
+ */
+static int admin_register(struct admin *a)
 {
-	for (unsigned i = 0; i < sd->n_methods; i++) {
-		struct admin_method *m = &a->a_methods[a->a_nmethods++];
+	for (size_t i = 0; i < ADMIN_NMETHODS; i++) {
+		struct admin_reg *r = &a->a_regs[i];
 
-		snprintf(m->am_path, sizeof(m->am_path), "/%s/%s", sd->name,
-			 sd->methods[i].name);
-		m->am_index = base + i;
-		m->am_handle = grpc_server_register_method(
-			a->a_server, m->am_path, NULL,
+		r->ar_method = &admin_methods[i];
+		r->ar_handle = grpc_server_register_method(
+			a->a_server, r->ar_method->am_path, NULL,
 			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		if (r->ar_handle == NULL) {
+			log_warn("admin API: gRPC refused to register %s",
+				 r->ar_method->am_path);
+			return -EINVAL;
+		}
 	}
+	return 0;
 }
 
 /*
@@ -380,8 +415,9 @@ static int admin_listen(struct admin *a, const struct admin_opts *o)
 	mode_t old;
 	int r;
 
-	admin_register(a, &kvmmu__admin__v1__admin__descriptor, 0);
-	admin_register(a, &grpc__health__v1__health__descriptor, ADMIN_HEALTH);
+	r = admin_register(a);
+	if (r < 0)
+		return r;
 	old = umask(0177); /* the socket is born 0600 */
 	r = admin_ports(a, o);
 	if (r == 0)
@@ -391,10 +427,9 @@ static int admin_listen(struct admin *a, const struct admin_opts *o)
 		r = admin_permissions(a, o);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < a->a_nmethods; i++)
-		admin_post(a, a->a_methods[i].am_index,
-			   a->a_methods[i].am_handle);
-	admin_post(a, ADMIN_CATCH_ALL, NULL);
+	for (size_t i = 0; i < ADMIN_NMETHODS; i++)
+		admin_post(a, &a->a_regs[i]);
+	admin_post(a, NULL);
 	return 0;
 }
 
@@ -417,9 +452,16 @@ int admin_start(struct server *s, const struct admin_opts *o,
 		struct admin **out)
 {
 	const struct timeval age = {0, ADMIN_AGE_MS * 1000};
-	struct admin *a = calloc(1, sizeof(*a));
+	struct admin *a;
+	struct verr e;
 	int r = -ENOMEM;
 
+	/* A row that is not its method would run on an operator's call. */
+	if (admin_methods_check(admin_methods, ADMIN_NMETHODS, &e) < 0) {
+		log_warn("%s", e.msg);
+		return -e.code;
+	}
+	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -ENOMEM;
 	a->a_srv = s;

@@ -7,10 +7,6 @@
 #ifndef KVMMU_ADMIN_H
 #define KVMMU_ADMIN_H
 
-#include <grpc/grpc.h>
-#include <stddef.h>
-#include <stdint.h>
-
 struct server;
 struct admin;
 
@@ -25,15 +21,5 @@ int admin_start(struct server *s, const struct admin_opts *o,
 		struct admin **out);
 /* Cancels calls in flight, drains the queue, frees everything. */
 void admin_stop(struct admin *a);
-
-/*
- * admin_rpc.c: handles one call of method m (an index into the Admin
- * service, or ADMIN_HEALTH) with request bytes req; on GRPC_STATUS_OK
- * *reply is the packed reply, else msg says what went wrong.
- */
-#define ADMIN_HEALTH 1000
-grpc_status_code admin_handle(struct server *s, unsigned m, const uint8_t *req,
-			      size_t len, grpc_byte_buffer **reply, char *msg,
-			      size_t msglen);
 
 #endif

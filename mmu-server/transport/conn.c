@@ -1,8 +1,8 @@
 /*
  * conn.c: a connection's way out: replies sent at once or queued (with
  * dups of their fds) until the socket takes them, and error replies that
- * count protocol violations.  Used by control.c (the socket) and rpc.c
- * (the handlers); it calls neither.
+ * count protocol violations.  Used by control.c (the socket) and, through
+ * conn_rpc_ops, by the request layer's handlers; it calls neither.
  * Trust: the peer is untrusted; nothing here reads from it.
  */
 #include <errno.h>
@@ -36,8 +36,8 @@ int conn_watch(struct conn *c, short what)
 	event_callback_fn cb = event_get_callback(c->c_ev);
 
 	event_del(c->c_ev);
-	event_assign(c->c_ev, c->c_srv->s_base, c->c_fd, what | EV_PERSIST, cb,
-		     c);
+	event_assign(c->c_ev, c->c_rpc.c_srv->s_base, c->c_fd,
+		     what | EV_PERSIST, cb, c);
 	return event_add(c->c_ev, NULL);
 }
 
@@ -59,7 +59,8 @@ static int conn_enqueue(struct conn *c, const ProtobufCMessage *m,
 		 */
 		log_warn("conn pid %d uid %u: %u replies unread, "
 			 "disconnecting",
-			 (int)c->c_pid, (unsigned)c->c_uid, c->c_outq_len);
+			 (int)c->c_rpc.c_pid, (unsigned)c->c_rpc.c_uid,
+			 c->c_outq_len);
 		srv_count(SC_DISCONNECTS);
 		c->c_dead = true;
 		event_active(c->c_ev, EV_WRITE, 0);
@@ -114,14 +115,15 @@ int conn_error(struct conn *c, uint64_t id, const struct verr *e)
 	Kvmmu__Error err = KVMMU__ERROR__INIT;
 
 	srv_count(SC_ERRORS);
-	log_debug("conn pid %d: error %d: %s", (int)c->c_pid, e->code, e->msg);
+	log_debug("conn pid %d: error %d: %s", (int)c->c_rpc.c_pid, e->code,
+		  e->msg);
 	if (verr_is_violation(e->code) && ++c->c_violations >= MAX_VIOLATIONS) {
 		log_warn("conn pid %d uid %u: %u protocol violations, "
 			 "disconnecting (last: %s)",
-			 (int)c->c_pid, (unsigned)c->c_uid, c->c_violations,
-			 e->msg);
+			 (int)c->c_rpc.c_pid, (unsigned)c->c_rpc.c_uid,
+			 c->c_violations, e->msg);
 		srv_count(SC_DISCONNECTS);
-		c->c_close_after_send = true;
+		c->c_rpc.c_close_after_send = true;
 	}
 	rep.has_version = rep.has_id = 1;
 	rep.version = KVMMU_PROTOCOL_VERSION;
@@ -132,3 +134,20 @@ int conn_error(struct conn *c, uint64_t id, const struct verr *e)
 	rep.error = &err;
 	return conn_send(c, &rep, NULL, 0);
 }
+
+static int conn_rpc_send(struct rpc_client *rc, Kvmmu__Reply *rep,
+			 const int *fds, size_t nfds)
+{
+	return conn_send(conn_of(rc), rep, fds, nfds);
+}
+
+static int conn_rpc_error(struct rpc_client *rc, uint64_t id,
+			  const struct verr *e)
+{
+	return conn_error(conn_of(rc), id, e);
+}
+
+const struct rpc_client_ops conn_rpc_ops = {
+	.rco_send = conn_rpc_send,
+	.rco_error = conn_rpc_error,
+};

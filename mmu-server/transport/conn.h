@@ -1,18 +1,22 @@
 /*
- * conn.h: one frontend connection, shared by control.c (socket, framing)
- * and rpc.c (request handlers).  Trust: the peer is untrusted.
+ * conn.h: one frontend connection of the control socket, shared by
+ * control.c (socket, framing) and conn.c (its way out).  The request
+ * layer sees only its struct rpc_client (rpc.h), answered through
+ * conn_rpc_ops.  Trust: the peer is untrusted.
  */
 #ifndef KVMMU_CONN_H
 #define KVMMU_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
 #include "kvmmu.pb-c.h"
 #include "protocol.h"
-#include "validate.h"
+#include "rpc.h"
+#include "verr.h"
 
 /* A packed reply waiting for the socket, with dups of its fds. */
 struct outmsg {
@@ -34,28 +38,28 @@ struct outmsg {
 #define CONN_MAX_OUTQ 1024
 
 struct conn {
-	struct server *c_srv;
+	struct rpc_client c_rpc; /* who, what it holds: the handlers' view */
 	int c_fd;
 	struct event *c_ev;
 	struct event *c_ev_wait; /* held back: when to read again */
-	uid_t c_uid;
-	pid_t c_pid;
-	struct owner *c_owner; /* c_uid's, charged for what c takes */
-	bool c_hello;
-	bool c_close_after_send;
 	bool c_refused; /* over its uid's bound: c_refusal, then close */
 	bool c_dead;	/* over CONN_MAX_OUTQ: closed from the loop */
 	struct verr c_refusal;
 	unsigned c_violations;
-	int *c_fds; /* the fds of the request being handled (rpc.c) */
-	size_t c_nfds;
-	unsigned c_nvms;
-	uint64_t c_ram;
 	/* Replies the socket could not take yet; reading waits for them. */
 	STAILQ_HEAD(, outmsg) c_outq;
 	unsigned c_outq_len;
 	TAILQ_ENTRY(conn) c_entry;
 };
+
+/* The connection a handler's client is part of. */
+static inline struct conn *conn_of(struct rpc_client *rc)
+{
+	return (struct conn *)((char *)rc - offsetof(struct conn, c_rpc));
+}
+
+/* conn.c: how the request layer answers a connection (rpc.h). */
+extern const struct rpc_client_ops conn_rpc_ops;
 
 /* conn.c: frees the queued replies and their fds. */
 void conn_outq_free(struct conn *c);
@@ -69,13 +73,5 @@ int conn_watch(struct conn *c, short what);
 int conn_send(struct conn *c, Kvmmu__Reply *rep, const int *fds, size_t nfds);
 /* Sends an error reply and counts protocol violations. */
 int conn_error(struct conn *c, uint64_t id, const struct verr *e);
-
-struct vm;
-/* Destroys a VM of this connection and gives back its quota. */
-void conn_destroy_vm(struct conn *c, struct vm *vm);
-
-/* rpc.c: handles one decoded request; owns fds[0..nfds). */
-int rpc_dispatch(struct conn *c, const Kvmmu__Request *req, int *fds,
-		 size_t nfds);
 
 #endif

@@ -19,10 +19,12 @@
 
 #include <event2/event.h>
 
+#include "conn.h"
+#include "control.h"
 #include "kvmmu.pb-c.h"
 #include "log.h"
-#include "conn.h"
 #include "release.h"
+#include "rpc.h"
 #include "server.h"
 #include "wire.h"
 
@@ -30,18 +32,18 @@ static void conn_event(evutil_socket_t fd, short what, void *arg);
 
 static void conn_close(struct conn *c)
 {
-	struct server *s = c->c_srv;
+	struct server *s = c->c_rpc.c_srv;
 	struct vm *vm, *tmp;
 
 	TAILQ_FOREACH_SAFE(vm, &s->s_vms, vm_entry, tmp)
 	{
 		/* As DestroyVm: queued invalidations are applied first. */
-		if (vm->vm_client == c)
-			conn_destroy_vm(c, vm);
+		if (vm->vm_client == &c->c_rpc)
+			rpc_vm_destroy(&c->c_rpc, vm);
 	}
 	if (c->c_refused)
-		c->c_owner->o_refused--;
-	owner_put(&s->s_owners, c->c_owner);
+		c->c_rpc.c_owner->o_refused--;
+	owner_put(&s->s_owners, c->c_rpc.c_owner);
 	TAILQ_REMOVE(&s->s_conns, c, c_entry);
 	if (c->c_ev_wait != NULL)
 		event_free(c->c_ev_wait);
@@ -68,7 +70,7 @@ static void conn_flush(struct conn *c)
 		if (r < 0)
 			break;
 	}
-	if (r < 0 || c->c_close_after_send || conn_watch(c, EV_READ) < 0)
+	if (r < 0 || c->c_rpc.c_close_after_send || conn_watch(c, EV_READ) < 0)
 		conn_close(c);
 }
 
@@ -92,7 +94,8 @@ static int conn_hold(struct conn *c)
 	struct timeval tv = {0, 50 * 1000};
 
 	if (c->c_ev_wait == NULL)
-		c->c_ev_wait = evtimer_new(c->c_srv->s_base, conn_resume, c);
+		c->c_ev_wait =
+			evtimer_new(c->c_rpc.c_srv->s_base, conn_resume, c);
 	if (c->c_ev_wait == NULL || event_del(c->c_ev) < 0 ||
 	    evtimer_add(c->c_ev_wait, &tv) < 0) {
 		conn_close(c);
@@ -112,9 +115,9 @@ static int conn_read(struct conn *c)
 {
 	int r;
 
-	if (release_pending(c->c_uid) >= RELEASE_MAX_PENDING)
+	if (release_pending(c->c_rpc.c_uid) >= RELEASE_MAX_PENDING)
 		return conn_hold(c);
-	release_charge(c->c_uid);
+	release_charge(c->c_rpc.c_uid);
 	r = conn_read_one(c);
 	release_charge((uid_t)-1);
 	return r;
@@ -176,15 +179,16 @@ static int conn_read_one(struct conn *c)
 		r = conn_error(c, id, &e);
 	} else if (c->c_refused) {
 		wire_close_fds(fds, nfds);
-		c->c_close_after_send = true;
+		c->c_rpc.c_close_after_send = true;
 		r = conn_error(c, req->has_id ? req->id : 0, &c->c_refusal);
 		kvmmu__request__free_unpacked(req, NULL);
 	} else {
-		r = rpc_dispatch(c, req, fds, nfds);
+		r = rpc_dispatch(&c->c_rpc, req, fds, nfds);
 		kvmmu__request__free_unpacked(req, NULL);
 	}
 	free(buf);
-	if (r < 0 || (c->c_close_after_send && STAILQ_EMPTY(&c->c_outq))) {
+	if (r < 0 ||
+	    (c->c_rpc.c_close_after_send && STAILQ_EMPTY(&c->c_outq))) {
 		conn_close(c);
 		return -1;
 	}
@@ -201,7 +205,7 @@ static int conn_read_one(struct conn *c)
 static void conn_serve(struct conn *c)
 {
 	struct pollfd pfd = {.fd = c->c_fd, .events = POLLIN};
-	unsigned spin = c->c_srv->s_spin_us;
+	unsigned spin = c->c_rpc.c_srv->s_spin_us;
 
 	for (int i = 0; i < CONN_BURST; i++) {
 		if (conn_read(c) != 0 || !STAILQ_EMPTY(&c->c_outq))
@@ -257,23 +261,23 @@ static bool control_charge(struct server *s, struct conn *c)
 	struct quota_use add = {{0}}, use = {{0}};
 	struct verr e = {0};
 
-	c->c_owner = owner_get(&s->s_owners, c->c_uid, &s->s_quota);
-	if (c->c_owner == NULL) {
+	c->c_rpc.c_owner = owner_get(&s->s_owners, c->c_rpc.c_uid, &s->s_quota);
+	if (c->c_rpc.c_owner == NULL) {
 		close(c->c_fd);
 		return false;
 	}
 	add.qu[QR_CONNS] = add.qu[QR_FDS] = 1;
-	owner_usage(c->c_owner, &use);
+	owner_usage(c->c_rpc.c_owner, &use);
 	quota_sub(&use, &add); /* owner_get counted this one already */
-	if (quota_check(&s->s_quota, NULL, &use, c->c_uid, &add, &e) == 0)
+	if (quota_check(&s->s_quota, NULL, &use, c->c_rpc.c_uid, &add, &e) == 0)
 		return true;
-	log_warn("conn pid %d refused: %s", (int)c->c_pid, e.msg);
-	if (c->c_owner->o_refused >= OWNER_MAX_REFUSED) {
-		owner_put(&s->s_owners, c->c_owner);
+	log_warn("conn pid %d refused: %s", (int)c->c_rpc.c_pid, e.msg);
+	if (c->c_rpc.c_owner->o_refused >= OWNER_MAX_REFUSED) {
+		owner_put(&s->s_owners, c->c_rpc.c_owner);
 		close(c->c_fd);
 		return false;
 	}
-	c->c_owner->o_refused++;
+	c->c_rpc.c_owner->o_refused++;
 	c->c_refused = true;
 	c->c_refusal = e;
 	verr_prefix(&c->c_refusal, "connect");
@@ -303,14 +307,15 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	c->c_srv = s;
+	c->c_rpc.c_ops = &conn_rpc_ops;
+	c->c_rpc.c_srv = s;
 	c->c_fd = fd;
 	STAILQ_INIT(&c->c_outq);
 	/* No credentials: charged to uid -1, never to root. */
-	c->c_uid = (uid_t)-1;
+	c->c_rpc.c_uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->c_uid = cred.uid;
-		c->c_pid = cred.pid;
+		c->c_rpc.c_uid = cred.uid;
+		c->c_rpc.c_pid = cred.pid;
 	}
 	if (!control_charge(s, c)) {
 		free(c);
@@ -320,15 +325,15 @@ static void control_accept(evutil_socket_t lfd, short what, void *arg)
 	if (c->c_ev == NULL || event_add(c->c_ev, NULL) < 0) {
 		if (c->c_ev != NULL)
 			event_free(c->c_ev);
-		owner_put(&s->s_owners, c->c_owner);
+		owner_put(&s->s_owners, c->c_rpc.c_owner);
 		close(fd);
 		free(c);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&s->s_conns, c, c_entry);
 	srv_count(SC_CONNECTIONS);
-	log_debug("connection from pid %d uid %u", (int)c->c_pid,
-		  (unsigned)c->c_uid);
+	log_debug("connection from pid %d uid %u", (int)c->c_rpc.c_pid,
+		  (unsigned)c->c_rpc.c_uid);
 }
 
 int socket_clear_stale(const char *path, int type)

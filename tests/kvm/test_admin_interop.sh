@@ -22,9 +22,10 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+# admin.proto imports kvmmu.proto: its stubs are needed too.
 $py -m grpc_tools.protoc -I"$src/proto" --python_out="$dir" \
 	--grpc_python_out="$dir" "$src/proto/admin.proto" \
-	"$src/proto/health.proto"
+	"$src/proto/health.proto" "$src/proto/kvmmu.proto"
 "$bin/mmu-server" -d --socket "$dir/mmu.sock" \
 	--admin-socket "$dir/admin.sock" 2>"$dir/server.log" &
 srv=$!
