@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "file.h"
 #include "log.h"
 #include "num.h"
 #include "admin.h"
@@ -344,6 +346,21 @@ static void nofile_raise(void)
 	}
 }
 
+/*
+ * A socket's directory, made when missing, mode 0755 as the unit's
+ * RuntimeDirectory= makes /run/kvmmu: `--socket /run/kvmmu/mmu.sock`
+ * works on a host where nothing made the directory yet.
+ */
+static void socket_dir(const char *opt, const char *path)
+{
+	char which[PATH_MAX];
+	int r = file_mkdir_parents(path, 0755, which, sizeof(which));
+
+	if (r < 0)
+		fatal("%s %s: cannot make the directory %s: %s", opt, path,
+		      which, strerror(-r));
+}
+
 int main(int argc, char **argv)
 {
 	struct event *ev_term, *ev_int;
@@ -387,6 +404,9 @@ int main(int argc, char **argv)
 	 * ordering) then sees the probe's memfd come and go with no race.
 	 */
 	ram_host_init(o.ram_backing);
+	socket_dir("--socket", o.socket);
+	if (o.admin.ao_socket != NULL)
+		socket_dir("--admin-socket", o.admin.ao_socket);
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));
