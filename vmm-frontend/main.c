@@ -652,6 +652,35 @@ static FILE *serial_open(const struct options *o)
 	return stdout;
 }
 
+/*
+ * The server closed the VM's exit channels.  While this frontend's
+ * connection lives, only the admin API's DestroyVm (mmuctl destroy) ends
+ * a VM its frontend did not destroy (ARCHITECTURE.md: one teardown), and
+ * the server then answers for the VM with ENOENT; a server that is going
+ * away answers nothing and closes the connection.  Returns the exit code.
+ */
+static int frontend_vm_gone(struct frontend *f)
+{
+	Kvmmu__Reply *rep;
+	int r = client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep);
+
+	client_free_reply(rep);
+	if (r == -ENOENT) {
+		fprintf(stderr, "vmm-frontend: VM destroyed by the operator "
+				"(mmuctl destroy / admin API)\n");
+		return EXIT_STOPPED;
+	}
+	if (r == 0)
+		fprintf(stderr, "vmm-frontend: mmu-server closed the exit "
+				"channels of a VM it still runs\n");
+	else
+		fprintf(stderr,
+			"vmm-frontend: mmu-server went away (GetStats: %s: "
+			"%s); the VM is gone\n",
+			f->f_cl.cl_err, strerror(f->f_cl.cl_errcode));
+	return EXIT_VMM_ERROR;
+}
+
 /* Boots, runs and destroys the VM; returns the exit code. */
 static int frontend_main(struct frontend *f, const void *payload, size_t len,
 			 const struct linux_spec *ls)
@@ -688,6 +717,8 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 	}
 	r = frontend_run(f, t0);
 	fflush(stdout);
+	if (r == -ECONNRESET)
+		return frontend_vm_gone(f);
 	if (r == -ETIMEDOUT)
 		code = EXIT_TIMEOUT;
 	else if (r == -ECANCELED)
