@@ -6,7 +6,8 @@ set -eu
 # Build and test tools; the data plane (libevent, protobuf-c); the admin
 # API (gRPC C core; protoc and Python's grpc for the interoperability
 # test); libvirt (domain XML, metadata events; a private libvirtd with
-# the QEMU driver, whose capability probe needs qemu-system-x86).
+# the QEMU driver, whose capability probe needs qemu-system-x86); groff
+# and man-db to check the manual pages (deploy.man).
 PKGS="build-essential cmake pkg-config clang clang-format
 libevent-dev libprotobuf-c-dev protobuf-c-compiler
 libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
@@ -14,7 +15,8 @@ libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
 libvirt-daemon-driver-qemu qemu-system-x86
 procps util-linux
 busybox-static kmod cpio xz-utils
-python3-libvirt"
+python3-libvirt
+groff-base man-db"
 
 missing=""
 for p in $PKGS; do
