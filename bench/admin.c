@@ -106,6 +106,10 @@ int main(int argc, char **argv)
 	pid_t poller;
 	uint64_t t0;
 
+	json = bench_args(argc, argv,
+			  "the admin API's GetStats rate, and the data plane "
+			  "while it is polled",
+			  NULL, 0);
 	require_kvm("bench/admin");
 	snprintf(sock, sizeof(sock), "/tmp/kvmmu-bench-admin-%d.sock",
 		 (int)getpid());
@@ -141,7 +145,6 @@ int main(int argc, char **argv)
 	client_close(&cl);
 	srv_stop(&srv);
 	unlink(sock);
-	json = bench_json(argc, argv);
 	bench_head("admin", json);
 	if (json) {
 		printf("\"get_stats_per_s\": %.0f, "

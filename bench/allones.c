@@ -84,6 +84,10 @@ int main(int argc, char **argv)
 	};
 	struct srv srv;
 
+	json = bench_args(argc, argv,
+			  "a guest's read of an all-ones region: a hole the "
+			  "frontend answers vs\n  allones=mmio vs allones=rom",
+			  NULL, 0);
 	require_kvm("bench/allones");
 	if (srv_start(&srv, NULL) < 0)
 		return 1;
@@ -96,7 +100,6 @@ int main(int argc, char **argv)
 		}
 	}
 	srv_stop(&srv);
-	json = bench_json(argc, argv);
 	bench_head("allones", json);
 	if (json) {
 		printf("\"reads\": %d, \"results\": [", READS);

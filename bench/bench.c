@@ -3,6 +3,7 @@
  * Trust: benchmark code.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "bench.h"
 #include "client.h"
 #include "guest.h"
+#include "num.h"
 #include "probe.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -32,13 +34,83 @@ double percentile(double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
-bool bench_json(int argc, char **argv)
+#define BENCH_MAX_OPTS 4
+
+static void bench_usage(FILE *out, int code, const char *prog, const char *what,
+			const struct bench_opt *opts, size_t nopts)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			return true;
+	fprintf(out, "usage: %s [--json]", prog);
+	for (size_t i = 0; i < nopts; i++)
+		fprintf(out, " [--%s N]", opts[i].bo_name);
+	fprintf(out,
+		"\n"
+		"  %s\n"
+		"  --json          the figures as one JSON object on stdout\n",
+		what);
+	for (size_t i = 0; i < nopts; i++)
+		fprintf(out,
+			"  --%s N\n                  %s, %llu..%llu (default "
+			"%llu)\n",
+			opts[i].bo_name, opts[i].bo_help,
+			(unsigned long long)opts[i].bo_min,
+			(unsigned long long)opts[i].bo_max,
+			(unsigned long long)*opts[i].bo_value);
+	fprintf(out,
+		"  -h, --help      this text\n"
+		"It starts its own mmu-server and needs /dev/kvm: where the "
+		"host has none, run\n"
+		"it in the VM runner (deploy/vm/run -- build/bin/%s).\n"
+		"Exit status: 0 done, 1 failed, 2 bad arguments, 77 no "
+		"/dev/kvm.\n",
+		prog);
+	exit(code);
+}
+
+bool bench_args(int argc, char **argv, const char *what,
+		const struct bench_opt *opts, size_t nopts)
+{
+	struct option longs[BENCH_MAX_OPTS + 3] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+	};
+	const char *prog =
+		strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	bool json = false;
+	uint64_t v;
+	int c;
+
+	if (nopts > BENCH_MAX_OPTS)
+		abort(); /* a benchmark's own table: a bug, not input */
+	for (size_t i = 0; i < nopts; i++)
+		longs[2 + i] =
+			(struct option){opts[i].bo_name, required_argument,
+					NULL, (int)(256 + i)};
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'h') {
+			bench_usage(stdout, 0, prog, what, opts, nopts);
+		} else if (c >= 256 && (size_t)(c - 256) < nopts) {
+			const struct bench_opt *o = &opts[c - 256];
+
+			if (num_parse(optarg, &v) < 0 || v < o->bo_min ||
+			    v > o->bo_max) {
+				fprintf(stderr,
+					"%s: --%s: '%s' is not a number in "
+					"%llu..%llu\n",
+					prog, o->bo_name, optarg,
+					(unsigned long long)o->bo_min,
+					(unsigned long long)o->bo_max);
+				exit(2);
+			}
+			*o->bo_value = v;
+		} else {
+			bench_usage(stderr, 2, prog, what, opts, nopts);
+		}
 	}
-	return false;
+	if (optind != argc)
+		bench_usage(stderr, 2, prog, what, opts, nopts);
+	return json;
 }
 
 const char *bench_emulated(void)

@@ -17,8 +17,22 @@
 /* Sorts v in place and returns the p-th percentile (0..100). */
 double percentile(double *v, size_t n, double p);
 
-/* --json on the command line. */
-bool bench_json(int argc, char **argv);
+/* An option of one benchmark, besides --json and --help. */
+struct bench_opt {
+	const char *bo_name; /* the long option, without its dashes */
+	const char *bo_help; /* a line for --help: its argument, what it does */
+	uint64_t bo_min, bo_max;
+	uint64_t *bo_value; /* its default; set when the option is given */
+};
+
+/*
+ * A benchmark's command line, read before anything starts: --json (the
+ * return value), -h/--help (the usage, with what and the options, on
+ * stdout; exit 0), the nopts options of opts (a number in their range);
+ * anything else prints the usage on stderr and exits 2.
+ */
+bool bench_args(int argc, char **argv, const char *what,
+		const struct bench_opt *opts, size_t nopts);
 
 /*
  * How the CPU is emulated ("tcg", as inside deploy/vm/run's VM, which sets

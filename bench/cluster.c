@@ -108,6 +108,10 @@ int main(int argc, char **argv)
 	pid_t pids[WORKERS];
 	struct srv srv;
 
+	json = bench_args(argc, argv,
+			  "64 VMs of 8 frontends moving regions by "
+			  "transaction: latency, server RSS per VM",
+			  NULL, 0);
 	require_kvm("bench/cluster");
 	if (srv_start(&srv, args) < 0)
 		return 1;
@@ -141,7 +145,6 @@ int main(int argc, char **argv)
 	for (int w = 0; w < WORKERS; w++)
 		waitpid(pids[w], NULL, 0);
 	srv_stop(&srv);
-	json = bench_json(argc, argv);
 	bench_head("cluster", json);
 	if (json)
 		printf("\"vms\": %d, \"ram_mib\": "

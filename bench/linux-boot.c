@@ -153,25 +153,42 @@ static volatile sig_atomic_t g_signal;
 
 static struct run results[MAX_RAMS][NCONF][MAX_RUNS];
 
-static void usage(void)
+/* --help: stdout, exit 0; a bad argument: stderr, exit 2, before any work. */
+static void usage(FILE *out, int code)
 {
-	fprintf(stderr,
-		"usage: bench-linux-boot [--ram MiB,...] [--runs N] "
-		"[--timeout SEC]\n"
+	fprintf(out, "%s",
+		"usage: bench-linux-boot [--ram MiB,...] [--runs N] [--timeout "
+		"SEC]\n"
 		"                        [--kernel BZIMAGE] [--initrd FILE] "
 		"[--qemu PATH]\n"
-		"                        [--shmem-thp advise|never|keep] "
-		"[--ram-backing huge|4k] [--json]\n"
-		"  defaults: --ram 512,2048 --runs 3 --timeout 400 (per "
-		"boot), --kernel\n"
-		"  $KVMMU_LINUX_KERNEL or the VM runner's backports/vmlinuz, "
-		"initramfs built\n"
-		"  by tests/linux/mkinitramfs.sh, --qemu "
-		"qemu-system-x86_64, --shmem-thp keep (the host's "
-		"setting, untouched),\n"
-		"  --ram-backing 4k (mmu-server's default);\n"
-		"  --json prints JSON on stdout and the tables on stderr\n");
-	exit(2);
+		"                        [--shmem-thp advise|never|keep]\n"
+		"                        [--ram-backing huge|4k] [--json]\n"
+		"  Linux to init: kvmmu (zap all|memslot x commit eager|lazy) "
+		"vs QEMU\n"
+		"  --ram MiB,...     guest RAM sizes, each 128..3072 (default "
+		"512,2048)\n"
+		"  --runs N          rounds of every configuration (default "
+		"3)\n"
+		"  --timeout SEC     per boot, 10..3600 (default 400)\n"
+		"  --kernel BZIMAGE  default $KVMMU_LINUX_KERNEL, else the VM "
+		"runner's\n"
+		"                    backports/vmlinuz\n"
+		"  --initrd FILE     default: built by "
+		"tests/linux/mkinitramfs.sh\n"
+		"  --qemu PATH       default qemu-system-x86_64\n"
+		"  --shmem-thp W     advise, never, or keep (the host's "
+		"setting, untouched;\n"
+		"                    the default)\n"
+		"  --ram-backing B   mmu-server's: huge or 4k (its default)\n"
+		"  --json            JSON on stdout, the tables on stderr\n"
+		"  -h, --help        this text\n"
+		"It needs a KVM that runs a stock Linux kernel (mmu-server "
+		"--check-kvm exit\n"
+		"0); elsewhere run it in the VM runner (deploy/vm/run).\n"
+		"Exit status: 0 done, 1 failed (or no such KVM), 2 bad "
+		"arguments, 77 no\n"
+		"/dev/kvm.\n");
+	exit(code);
 }
 
 static const char *path_in_dir(const char *name)
@@ -982,7 +999,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 's':
 			if (strcmp(optarg, "advise") &&
 			    strcmp(optarg, "never") && strcmp(optarg, "keep"))
-				usage();
+				usage(stderr, 2);
 			o->o_thp = optarg;
 			break;
 		case 'j':
@@ -990,15 +1007,18 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'b':
 			if (strcmp(optarg, "huge") && strcmp(optarg, "4k"))
-				usage();
+				usage(stderr, 2);
 			o->o_backing = optarg;
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 }
 
 /* Median, min and max of v[0..n); all NONE if any value is. */

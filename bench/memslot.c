@@ -113,16 +113,6 @@ static void print_rows(const struct row *rows, int n, bool json)
 		       rows[i].s99, rows[i].rpc50, rows[i].s50 / rows[i].in50);
 }
 
-/* --client-poll-us N: the frontend's busy-poll window (default: its own). */
-static int client_poll_us(int argc, char **argv)
-{
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--client-poll-us") == 0)
-			return atoi(argv[i + 1]);
-	}
-	return WIRE_DEFAULT_SPIN_US;
-}
-
 int main(int argc, char **argv)
 {
 	struct row rows[MAX_CPUS];
@@ -132,6 +122,15 @@ int main(int argc, char **argv)
 	struct srv srv;
 	int ram, chan, n;
 	uint32_t vm;
+	uint64_t poll_us = WIRE_DEFAULT_SPIN_US;
+	const struct bench_opt opts[] = {
+		{"client-poll-us", "the client's busy-poll window in us", 0,
+		 1000000, &poll_us},
+	};
+	bool json = bench_args(argc, argv,
+			       "memslot add+remove of a 2 MiB region: through "
+			       "mmu-server vs in-process",
+			       opts, 1);
 
 	require_kvm("bench/memslot");
 	/* Same shape as the server's VM: RAM slot and one vCPU. */
@@ -144,13 +143,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memslot: setup failed: %s\n", cl.cl_err);
 		return 1;
 	}
-	cl.cl_spin_us = (unsigned)client_poll_us(argc, argv);
+	cl.cl_spin_us = (unsigned)poll_us;
 	n = ncpu < MAX_CPUS ? (int)ncpu : MAX_CPUS;
 	for (int i = 0; i < n; i++) {
 		rows[i].cpu = i;
 		measure(&rows[i], &ip, &cl, vm, srv.s_pid, (int)ncpu);
 	}
-	print_rows(rows, n, bench_json(argc, argv));
+	print_rows(rows, n, json);
 	close(ram);
 	close(chan);
 	client_close(&cl);

@@ -108,6 +108,10 @@ int main(int argc, char **argv)
 	unsigned long in_exits, srv_exits;
 	struct srv srv;
 
+	json = bench_args(argc, argv,
+			  "a port I/O exit: answered by a frontend through "
+			  "mmu-server vs in-process",
+			  NULL, 0);
 	require_kvm("bench/portio");
 	if (srv_start(&srv, NULL) < 0)
 		return 1;
@@ -130,7 +134,6 @@ int main(int argc, char **argv)
 	srv_stop(&srv);
 	in50 = percentile(in_us, ROUNDS, 50);
 	srv50 = percentile(srv_us, ROUNDS, 50);
-	json = bench_json(argc, argv);
 	bench_head("portio", json);
 	if (json)
 		printf("\"exits\": %d, "

@@ -138,7 +138,10 @@ int main(int argc, char **argv)
 	static const char *const rams[] = {"256", "1024"};
 	static const char *const commits[] = {"eager", "lazy"};
 	struct result all[4], ms[4];
-	bool json = bench_json(argc, argv);
+	bool json = bench_args(argc, argv,
+			       "boot churn (PCI BAR sizing, an option ROM, the "
+			       "VGA window) under zap\n  mode all vs memslot",
+			       NULL, 0);
 	struct srv srv;
 	int i = 0;
 

@@ -8,7 +8,8 @@ set -eu
 # protobuf-c); the admin API (gRPC C core; protoc and Python's grpc for
 # the interoperability test); libvirt (domain XML, metadata events; a
 # private libvirtd with the QEMU driver, whose capability probe needs
-# qemu-system-x86).
+# qemu-system-x86); systemd-analyze for the units (deploy.units); groff
+# and man-db to check the manual pages (deploy.man).
 PKGS="build-essential cmake pkg-config clang clang-format python3 binutils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler
 libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
@@ -16,7 +17,8 @@ libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
 libvirt-daemon-driver-qemu qemu-system-x86
 procps util-linux systemd
 busybox-static kmod cpio xz-utils
-python3-libvirt"
+python3-libvirt
+groff-base man-db"
 
 missing=""
 for p in $PKGS; do

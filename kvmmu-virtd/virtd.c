@@ -553,16 +553,18 @@ static void usage(FILE *f, int code)
 		"                   [--state-dir DIR] [--frontend PATH] "
 		"[bounds...] [--help]\n"
 		"  --socket        libvirt's socket for kvmmu:///system "
-		"(default %s; PATH-ro is the read-only one)\n"
+		"(default\n"
+		"                  %s; PATH-ro is the read-only one)\n"
 		"  --mmu-socket    mmu-server's data plane (default %s)\n"
 		"  --admin-socket  mmu-server's admin API (default %s)\n"
 		"  --state-dir     definitions, live XML, logs (default %s)\n"
 		"  --frontend      the vmm-frontend binary (default: next to "
-		"this one, else on PATH)\n"
+		"this one,\n"
+		"                  else on PATH)\n"
 		"  --domain-uids BASE:COUNT  each running domain's frontend "
-		"runs as a uid of\n"
-		"                  its own from BASE on (default %u:%u; 0:0: "
-		"all as nobody)\n"
+		"runs as a uid\n"
+		"                  of its own from BASE on (default %u:%u; "
+		"0:0: all as nobody)\n"
 		"Bounds (the read-only socket is open to every uid; the "
 		"read-write one, root's,\nhas a pool of its own):\n"
 		"  --max-clients N          read-only connections, all uids "
@@ -587,9 +589,13 @@ static void usage(FILE *f, int code)
 		"                           first byte, else closed (default "
 		"%u)\n"
 		"Packets: at most %u bytes on the read-write socket, %u on "
-		"the read-only one.\n"
+		"the read-only\none.  "
 		"The log names the uid that hit a bound, at most one line per "
-		"uid and bound\nper %d s.\n",
+		"uid and\nbound per %d s.\n"
+		"  -h, --help      this text\n"
+		"Exit status: 0 stopped by SIGTERM or SIGINT (running VMs go "
+		"on), 1 failed to\n"
+		"start, 2 bad arguments.  See kvmmu-virtd(8).\n",
 		VIRTD_SOCKET, VIRTD_MMU_SOCKET, VIRTD_ADMIN_SOCKET,
 		VIRTD_STATE_DIR, DEF_UID_BASE, DEF_UID_COUNT, DEF_CLIENTS,
 		DEF_CLIENTS_UID, DEF_RW_CLIENTS, DEF_REQUESTS, DEF_REPLY_BYTES,
@@ -728,7 +734,7 @@ int main(int argc, char **argv)
 				   DEF_RW_CLIENTS,    DEF_REQUESTS,
 				   DEF_REPLY_BYTES,   DEF_REPLY_GRACE,
 				   DEF_PACKET_TIMEOUT};
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "admin.h"
 #include "control.h"
 #include "exitchan.h"
+#include "file.h"
 #include "log.h"
 #include "num.h"
 #include "probe.h"
@@ -45,23 +47,34 @@ struct options {
 	struct admin_opts admin;
 };
 
-static void usage(void)
+/*
+ * --help prints this on stdout and exits 0; a bad argument prints it on
+ * stderr and exits 2 (mmu-server(8), EXIT STATUS), before anything starts.
+ */
+static void usage(FILE *out, int code)
 {
 	struct quota_limits ql;
 
 	quota_defaults(&ql);
-	fprintf(stderr,
-		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G]\n"
-		"                  [--max-vms N] [--max-ram-mib N] "
-		"[--max-vcpus N] [--poll-us N]\n"
+	fprintf(out,
+		"usage: mmu-server --socket PATH [-d] [-v] [--socket-group G] "
+		"[--max-vms N]\n"
+		"                  [--max-ram-mib N] [--max-vcpus N] "
+		"[--limit NAME=N]\n"
+		"                  [--uid-limit NAME=N] [--uid-max-vms N] "
+		"[--uid-max-ram-mib N]\n"
+		"                  [--poll-us N] [--ram-backing 4k|huge] "
+		"[--admin-socket PATH]\n"
+		"                  [--admin-group G] [--admin-listen ADDR]\n"
 		"       mmu-server --check-kvm [--probe-fault]\n"
-		"  --check-kvm        say in one line what this host's KVM can "
-		"run: exit 0\n"
-		"                     a stock Linux kernel, 3 only kvmmu's "
-		"payloads, 1 nothing\n"
-		"  --probe-fault      (tests) the probe guest triple-faults "
-		"on purpose\n"
-		"  -d                 stay in the foreground, log to stderr\n"
+		"       mmu-server --help\n"
+		"  --socket PATH      the frontends' control socket; a missing "
+		"directory of its\n"
+		"                     path is made, mode 0755\n"
+		"  -d                 stay in the foreground, log to stderr "
+		"(else daemonize,\n"
+		"                     log to syslog)\n"
+		"  -v                 log debug lines too\n"
 		"  --socket-group G   let group G connect (mode 0660); "
 		"default 0600\n"
 		"  --max-vms N        VMs per connection (default %d)\n"
@@ -77,7 +90,7 @@ static void usage(void)
 		"  --uid-max-vms N    --uid-limit vms=N\n"
 		"  --uid-max-ram-mib N  --uid-limit ram_mib=N\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
-		"(default %d, 0 = off)\n"
+		"(default %d; 0: off)\n"
 		"  --ram-backing B    guest RAM in 4k pages as the guest "
 		"touches them (the\n"
 		"                     default) or huge: 2 MiB pages, all "
@@ -88,15 +101,25 @@ static void usage(void)
 		"0600\n"
 		"  --admin-listen A   also on loopback TCP A "
 		"(127.0.0.1:PORT)\n"
+		"  --check-kvm        say in one line what this host's KVM can "
+		"run, and exit\n"
+		"  --probe-fault      (tests) the probe guest triple-faults "
+		"on purpose\n"
 		"  --fail-tx-ioctl N  testing only: the Nth memslot ioctl of "
 		"every transaction\n"
 		"                     fails with EIO, to exercise rollback\n"
 		"  --release-delay-ms N  testing only: each close of a "
 		"frontend's fd waits\n"
-		"                     N ms, as on a slow filesystem\n",
+		"                     N ms, as on a slow filesystem\n"
+		"  -h, --help         this text\n"
+		"Exit status: 0 stopped by SIGTERM or SIGINT, 1 failed to "
+		"start, 2 bad\n"
+		"arguments; --check-kvm: 0 full KVM, 3 kvmmu's payloads only, "
+		"1 none.\n"
+		"See mmu-server(8).\n",
 		DEFAULT_MAX_VMS, (int)(ql.ql_vm[QR_RAM] >> 20),
 		(int)ql.ql_vm[QR_VCPUS], WIRE_DEFAULT_SPIN_US);
-	exit(2);
+	exit(code);
 }
 
 static unsigned long long parse_num(const char *s, const char *what)
@@ -181,7 +204,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->max_ram_mib = o->quota.ql_vm[QR_RAM] >> 20;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->ram_backing = RAM_4K;
-	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->socket = optarg;
@@ -255,14 +278,17 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->release_delay_ms = (unsigned)parse_num0(
 				optarg, "--release-delay-ms");
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (o->check_kvm && optind == argc)
 		return;
 	if (o->socket == NULL || optind != argc)
-		usage();
+		usage(stderr, 2);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -346,6 +372,21 @@ static void nofile_raise(void)
 	}
 }
 
+/*
+ * A socket's directory, made when missing, mode 0755 as the unit's
+ * RuntimeDirectory= makes /run/kvmmu: `--socket /run/kvmmu/mmu.sock`
+ * works on a host where nothing made the directory yet.
+ */
+static void socket_dir(const char *opt, const char *path)
+{
+	char which[PATH_MAX];
+	int r = file_mkdir_parents(path, 0755, which, sizeof(which));
+
+	if (r < 0)
+		fatal("%s %s: cannot make the directory %s: %s", opt, path,
+		      which, strerror(-r));
+}
+
 int main(int argc, char **argv)
 {
 	struct event *ev_term, *ev_int;
@@ -390,6 +431,9 @@ int main(int argc, char **argv)
 	 * ordering) then sees the probe's memfd come and go with no race.
 	 */
 	ram_host_init(o.ram_backing);
+	socket_dir("--socket", o.socket);
+	if (o.admin.ao_socket != NULL)
+		socket_dir("--admin-socket", o.admin.ao_socket);
 	r = control_listen(&s, o.socket, o.group);
 	if (r < 0)
 		fatal("listen on %s: %s", o.socket, strerror(-r));

@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,18 @@ struct opts {
 	const char *allones;
 };
 
-static void usage(void)
+/*
+ * --help prints this on stdout and exits 0; a bad argument prints it on
+ * stderr and exits 2, before any channel is opened (mmuctl(1)).
+ */
+static void usage(FILE *out, int code)
 {
-	fprintf(stderr,
-		"usage: mmuctl [--socket PATH | --connect HOST:PORT] [--json]"
-		" [--timeout MS] COMMAND\n"
+	fprintf(out,
+		"usage: mmuctl [--socket PATH | --connect HOST:PORT] [--json] "
+		"[--timeout MS]\n"
+		"              COMMAND [ARGS]\n"
+		"       mmuctl --help\n"
+		"Commands:\n"
 		"  list                        VMs on the host\n"
 		"  show VM                     one VM and its memory map\n"
 		"  stats VM                    KVM and server statistics\n"
@@ -41,13 +49,25 @@ static void usage(void)
 		"  invalidate VM GPA SIZE      drop mappings [--discard: and "
 		"data]\n"
 		"  pause VM | resume VM | destroy VM\n"
-		"  health                      is the server serving? and "
-		"its RAM backing\n"
+		"  health                      is the server serving? and its "
+		"RAM backing\n"
 		"  host                        the server's host-wide "
 		"settings\n"
-		"VM is an id or a name; the default socket is " DEFAULT_SOCKET
-		"\n");
-	exit(2);
+		"Options:\n"
+		"  --socket PATH               the admin socket (default %s)\n"
+		"  --connect HOST:PORT         the admin API on loopback TCP "
+		"instead\n"
+		"  --json                      the reply as one JSON object\n"
+		"  --timeout MS                give up after MS ms (default "
+		"5000)\n"
+		"  -h, --help                  this text\n"
+		"VM is an id or a name.  Exit status: 0 done, 2 bad arguments, "
+		"1 no\n"
+		"channel to the server, else the call's gRPC status code (5 "
+		"NOT_FOUND,\n"
+		"...).  See mmuctl(1).\n",
+		DEFAULT_SOCKET);
+	exit(code);
 }
 
 static Kvmmu__Admin__V1__VmRef *vm_ref(const char *arg,
@@ -72,6 +92,21 @@ static uint64_t number(const char *s, const char *what)
 
 	if (num_parse(s, &v) < 0) {
 		fprintf(stderr, "mmuctl: %s: '%s' is not a number\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* A number in lo..hi, else a usage error. */
+static uint64_t in_range(const char *s, const char *what, uint64_t lo,
+			 uint64_t hi)
+{
+	uint64_t v = number(s, what);
+
+	if (v < lo || v > hi) {
+		fprintf(stderr,
+			"mmuctl: %s: %s not in %" PRIu64 "..%" PRIu64 "\n",
+			what, s, lo, hi);
 		exit(2);
 	}
 	return v;
@@ -229,7 +264,7 @@ struct cmd_state {
 static int want(int argc, int need)
 {
 	if (argc != need)
-		usage();
+		usage(stderr, 2);
 	return 0;
 }
 
@@ -329,7 +364,7 @@ static void cmd_parse(struct cmd *c, struct cmd_state *st, int argc,
 		*c = (struct cmd){&grpc__health__v1__health__descriptor,
 				  "Check", &st->rq.health.base, print_health};
 	} else {
-		usage();
+		usage(stderr, 2);
 	}
 }
 
@@ -361,6 +396,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{"discard", no_argument, NULL, 'd'},
 		{"batch-window-us", required_argument, NULL, 'w'},
 		{"allones", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -369,7 +405,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	o->timeout_ms = 5000;
 	o->window_us = -1;
 	/* GNU getopt permutes: options may come before or after COMMAND. */
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->socket = optarg;
@@ -381,26 +417,25 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->json = 1;
 			break;
 		case 't':
-			o->timeout_ms = (int)number(optarg, "--timeout");
+			o->timeout_ms =
+				(int)in_range(optarg, "--timeout", 1, INT_MAX);
 			break;
 		case 'd':
 			o->discard = 1;
 			break;
 		case 'w':
-			o->window_us = (int)number(optarg, "--batch-window-us");
-			if (o->window_us > (int)ZAP_MAX_WINDOW_US) {
-				fprintf(stderr,
-					"mmuctl: --batch-window-us: at most "
-					"%u\n",
-					ZAP_MAX_WINDOW_US);
-				exit(2);
-			}
+			o->window_us =
+				(int)in_range(optarg, "--batch-window-us", 0,
+					      ZAP_MAX_WINDOW_US);
 			break;
 		case 'a':
 			o->allones = optarg;
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 }
@@ -420,7 +455,7 @@ int main(int argc, char **argv)
 	first = optind;
 	nargs = argc - first;
 	if (nargs < 1)
-		usage();
+		usage(stderr, 2);
 	cmd_parse(&c, &st, nargs, argv + first, &o);
 	if (o.connect)
 		snprintf(target, sizeof(target), "%s", o.connect);

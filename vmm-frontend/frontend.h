@@ -89,7 +89,9 @@ int fail(struct frontend *f, const char *what);
 /*
  * run.c: serves every vCPU's exits until all are finished, the guest
  * reset or panicked, or one vCPU crashed (the others are not waited for).  0,
- * or -ETIMEDOUT past the timeout, -EPIPE when the server went away, -ECANCELED
+ * or -ETIMEDOUT past the timeout, -EPIPE when the server went away (it closed
+ * the connection), -ECONNRESET when it closed a vCPU's channel (the server
+ * went away, or the VM was destroyed through the admin API), -ECANCELED
  * when libvirt stopped the domain or a signal came.
  */
 int frontend_run(struct frontend *f, double t0);

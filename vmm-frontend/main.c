@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,28 +36,92 @@
 #define EXIT_TIMEOUT	 126
 #define EXIT_STOPPED	 143 /* as SIGTERM would: a signal, or libvirt */
 
-static void usage(void)
+/*
+ * --help prints this on stdout and exits 0; a bad argument prints it on
+ * stderr and exits EXIT_USAGE, before the server is asked anything.
+ * The exit statuses are vmm-frontend(1)'s EXIT STATUS.
+ */
+static void usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: vmm-frontend --socket PATH (--payload FILE | "
-			"--kernel BZIMAGE [--initrd FILE])\n"
-			"                    [--memory MiB] [--vcpus N] "
-			"[--mark-line TEXT]\n"
-			"                    [--cmdline STR] [--name NAME] "
-			"[--timeout SEC] [--stats] [-q] [--poll-us N]\n"
-			"                    [--machine plain|pc] "
-			"[--pci-devices N] [--pci-commit lazy|eager]\n"
-			"                    [--json]\n"
-			"                    [--zap-mode all|memslot] "
-			"[--batch-window-us N] [--allones mmio|rom]\n"
-			"       vmm-frontend --socket PATH "
-			"(--connect URI --domain NAME | --domain-xml FILE|-)\n"
-			"                    [--timeout SEC] [--stats] [-q] "
-			"[--poll-us N] [--json] [--pci-commit lazy|eager]\n"
-			"       started as root it becomes --user (default "
-			"nobody) once set up; --no-sandbox\n"
-			"       turns off that and the seccomp filter "
-			"(debugging only)\n");
-	exit(EXIT_USAGE);
+	fprintf(out,
+		"usage: vmm-frontend --socket PATH (--payload FILE | --kernel "
+		"BZIMAGE\n"
+		"                    [--initrd FILE]) [--memory MiB] [--vcpus "
+		"N]\n"
+		"                    [--cmdline STR] [--name NAME] [--machine "
+		"plain|pc]\n"
+		"                    [--pci-devices N] [--pci-commit "
+		"lazy|eager]\n"
+		"                    [--zap-mode all|memslot] "
+		"[--batch-window-us N]\n"
+		"                    [--allones mmio|rom] [--timeout SEC] "
+		"[--stats] [--json]\n"
+		"                    [-q] [--poll-us N] [--mark-line TEXT] "
+		"[--user USER]\n"
+		"                    [--no-sandbox]\n"
+		"       vmm-frontend --socket PATH (--domain-xml FILE |\n"
+		"                    --connect URI --domain NAME) [--timeout "
+		"SEC] [--stats]\n"
+		"                    [--json] [-q] [--poll-us N] [--pci-commit "
+		"lazy|eager]\n"
+		"                    [--user USER] [--no-sandbox]\n"
+		"       vmm-frontend --help\n"
+		"  --socket PATH         mmu-server's control socket\n"
+		"  --payload FILE        a flat kvmmu payload "
+		"(build/guest/*.bin)\n"
+		"  --kernel BZIMAGE      a Linux bzImage, booted without "
+		"firmware\n"
+		"  --initrd FILE         the kernel's initramfs\n"
+		"  --memory MiB          guest RAM, %llu..%llu (default 256)\n"
+		"  --vcpus N             %d..%d (default 1)\n"
+		"  --cmdline STR         the payload's key=value words (at "
+		"most %d bytes),\n"
+		"                        or the kernel's command line\n"
+		"  --name NAME           the VM's name, [A-Za-z0-9._-] "
+		"(default: the file's)\n"
+		"  --machine plain|pc    pc: PCI devices, an option ROM, the "
+		"VGA window\n"
+		"  --pci-devices N       PCI devices with a 2 MiB BAR, 1..%d "
+		"(default 8)\n"
+		"  --pci-commit lazy|eager  config writes reach the server "
+		"when a device\n"
+		"                        decodes (lazy, the default), or each "
+		"at once\n"
+		"  --zap-mode all|memslot   the VM's zap control: what a "
+		"memslot change zaps\n"
+		"  --batch-window-us N   how long invalidations wait to merge, "
+		"0..%u\n"
+		"  --allones mmio|rom    how all-ones regions are served\n"
+		"  --domain-xml FILE     the VM from a libvirt domain XML "
+		"file ('-': stdin)\n"
+		"  --connect URI         ... or from libvirt at URI, with "
+		"--domain NAME\n"
+		"  --timeout SEC         stop the guest after SEC s (exit "
+		"126); 0: never\n"
+		"  --stats               every non-zero statistic at the end\n"
+		"  --json                one JSON line at the end instead of "
+		"the summary\n"
+		"  -q, --quiet           no start line, no report lines\n"
+		"  --poll-us N           busy-poll before sleeping, 0..1000000 "
+		"(default %d)\n"
+		"  --mark-line TEXT      time the first console line that "
+		"holds TEXT\n"
+		"  --user USER           started as root, become USER (default "
+		"nobody)\n"
+		"  --no-sandbox          no privilege drop, no seccomp filter "
+		"(debugging)\n"
+		"  --selftest-sandbox    (tests) report from inside the "
+		"sandbox\n"
+		"  -h, --help            this text\n"
+		"Exit status: the guest's (0..124), 125 the guest crashed, 126 "
+		"--timeout,\n"
+		"143 stopped from outside (a signal, libvirt, mmuctl destroy), "
+		"1 the VMM\n"
+		"failed, 2 bad arguments.  See vmm-frontend(1).\n",
+		GUEST_MIN_RAM >> 20, GUEST_MAX_RAM >> 20, 1, GUEST_MAX_VCPUS,
+		GUEST_CMDLINE_MAX - 1, GUEST_PCI_MAX_DEVS, ZAP_MAX_WINDOW_US,
+		WIRE_DEFAULT_SPIN_US);
+	exit(code);
 }
 
 static unsigned long long parse_num(const char *s, const char *what)
@@ -69,6 +134,38 @@ static unsigned long long parse_num(const char *s, const char *what)
 		exit(EXIT_USAGE);
 	}
 	return v;
+}
+
+/* A number in lo..hi, else a usage error. */
+static unsigned long long parse_range(const char *s, const char *what,
+				      uint64_t lo, uint64_t hi)
+{
+	uint64_t v = parse_num(s, what);
+
+	if (v < lo || v > hi) {
+		fprintf(stderr, "vmm-frontend: %s: %s not in %llu..%llu\n",
+			what, s, (unsigned long long)lo,
+			(unsigned long long)hi);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+/* A VM name as mmu-server takes it (validate.c), else a usage error. */
+static const char *parse_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > KVMMU_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789._-") != len) {
+		fprintf(stderr,
+			"vmm-frontend: --name: '%s': VM names are 1..%d "
+			"characters of [A-Za-z0-9._-]\n",
+			s, KVMMU_NAME_MAX);
+		exit(EXIT_USAGE);
+	}
+	return s;
 }
 
 /* 0 for the first word, 1 for the second; anything else is refused. */
@@ -170,6 +267,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"kernel", required_argument, NULL, 'K'},
 		{"initrd", required_argument, NULL, 'I'},
 		{"mark-line", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -180,7 +278,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->user = "nobody"; /* started as root, run as nobody */
 	o->vcpus = 1;
-	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		note_vm_flag(o, longopts, ch);
 		switch (ch) {
 		case 's':
@@ -190,19 +288,23 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->payload = optarg;
 			break;
 		case 'm':
-			o->memory_mib = parse_num(optarg, "--memory");
+			o->memory_mib = parse_range(optarg, "--memory",
+						    GUEST_MIN_RAM >> 20,
+						    GUEST_MAX_RAM >> 20);
 			break;
 		case 'c':
-			o->vcpus = (unsigned)parse_num(optarg, "--vcpus");
+			o->vcpus = (unsigned)parse_range(optarg, "--vcpus", 1,
+							 GUEST_MAX_VCPUS);
 			break;
 		case 'l':
 			o->cmdline = optarg;
 			break;
 		case 'n':
-			o->name = optarg;
+			o->name = parse_name(optarg);
 			break;
 		case 't':
-			o->timeout_s = (unsigned)parse_num(optarg, "--timeout");
+			o->timeout_s = (unsigned)parse_range(
+				optarg, "--timeout", 0, UINT_MAX);
 			break;
 		case 'S':
 			o->stats = 1;
@@ -211,7 +313,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->quiet = 1;
 			break;
 		case 'P':
-			o->spin_us = (unsigned)parse_num(optarg, "--poll-us");
+			o->spin_us = (unsigned)parse_range(optarg, "--poll-us",
+							   0, 1000000);
 			break;
 		case 'J':
 			o->json = 1;
@@ -224,8 +327,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 					      "eager");
 			break;
 		case 'D':
-			o->pci_devices =
-				(unsigned)parse_num(optarg, "--pci-devices");
+			o->pci_devices = (unsigned)parse_range(
+				optarg, "--pci-devices", 1, GUEST_PCI_MAX_DEVS);
 			break;
 		case 'Z':
 			o->zap.has_mode = 1;
@@ -234,8 +337,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'W':
 			o->zap.has_batch_window_us = 1;
-			o->zap.batch_window_us = (uint32_t)parse_num(
-				optarg, "--batch-window-us");
+			o->zap.batch_window_us = (uint32_t)parse_range(
+				optarg, "--batch-window-us", 0,
+				ZAP_MAX_WINDOW_US);
 			break;
 		case 'A':
 			o->zap.has_allones = 1;
@@ -269,29 +373,29 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'L':
 			o->mark = optarg;
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
 		default:
-			usage();
+			usage(stderr, EXIT_USAGE);
 		}
 	}
 	if (!o->socket || optind != argc)
-		usage();
+		usage(stderr, EXIT_USAGE);
 	if (o->connect || o->domain || o->domain_xml)
 		check_domain_args(o);
 	else if (!o->payload == !o->kernel || (o->initrd && !o->kernel))
-		usage();
+		usage(stderr, EXIT_USAGE);
 	if (o->kernel)
 		o->pc = 1; /* Linux wants a PCI host bridge and the PC's ports
 			    */
-	if (o->pci_devices == 0 || o->pci_devices > GUEST_PCI_MAX_DEVS) {
+	/* A payload's words travel in its boot info (guest/abi.h). */
+	if (o->payload && o->cmdline &&
+	    strlen(o->cmdline) >= GUEST_CMDLINE_MAX) {
 		fprintf(stderr,
-			"vmm-frontend: --pci-devices: %u not in "
-			"1..%d\n",
-			o->pci_devices, GUEST_PCI_MAX_DEVS);
-		exit(EXIT_USAGE);
-	}
-	if (o->vcpus == 0 || o->vcpus > GUEST_MAX_VCPUS) {
-		fprintf(stderr, "vmm-frontend: --vcpus: %u not in 1..%d\n",
-			o->vcpus, GUEST_MAX_VCPUS);
+			"vmm-frontend: --cmdline: %zu bytes; a payload takes "
+			"at most %d\n",
+			strlen(o->cmdline), GUEST_CMDLINE_MAX - 1);
 		exit(EXIT_USAGE);
 	}
 }
@@ -548,6 +652,35 @@ static FILE *serial_open(const struct options *o)
 	return stdout;
 }
 
+/*
+ * The server closed the VM's exit channels.  While this frontend's
+ * connection lives, only the admin API's DestroyVm (mmuctl destroy) ends
+ * a VM its frontend did not destroy (ARCHITECTURE.md: one teardown), and
+ * the server then answers for the VM with ENOENT; a server that is going
+ * away answers nothing and closes the connection.  Returns the exit code.
+ */
+static int frontend_vm_gone(struct frontend *f)
+{
+	Kvmmu__Reply *rep;
+	int r = client_get_stats(&f->f_cl, f->f_boot.b_vm, &rep);
+
+	client_free_reply(rep);
+	if (r == -ENOENT) {
+		fprintf(stderr, "vmm-frontend: VM destroyed by the operator "
+				"(mmuctl destroy / admin API)\n");
+		return EXIT_STOPPED;
+	}
+	if (r == 0)
+		fprintf(stderr, "vmm-frontend: mmu-server closed the exit "
+				"channels of a VM it still runs\n");
+	else
+		fprintf(stderr,
+			"vmm-frontend: mmu-server went away (GetStats: %s: "
+			"%s); the VM is gone\n",
+			f->f_cl.cl_err, strerror(f->f_cl.cl_errcode));
+	return EXIT_VMM_ERROR;
+}
+
 /* Boots, runs and destroys the VM; returns the exit code. */
 static int frontend_main(struct frontend *f, const void *payload, size_t len,
 			 const struct linux_spec *ls)
@@ -584,6 +717,8 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 	}
 	r = frontend_run(f, t0);
 	fflush(stdout);
+	if (r == -ECONNRESET)
+		return frontend_vm_gone(f);
 	if (r == -ETIMEDOUT)
 		code = EXIT_TIMEOUT;
 	else if (r == -ECANCELED)
@@ -680,6 +815,8 @@ int main(int argc, char **argv)
 			catch_signals();
 	}
 	default_name(&o, namebuf, sizeof(namebuf));
+	/* From here on a failure is the VMM's: a file it cannot load too. */
+	code = EXIT_VMM_ERROR;
 	if (o.kernel ? load_linux(&o, &ls, err, sizeof(err)) < 0
 		     : guest_load_file(o.payload, &payload, &len, err,
 				       sizeof(err)) < 0) {
@@ -687,7 +824,6 @@ int main(int argc, char **argv)
 			o.connect || o.domain_xml ? "os/kernel: " : "", err);
 		goto out;
 	}
-	code = EXIT_VMM_ERROR;
 	f.f_linux = o.kernel != NULL;
 	serial = serial_open(&o);
 	if (serial == NULL)

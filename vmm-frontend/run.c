@@ -180,14 +180,9 @@ int frontend_run(struct frontend *f, double t0)
 			if (!pfd[i].revents)
 				continue;
 			r = run_serve(f, i);
-			if (r == -EPIPE) {
-				fprintf(stderr,
-					"vmm-frontend: mmu-server went "
-					"away (it closed vCPU %u's "
-					"channel); the VM is gone\n",
-					i);
-				return r;
-			}
+			/* Server gone, or the VM destroyed: main.c asks. */
+			if (r == -EPIPE)
+				return -ECONNRESET;
 			if (r < 0) {
 				fprintf(stderr,
 					"vmm-frontend: vcpu %u "

@@ -1,0 +1,121 @@
+#!/bin/bash
+# test_cli.sh BIN_DIR GUEST_DIR: what the programs do and exit with
+# against a real mmu-server (issue 22, items 2 and 4): the server makes
+# its sockets' missing directories (0755) or names the one it cannot
+# make; a frontend whose VM an operator destroys (mmuctl destroy) says so
+# and exits 143, the server going on; a frontend whose server goes away
+# says so and exits 1; one whose payload is missing exits 1.
+set -u
+bin=$1 guest=$2
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "SKIP test_cli: /dev/kvm cannot be opened; needs KVM"
+	exit 77
+fi
+dir=$(mktemp -d /tmp/kvmmu-cli.XXXXXX)
+srv="" fe=""
+cleanup() {
+	[ -n "$fe" ] && kill "$fe" 2>/dev/null
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+passed=0 failed=0
+check() {
+	if eval "$1"; then passed=$((passed + 1)); else
+		failed=$((failed + 1))
+		echo "FAIL: $2"
+	fi
+}
+# wait_for TEST SECONDS: until TEST holds (emulated CPUs are slow).
+wait_for() {
+	local _i
+	for _i in $(seq $(($2 * 20))); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# start_server SOCKET ARGS...: a server in the foreground, its log kept.
+start_server() {
+	# shellcheck disable=SC2034 # read by wait_for's eval
+	local s=$1
+
+	"$bin/mmu-server" -d --socket "$@" 2>>"$dir/server.log" &
+	srv=$!
+	wait_for '[ -S "$s" ] || ! kill -0 $srv 2>/dev/null' 30
+}
+stop_server() {
+	local st=0
+	kill "$srv"
+	wait "$srv" || st=$?
+	srv=""
+	return $st
+}
+# A frontend whose guest runs until it is stopped.
+start_frontend() {
+	local out=$dir/$2.out
+
+	"$bin/vmm-frontend" --socket "$1" --payload "$guest/memtouch.bin" \
+		--memory 16 --cmdline passes=1000000000 --name "$2" \
+		>"$out" 2>"$dir/$2.err" &
+	fe=$!
+	wait_for 'grep -q running "$out" || ! kill -0 $fe 2>/dev/null' 30
+}
+# The frontend's status, in st (a $(...) subshell could not wait for it).
+frontend_wait() {
+	st=0
+	wait "$fe" || st=$?
+	fe=""
+}
+
+# --- the sockets' directories ------------------------------------------
+sock=$dir/new/sub/mmu.sock admin=$dir/adm/admin.sock
+start_server "$sock" --admin-socket "$admin"
+check '[ -S "$sock" ]' "the server listens on $sock, its directories made"
+check '[ -S "$admin" ]' "and on $admin"
+for d in "$dir/new" "$dir/new/sub" "$dir/adm"; do
+	check '[ "$(stat -c %a "$d")" = 755 ]' \
+		"$d is mode 0755 ($(stat -c %a "$d" 2>/dev/null))"
+done
+
+# --- an operator destroys a VM ------------------------------------------
+start_frontend "$sock" victim
+"$bin/mmuctl" --socket "$admin" destroy victim >/dev/null
+check '[ $? -eq 0 ]' "mmuctl destroy victim"
+frontend_wait
+check '[ "$st" -eq 143 ]' "the frontend of a destroyed VM exits 143 ($st)"
+check 'grep -q "VM destroyed by the operator" "$dir/victim.err"' \
+	"it says the operator destroyed its VM"
+check '! grep -q "went away" "$dir/victim.err"' "it does not say the server went away"
+check 'kill -0 $srv' "the server still runs"
+"$bin/vmm-frontend" --socket "$sock" --payload "$guest/hello.bin" \
+	--memory 16 -q >"$dir/hello.out" 2>&1
+check '[ $? -eq 0 ]' "the next guest runs and exits 0"
+
+# --- a payload that is not there ---------------------------------------
+"$bin/vmm-frontend" --socket "$sock" --payload "$dir/none.bin" \
+	>/dev/null 2>"$dir/none.err"
+st=$?
+check '[ $st -eq 1 ]' "a missing payload exits 1 ($st)"
+
+# --- the server goes away ----------------------------------------------
+start_frontend "$sock" orphan
+stop_server
+check '[ $? -eq 0 ]' "the server exits 0 on SIGTERM"
+frontend_wait
+check '[ "$st" -eq 1 ]' "the frontend of a server gone exits 1 ($st)"
+check 'grep -q "mmu-server went away" "$dir/orphan.err"' \
+	"it says the server went away"
+check '[ ! -e "$sock" ] && [ ! -e "$admin" ]' "no socket left behind"
+
+# --- a directory the server cannot make --------------------------------
+: >"$dir/file"
+st=0
+timeout 30 "$bin/mmu-server" -d --socket "$dir/file/sub/mmu.sock" \
+	2>"$dir/nodir.err" || st=$?
+check '[ $st -eq 1 ]' "a socket under a regular file exits 1 ($st)"
+check 'grep -q "cannot make the directory $dir/file: Not a directory" "$dir/nodir.err"' \
+	"and names the directory: $(cat "$dir/nodir.err")"
+
+echo "test_cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
