@@ -7,9 +7,9 @@
  *
  * Placement: on the project's machines a memslot update costs ~15x more
  * when issued from one CPU than from another (KVM's SRCU grace period;
- * see README), so the CPU that issues the ioctls decides the result more
- * than anything we do.  Each row therefore pins both ioctl issuers (this
- * process for the in-process pair, the server for its pair) to the same
+ * see docs/benchmarks.md), so the CPU that issues the ioctls decides the
+ * result more than anything we do.  Each row therefore pins both ioctl issuers
+ * (this process for the in-process pair, the server for its pair) to the same
  * CPU, and puts the client on another CPU, as a separate frontend would
  * be.  One row per CPU.
  * Trust: benchmark code, run as root.

@@ -174,7 +174,7 @@ payloads() {
 		echo "   hardware times; the fault and ioctl counts are the figures)"
 	fi
 	echo "   (bench/zap-modes measures this for 256 MiB and 1 GiB; the live"
-	echo "   switch through libvirt is in deploy/domains/demo.sh; see README)"
+	echo "   switch through libvirt is in deploy/domains/demo.sh; see docs/libvirt.md)"
 }
 
 # Debian's kernel on 2 vCPUs: needs a KVM that runs a stock kernel.
