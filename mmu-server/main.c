@@ -25,6 +25,7 @@
 #include "probe.h"
 #include "ram.h"
 #include "release.h"
+#include "rpc.h"
 #include "server.h"
 #include "wire.h"
 
@@ -291,13 +292,68 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage(stderr, 2);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/*
+ * While stopping: the loop ends once every frontend has closed its
+ * connection (each asks why its VM ended and is told), or after
+ * STOP_GRACE_TICKS ticks all the same.
+ */
+#define STOP_TICK_MS	 50
+#define STOP_GRACE_TICKS 40
+
+static struct event *stop_tick; /* freed after the loop */
+
+static void on_stop_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
+	static unsigned ticks;
+
+	(void)fd;
+	(void)what;
+	if (TAILQ_EMPTY(&s->s_conns) || ++ticks >= STOP_GRACE_TICKS)
+		event_base_loopexit(s->s_base, NULL);
+}
+
+/*
+ * A stop never ends VMs silently: each is named in the log with its
+ * owner, ended through the one teardown (rpc_vm_destroy), and its
+ * frontend, asking why its exit channels closed, gets ESHUTDOWN and says
+ * that mmu-server stopped.  A second signal ends the loop at once.
+ */
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	static const struct timeval tick = {0, STOP_TICK_MS * 1000};
+	struct server *s = arg;
+	struct vm *vm, *next;
+	unsigned n = 0;
 
 	(void)what;
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(s->s_base, NULL);
+	if (s->s_stopping) {
+		log_info("signal %d again: stopping now", (int)sig);
+		event_base_loopexit(s->s_base, NULL);
+		return;
+	}
+	TAILQ_FOREACH(vm, &s->s_vms, vm_entry)
+	n++;
+	if (n == 0) {
+		log_info("signal %d: shutting down (no VM runs)", (int)sig);
+		event_base_loopexit(s->s_base, NULL);
+		return;
+	}
+	s->s_stopping = true;
+	log_warn("signal %d: shutting down: ending %u VM%s, each named below; "
+		 "their frontends are told this server stopped",
+		 (int)sig, n, n == 1 ? "" : "s");
+	TAILQ_FOREACH_SAFE(vm, &s->s_vms, vm_entry, next)
+	{
+		log_warn("stop: ending vm %u '%s' (uid %u, frontend pid %d)",
+			 vm->vm_id, vm->vm_name,
+			 vm->vm_owner ? (unsigned)vm->vm_owner->o_uid : 0u,
+			 (int)vm->vm_client_pid);
+		rpc_vm_destroy(vm->vm_client, vm);
+	}
+	stop_tick = event_new(s->s_base, -1, EV_PERSIST, on_stop_tick, s);
+	if (stop_tick == NULL || event_add(stop_tick, &tick) < 0)
+		event_base_loopexit(s->s_base, NULL);
 }
 
 static void server_limits(struct server *s, const struct options *o)
@@ -483,6 +539,8 @@ int main(int argc, char **argv)
 	admin_stop(admin); /* no admin call may see a VM being destroyed */
 	control_shutdown(&s);
 	release_stop(2000);
+	if (stop_tick != NULL)
+		event_free(stop_tick);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_base_free(s.s_base);

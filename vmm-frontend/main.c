@@ -656,8 +656,10 @@ static FILE *serial_open(const struct options *o)
  * The server closed the VM's exit channels.  While this frontend's
  * connection lives, only the admin API's DestroyVm (mmuctl destroy) ends
  * a VM its frontend did not destroy (ARCHITECTURE.md: one teardown), and
- * the server then answers for the VM with ENOENT; a server that is going
- * away answers nothing and closes the connection.  Returns the exit code.
+ * the server then answers for the VM with ENOENT; a server stopped by a
+ * signal ends every VM and answers ESHUTDOWN; a server that is going away
+ * otherwise answers nothing and closes the connection.  Returns the exit
+ * code.
  */
 static int frontend_vm_gone(struct frontend *f)
 {
@@ -668,6 +670,12 @@ static int frontend_vm_gone(struct frontend *f)
 	if (r == -ENOENT) {
 		fprintf(stderr, "vmm-frontend: VM destroyed by the operator "
 				"(mmuctl destroy / admin API)\n");
+		return EXIT_STOPPED;
+	}
+	if (r == -ESHUTDOWN) {
+		fprintf(stderr,
+			"vmm-frontend: mmu-server is stopping (a stop "
+			"signal, e.g. systemctl stop): it ended the VM\n");
 		return EXIT_STOPPED;
 	}
 	if (r == 0)

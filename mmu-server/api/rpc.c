@@ -715,6 +715,10 @@ int rpc_dispatch(struct rpc_client *c, const Kvmmu__Request *req, int *fds,
 	int r;
 
 	r = validate_request(req, &c->c_srv->s_lim, &e);
+	if (r == 0 && c->c_srv->s_stopping)
+		r = verr_set(&e, ESHUTDOWN,
+			     "mmu-server is stopping (a stop signal): it "
+			     "ended every VM and takes no more requests");
 	if (r == 0 && (bc >= REQ_CASES || rpc_types[bc].rt_handle == NULL))
 		r = verr_set(&e, EPROTO, "Request.body: %u has no handler", bc);
 	if (r == 0 && !c->c_hello &&

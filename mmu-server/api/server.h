@@ -5,6 +5,7 @@
 #ifndef KVMMU_SERVER_H
 #define KVMMU_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -61,6 +62,12 @@ struct server {
 	struct event *s_ev_listen;
 	struct connlist s_conns;
 	struct vmlist s_vms; /* every VM, for the admin side */
+	/*
+	 * A stop signal came: main.c ended every VM, naming each, and
+	 * every request now gets ESHUTDOWN, so that a frontend that asks
+	 * why its VM ended learns it was this stop, not a crash.
+	 */
+	bool s_stopping;
 	struct vm_gone s_destroyed[SRV_DESTROYED_KEPT]; /* a ring */
 	uint64_t s_ndestroyed; /* ever recorded; the next goes at % KEPT */
 };

@@ -189,12 +189,14 @@ st=0
 wait "$srv_pid" || st=$?
 srv_pid=""
 check "the server exits clean on SIGTERM ($st)" test "$st" -eq 0
+check "its log names each VM it ended" \
+	test "$(grep -c "stop: ending vm" "$TMP/mmu-server.log")" -eq 3
 for f in observer q1 q2; do
 	eval "pid=\$pid_$f"
 	st=0
 	fe_wait "$pid" || st=$?
 	check "$f exits with an error ($st)" test "$st" -ne 0
-	check "$f says the server went away" grep -q "mmu-server went away" "$TMP/$f.err"
+	check "$f says the server stopped" grep -q "mmu-server is stopping" "$TMP/$f.err"
 done
 check "no socket left behind" not test -e "$TMP/mmu.sock"
 check "no admin socket left behind" not test -e "$TMP/admin.sock"

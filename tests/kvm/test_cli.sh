@@ -3,8 +3,10 @@
 # against a real mmu-server (issue 22, items 2 and 4): the server makes
 # its sockets' missing directories (0755) or names the one it cannot
 # make; a frontend whose VM an operator destroys (mmuctl destroy) says so
-# and exits 143, the server going on; a frontend whose server goes away
-# says so and exits 1; one whose payload is missing exits 1.
+# and exits 143, the server going on; a server stopped by SIGTERM names
+# each VM it ends in its log, and their frontends say the server stopped
+# and exit 143; a frontend whose server dies (SIGKILL) says it went away
+# and exits 1; one whose payload is missing exits 1.
 set -u
 bin=$1 guest=$2
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
@@ -98,15 +100,29 @@ check '[ $? -eq 0 ]' "the next guest runs and exits 0"
 st=$?
 check '[ $st -eq 1 ]' "a missing payload exits 1 ($st)"
 
-# --- the server goes away ----------------------------------------------
+# --- the server is stopped ----------------------------------------------
 start_frontend "$sock" orphan
 stop_server
 check '[ $? -eq 0 ]' "the server exits 0 on SIGTERM"
 frontend_wait
-check '[ "$st" -eq 1 ]' "the frontend of a server gone exits 1 ($st)"
-check 'grep -q "mmu-server went away" "$dir/orphan.err"' \
-	"it says the server went away"
+check '[ "$st" -eq 143 ]' "the frontend of a stopped server exits 143 ($st)"
+check 'grep -q "mmu-server is stopping" "$dir/orphan.err"' \
+	"it says the server stopped: $(tail -1 "$dir/orphan.err")"
+check 'grep -q "stop: ending vm [0-9]* .orphan. (uid [0-9]*, frontend pid" "$dir/server.log"' \
+	"the server's log names the VM it ended"
 check '[ ! -e "$sock" ] && [ ! -e "$admin" ]' "no socket left behind"
+
+# --- the server dies ----------------------------------------------------
+start_server "$sock" --admin-socket "$admin"
+start_frontend "$sock" widow
+kill -KILL "$srv"
+wait "$srv" 2>/dev/null
+srv=""
+frontend_wait
+check '[ "$st" -eq 1 ]' "the frontend of a server killed exits 1 ($st)"
+check 'grep -q "mmu-server went away" "$dir/widow.err"' \
+	"it says the server went away"
+rm -f "$sock" "$admin"
 
 # --- a directory the server cannot make --------------------------------
 : >"$dir/file"
