@@ -9,21 +9,19 @@
 set -eu
 src=$1
 cd "$src"
-docs=$(cat README.md ARCHITECTURE.md)
 passed=0 failed=0
 named() {
 	# `name`, or name inside a backticked list such as `a.c`, `b.c`.
-	if grep -Fq -- "\`$1\`" <<<"$docs" ||
-		grep -Eq -- "\`[^\`]*\\b${1//./\\.}\\b[^\`]*\`" <<<"$docs"; then
+	if grep -Fq -- "\`$1\`" README.md ARCHITECTURE.md ||
+		grep -Eq -- "\`[^\`]*\\b${1//./\\.}\\b[^\`]*\`" README.md ARCHITECTURE.md; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
 		echo "FAIL: $2 is named in neither README.md's Layout table nor ARCHITECTURE.md"
 	fi
 }
-while IFS= read -r f; do
-	named "$(basename "$f")" "$f"
-done < <(find common lib mmu-server vmm-frontend kvmmu-virtd mmuctl guest \
+# No process substitution: the VM runner's init has no /dev/fd.
+files=$(find common lib mmu-server vmm-frontend kvmmu-virtd mmuctl guest \
 	bench proto deploy -type f \( -name '*.c' -o -name '*.h' -o \
 	-name '*.S' -o -name '*.proto' -o -name '*.sh' -o -name '*.py' -o \
 	-path 'deploy/vm/*' ! -name '*.*' \) |
@@ -33,8 +31,11 @@ done < <(find common lib mmu-server vmm-frontend kvmmu-virtd mmuctl guest \
 		esac
 		echo "$f"
 	done | sort -u)
-while IFS= read -r d; do
-	named "$d/" "$d/"
-done < <(cd tests && find . -mindepth 1 -maxdepth 1 -type d | sed 's|^\./||' | sort)
+for f in $files; do
+	named "$(basename "$f")" "$f"
+done
+for d in $(cd tests && find . -mindepth 1 -maxdepth 1 -type d | sed 's|^\./||' | sort); do
+	named "$d/" "tests/$d/"
+done
 echo "test_layout: $passed named, $failed not"
 [ "$failed" -eq 0 ]
