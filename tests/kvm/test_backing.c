@@ -18,7 +18,9 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -376,6 +378,24 @@ static void test_per_vm(struct client *cl, struct admin_client *ac,
 		close(chan);
 }
 
+/* Whether a unix socket at path accepts a connection. */
+static bool listening(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0 || strlen(path) >= sizeof(sun.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
+}
+
 /* A server backing RAM as backing says; a memtouch guest on it. */
 static void test_server(const char *backing)
 {
@@ -407,8 +427,11 @@ static void test_server(const char *backing)
 		 (int)getpid(), backing);
 	unlink(sock);
 	CHECK(srv_start(&srv, args) == 0, "server start");
-	/* The admin socket comes after the control socket: slowly in TCG. */
-	for (int i = 0; i < 200 && access(sock, F_OK) < 0; i++)
+	/*
+	 * The admin socket comes after the control socket, slowly in TCG,
+	 * and exists (bound) a moment before it listens: wait for a connect.
+	 */
+	for (int i = 0; i < 200 && !listening(sock); i++)
 		usleep(50000);
 	snprintf(target, sizeof(target), "unix:%s", sock);
 	CHECK(admin_client_open(&ac, target, 5000) == 0, "channel");
