@@ -74,7 +74,8 @@ frontend_wait() {
 sock=$dir/new/sub/mmu.sock admin=$dir/adm/admin.sock
 start_server "$sock" --admin-socket "$admin"
 check '[ -S "$sock" ]' "the server listens on $sock, its directories made"
-check '[ -S "$admin" ]' "and on $admin"
+# The admin socket comes after the control socket, slowly under TCG.
+check 'wait_for "[ -S \"$admin\" ]" 30' "and on $admin"
 for d in "$dir/new" "$dir/new/sub" "$dir/adm"; do
 	check '[ "$(stat -c %a "$d")" = 755 ]' \
 		"$d is mode 0755 ($(stat -c %a "$d" 2>/dev/null))"
