@@ -495,16 +495,14 @@ static void spawn_child(struct virtd *d, struct vdom *v, const char *xml)
 		dup2(fd, STDERR_FILENO);
 	}
 	if (v->vd_uid != 0) {
-		child_become(d, v, xml);
-		execl(d->d_frontend, "vmm-frontend", "--socket",
-		      d->d_mmu_socket, "--domain-xml", "-", (char *)NULL);
+		child_become(d, v, xml); /* the XML is stdin now */
 	} else {
 		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			dup2(fd, STDIN_FILENO);
-		execl(d->d_frontend, "vmm-frontend", "--socket",
-		      d->d_mmu_socket, "--domain-xml", xml, (char *)NULL);
 	}
+	execl(d->d_frontend, "vmm-frontend", "--socket", d->d_mmu_socket,
+	      "--domain-xml", v->vd_uid != 0 ? "-" : xml, (char *)NULL);
 	fprintf(stderr, "kvmmu-virtd: exec %s: %s\n", d->d_frontend,
 		strerror(errno));
 	_exit(127);
