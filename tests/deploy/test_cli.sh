@@ -96,7 +96,11 @@ run mmuctl --socket "$dir/none.sock" --timeout 2000 list
 check '[ $rc -eq 14 ]' "mmuctl list without a server exits 14, UNAVAILABLE (got $rc)"
 
 # kvmmu-virtd: a bound out of its range exits 2 before its sockets exist.
-for a in "--max-clients 0" "--max-requests 1025" "--reply-grace x"; do
+# --domain-uids: not BASE:COUNT, one of them 0, or a range reaching
+# 4294901760 and beyond, towards (uid_t)-1.
+for a in "--max-clients 0" "--max-requests 1025" "--reply-grace x" \
+	"--domain-uids x" "--domain-uids 5:0" "--domain-uids 0:5" \
+	"--domain-uids 4294901760:1" "--domain-uids 4294901000:1000"; do
 	# shellcheck disable=SC2086
 	run kvmmu-virtd --socket "$dir/virtd/sock" --state-dir "$dir/state" $a
 	check '[ $rc -eq 2 ]' "kvmmu-virtd $a exits 2 (got $rc)"
