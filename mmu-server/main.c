@@ -92,10 +92,10 @@ static void usage(FILE *out, int code)
 		"  --uid-max-ram-mib N  --uid-limit ram_mib=N\n"
 		"  --poll-us N        busy-poll before sleeping on a socket "
 		"(default %d; 0: off)\n"
-		"  --ram-backing B    guest RAM in 4k pages as the guest "
-		"touches them (the\n"
-		"                     default) or huge: 2 MiB pages, all "
-		"allocated at CreateVm\n"
+		"  --ram-backing B    guest RAM in huge (2 MiB) pages as the "
+		"guest touches them\n"
+		"                     (the default, where the host can) or 4k "
+		"pages\n"
 		"  --admin-socket P   serve the gRPC admin API on unix socket "
 		"P\n"
 		"  --admin-group G    let group G use it (mode 0660); default "
@@ -204,7 +204,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	quota_defaults(&o->quota);
 	o->max_ram_mib = o->quota.ql_vm[QR_RAM] >> 20;
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
-	o->ram_backing = RAM_4K;
+	o->ram_backing = RAM_HUGE;
 	while ((ch = getopt_long(argc, argv, "dvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

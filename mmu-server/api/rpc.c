@@ -229,6 +229,7 @@ static int rpc_create_vm(struct rpc_client *c, const Kvmmu__Request *req,
 	vs.vs_ram_bytes = m->ram_bytes;
 	vs.vs_hugetlb_kib = m->has_hugetlb_page_kib ? m->hugetlb_page_kib : 0;
 	vs.vs_backing = m->ram_backing;
+	vs.vs_ram_immediate = m->has_ram_immediate && m->ram_immediate;
 	vs.vs_zap = zp;
 	rpc_machine(m->machine, &vs.vs_machine);
 	r = vm_create(&s->s_kh, &vs, &vm, &fds[1], e);

@@ -1,33 +1,53 @@
 /*
- * ram.c: the backing of guest RAM (ram.h).  Why collapse rather than a
- * tmpfs of our own mounted huge=within_size: a regular tmpfs file cannot
- * be sealed (only memfd_create(MFD_ALLOW_SEALING) clears the seal that
- * every shmem inode starts with), and a frontend holding an unsealed RAM
- * fd could ftruncate it, growing it past its RAM quota through its own
- * mapping or shrinking it under the guest; and mounting needs
- * CAP_SYS_ADMIN, which the hardened unit does not give.
+ * ram.c: the backing of guest RAM (ram.h).
+ *
+ * "huge" RAM is a file on a tmpfs of the VM's own, mounted with
+ * huge=within_size: a tmpfs mount's huge= is its own (shmem_enabled
+ * overrides it only with "deny" and "force"), so the guest's first touch
+ * of a 2 MiB range allocates a 2 MiB page there, as QEMU's anonymous RAM
+ * gets THP, on a host left at shmem_enabled=never.  Mounting needs
+ * CAP_SYS_ADMIN in the user namespace that owns the mount namespace, which
+ * the server has nowhere: a child of ours makes a user namespace and a
+ * mount namespace of its own (unprivileged, as bwrap does), mounts the
+ * tmpfs there detached (fsopen/fsmount: it is attached nowhere, not even
+ * in that namespace), opens an O_TMPFILE file in it and hands us the fd,
+ * then exits.  The file has no name anywhere and the mount goes with the
+ * last fd of the file, so a dead server leaves nothing.
+ *
+ * What a memfd's seals gave, and how it holds here: a tmpfs file cannot
+ * be sealed (only memfd_create(MFD_ALLOW_SEALING) clears the seal every
+ * shmem inode starts with), so a frontend holding the RAM fd can
+ * ftruncate it.  Growing gains it nothing: the mount's size= is the VM's
+ * RAM, so no more than that is ever allocated (beyond it, ENOSPC).
+ * Shrinking takes RAM from its own guest only: the server never touches
+ * guest RAM through its mapping (KVM reads it with uaccess, which fails
+ * with EFAULT, not SIGBUS), so the vCPUs of that VM stop with an error and
+ * nothing else is hurt.  One mount per VM is what makes both true.
+ *
+ * Where the child cannot (user namespaces forbidden: sysctl, a unit's
+ * RestrictNamespaces, a seccomp filter), RAM is a sealed memfd in 4 KiB
+ * pages, and ram_host_init says why in one line.
  * Trust: privileged; sizes come validated from CreateVm.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/mount.h>
 
 #include "hugemap.h"
 #include "ram.h"
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25 /* Linux 6.1 uapi */
-#endif
-
 #define SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
-
-/* Consecutive failures after which a VM's collapse gives up. */
-#define RAM_MISSES_MAX 16
 
 static struct ram_host ram_in_force = {
 	.rh_want = RAM_4K,
@@ -119,75 +139,215 @@ static void shmem_choice(char *out, size_t len)
 	fclose(f);
 }
 
-uint64_t ram_collapse(void *p, int fd, uint64_t len, int *err)
-{
-	volatile uint8_t *base = p;
-	uint64_t done = 0;
-	unsigned misses = 0;
+/* The steps of the child, named in errors. */
+enum tmpfs_step {
+	TS_USERNS, /* unshare(CLONE_NEWUSER | CLONE_NEWNS) */
+	TS_IDMAP,  /* our own uid and gid, as 0 inside */
+	TS_FSOPEN, /* fsopen("tmpfs") and its options */
+	TS_MOUNT,  /* FSCONFIG_CMD_CREATE, fsmount */
+	TS_FILE,   /* openat(O_TMPFILE) */
+	TS_SEND,   /* the fd to the parent */
+};
 
-	*err = 0;
-	for (uint64_t off = 0; off + RAM_HUGE_PAGE <= len;
-	     off += RAM_HUGE_PAGE) {
-		/*
-		 * MADV_COLLAPSE builds a huge page from pages present and
-		 * refuses a range with none (EINVAL): one written byte gives
-		 * it the first; the memfd is new, so that byte is a 0 anyway.
-		 */
-		base[off] = 0;
-		if (madvise((uint8_t *)p + off, RAM_HUGE_PAGE, MADV_COLLAPSE) ==
-		    0) {
-			/*
-			 * The page stays in the memfd; our mapping of it
-			 * goes, so that RSS counts what the guest touched
-			 * (the first touch maps the 2 MiB page whole).
-			 */
-			madvise((uint8_t *)p + off, RAM_HUGE_PAGE,
-				MADV_DONTNEED);
-			done += RAM_HUGE_PAGE;
-			misses = 0;
-			continue;
-		}
-		*err = errno;
-		/* Give back the 4 KiB page the write took. */
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  (off_t)off, 4096);
-		/* EINVAL: this kernel cannot (or may not); no use going on. */
-		if (*err == EINVAL || ++misses == RAM_MISSES_MAX)
-			break;
-	}
-	return done;
+static const char *const tmpfs_steps[] = {
+	[TS_USERNS] = "a user namespace (unshare)",
+	[TS_IDMAP] = "its uid/gid maps",
+	[TS_FSOPEN] = "fsopen(tmpfs)",
+	[TS_MOUNT] = "fsmount",
+	[TS_FILE] = "an O_TMPFILE file",
+	[TS_SEND] = "passing the fd",
+};
+
+/* "0 <id> 1" for a uid_map or gid_map, without stdio. */
+static void idmap_line(char *out, unsigned id)
+{
+	char digits[12];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + id % 10);
+	while ((id /= 10) != 0);
+	*out++ = '0';
+	*out++ = ' ';
+	while (n > 0)
+		*out++ = digits[--n];
+	memcpy(out, " 1", 3);
 }
 
-/* Collapses a 2 MiB memfd of our own: can this kernel do it for us? */
-static int ram_probe(void)
+/* Writes s to the /proc file path; 0 or -1.  Async-signal-safe. */
+static int write_file(const char *path, const char *s)
 {
-	int fd = memfd_create("kvmmu-ram-probe", MFD_CLOEXEC), err = 0;
-	void *p;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
 
 	if (fd < 0)
-		return errno;
-	if (ftruncate(fd, (off_t)RAM_HUGE_PAGE) < 0) {
-		err = errno;
-		close(fd);
-		return err;
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static int fsconfig_str(int fs, const char *key, const char *val)
+{
+	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, val, 0);
+}
+
+/*
+ * The child: a tmpfs of bytes in its own namespaces, one O_TMPFILE file
+ * in it, sent on sock.  A failure sends {step, errno} and no fd.  Only
+ * system calls from here on: the server has threads.
+ */
+static void __attribute__((noreturn))
+tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
+{
+	int msg[2] = {0, 0}, fs = -1, mnt = -1, fd = -1;
+	char buf[CMSG_SPACE(sizeof(int))], line[48];
+	struct iovec iov = {msg, sizeof(msg)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		msg[0] = TS_USERNS;
+		goto fail;
 	}
+	msg[0] = TS_IDMAP;
+	idmap_line(line, (unsigned)uid);
+	if (write_file("/proc/self/uid_map", line) < 0 ||
+	    write_file("/proc/self/setgroups", "deny") < 0)
+		goto fail;
+	idmap_line(line, (unsigned)gid);
+	if (write_file("/proc/self/gid_map", line) < 0)
+		goto fail;
+	msg[0] = TS_FSOPEN;
+	fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	/* Room for the file and the root: nothing else can be made in it. */
+	if (fs < 0 || fsconfig_str(fs, "huge", "within_size") < 0 ||
+	    fsconfig_str(fs, "size", size) < 0 ||
+	    fsconfig_str(fs, "nr_inodes", "2") < 0 ||
+	    fsconfig_str(fs, "mode", "0700") < 0)
+		goto fail;
+	msg[0] = TS_MOUNT;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto fail;
+	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID |
+				   MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		goto fail;
+	msg[0] = TS_FILE;
+	fd = openat(mnt, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	msg[0] = TS_SEND;
+	mh.msg_control = buf;
+	mh.msg_controllen = sizeof(buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	msg[0] = -1;
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(msg))
+		_exit(0);
+	msg[0] = TS_SEND;
+fail:
+	msg[1] = errno;
+	mh.msg_control = NULL;
+	mh.msg_controllen = 0;
+	(void)sendmsg(sock, &mh, MSG_NOSIGNAL);
+	_exit(1);
+}
+
+int ram_tmpfs_open(uint64_t bytes, char *msg, size_t len)
+{
+	int sv[2], got[2] = {TS_SEND, EPIPE}, fd = -1, st, err;
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {got, sizeof(got)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = buf,
+			    .msg_controllen = sizeof(buf)};
+	struct cmsghdr *cm;
+	char size[24];
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		err = errno;
+		snprintf(msg, len, "socketpair: %s", strerror(err));
+		return -err;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		tmpfs_child(sv[1], size, geteuid(), getegid());
+	}
+	err = errno;
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		snprintf(msg, len, "fork: %s", strerror(err));
+		return -err;
+	}
+	n = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
+	close(sv[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm != NULL && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (fd >= 0 && ftruncate(fd, (off_t)bytes) == 0)
+		return fd;
+	if (fd >= 0) {
+		got[0] = -1;
+		got[1] = errno;
+		close(fd);
+	}
+	err = got[1] > 0 ? got[1] : EIO;
+	snprintf(msg, len, "%s: %s",
+		 got[0] >= 0 && got[0] <= TS_SEND ? tmpfs_steps[got[0]]
+						  : "ftruncate",
+		 strerror(err));
+	return -err;
+}
+
+/*
+ * A 2 MiB file of our own, one byte written: does the kernel give it a
+ * 2 MiB page?  0, or -errno with msg saying where it failed.
+ */
+static int ram_probe(char *msg, size_t len)
+{
+	int fd = ram_tmpfs_open(RAM_HUGE_PAGE, msg, len), err = 0;
+	struct stat st;
+	uint8_t *p;
+
+	if (fd < 0)
+		return fd;
 	p = hugemap_shared(fd, RAM_HUGE_PAGE, MAP_NORESERVE);
 	if (p == MAP_FAILED) {
 		err = errno;
+		snprintf(msg, len, "mmap: %s", strerror(err));
 		close(fd);
-		return err;
+		return -err;
 	}
-	if (ram_collapse(p, fd, RAM_HUGE_PAGE, &err) != RAM_HUGE_PAGE &&
-	    err == 0)
-		err = EIO;
+	p[0] = 1;
+	if (fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_blocks * 512 != RAM_HUGE_PAGE) {
+		err = EOPNOTSUPP;
+		snprintf(msg, len,
+			 "a touched tmpfs file got 4 KiB pages, not 2 MiB");
+	}
 	munmap(p, RAM_HUGE_PAGE);
 	close(fd);
-	return err;
+	return -err;
 }
 
 const struct ram_host *ram_host_init(enum ram_backing want)
 {
 	struct ram_host *h = &ram_in_force;
+	char msg[160] = "";
 	int err = 0;
 
 	h->rh_want = want;
@@ -196,8 +356,14 @@ const struct ram_host *ram_host_init(enum ram_backing want)
 	/* Probed whatever want says, so the log and GetHost can tell. */
 	h->rh_can_huge = h->rh_shmem[0] != '\0' &&
 			 strcmp(h->rh_shmem, "deny") != 0 &&
-			 (err = ram_probe()) == 0;
-	if (h->rh_shmem[0] == '\0') {
+			 (err = ram_probe(msg, sizeof(msg))) == 0;
+	if (want == RAM_4K) {
+		snprintf(h->rh_why, sizeof(h->rh_why),
+			 "4k (--ram-backing 4k): a memfd, pages as the guest "
+			 "touches them, 2 MiB only where shmem_enabled [%s] "
+			 "allows",
+			 h->rh_shmem[0] ? h->rh_shmem : "absent");
+	} else if (h->rh_shmem[0] == '\0') {
 		snprintf(h->rh_why, sizeof(h->rh_why),
 			 "4k (huge asked): %s is missing: this kernel has no "
 			 "transparent huge pages",
@@ -208,22 +374,14 @@ const struct ram_host *ram_host_init(enum ram_backing want)
 			 "forbids huge pages in shared memory");
 	} else if (err != 0) {
 		snprintf(h->rh_why, sizeof(h->rh_why),
-			 "4k (huge asked): MADV_COLLAPSE of a memfd: %s%s",
-			 strerror(err),
-			 err == EINVAL ? " (Linux 6.1 or later is needed)"
-				       : "");
-	} else if (want == RAM_HUGE) {
+			 "4k (huge asked): a tmpfs of our own: %s", msg);
+	} else {
 		h->rh_have = RAM_HUGE;
 		snprintf(h->rh_why, sizeof(h->rh_why),
-			 "huge: 2 MiB pages by MADV_COLLAPSE, allocated at "
-			 "CreateVm (shmem_enabled [%s])",
+			 "huge: 2 MiB pages as the guest touches them, on a "
+			 "tmpfs per VM (huge=within_size; shmem_enabled [%s])",
 			 h->rh_shmem);
 	}
-	if (want == RAM_4K)
-		snprintf(h->rh_why, sizeof(h->rh_why),
-			 "4k (--ram-backing 4k): pages as the guest touches "
-			 "them, 2 MiB only where shmem_enabled [%s] allows",
-			 h->rh_shmem[0] ? h->rh_shmem : "absent");
 	return h;
 }
 

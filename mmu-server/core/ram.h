@@ -1,27 +1,25 @@
 /*
- * ram.h: how guest RAM is backed.  Guest RAM is a sealed memfd, which
- * lives on the kernel's internal shmem mount; whether its pages come 2
- * MiB at a time is, for page faults, /sys/kernel/mm/transparent_hugepage/
- * shmem_enabled's say, and Debian's default there is "never".  A 2 MiB
- * page fault of the guest then costs KVM 512 faults of 4 KiB, where
- * QEMU's anonymous RAM gets THP.  MADV_COLLAPSE (Linux 6.1) builds huge
- * pages in a shmem file whatever shmem_enabled says, except "deny": the
- * server collapses each VM's RAM once, at CreateVm, through its own
- * 2 MiB-aligned mapping, which is the one KVM reads its mapping level
- * from.  The memfd, its seals and fd passing are unchanged.  The price:
- * the RAM is allocated (zeroed) at CreateVm, libvirt's
- * <allocation mode='immediate'/>, not page by page as the guest touches.
+ * ram.h: how guest RAM is backed.  A memfd lives on the kernel's internal
+ * shmem mount, whose huge pages /sys/kernel/mm/transparent_hugepage/
+ * shmem_enabled governs, and Debian's default there is "never": every 2
+ * MiB the guest touches then costs KVM 512 faults of 4 KiB, where QEMU's
+ * anonymous RAM gets THP.  So by default ("huge") each VM's RAM is a file
+ * on a tmpfs of its own mounted huge=within_size, which that setting does
+ * not govern: the guest's first touch of a 2 MiB range takes one 2 MiB
+ * page, and nothing is allocated before (ram.c says how, and why that is
+ * safe without a memfd's seals).  "4k" is the sealed memfd.
  * Trust: privileged; sizes come validated from CreateVm.
  */
 #ifndef KVMMU_RAM_H
 #define KVMMU_RAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum ram_backing {
 	RAM_4K,		/* pages as the guest touches them: 4 KiB on "never" */
-	RAM_HUGE,	/* collapsed into 2 MiB pages at CreateVm */
+	RAM_HUGE,	/* 2 MiB pages as touched: a tmpfs per VM */
 	RAM_HUGETLB_2M, /* hugetlbfs pages the host reserved, per VM */
 	RAM_HUGETLB_1G,
 };
@@ -32,7 +30,7 @@ enum ram_backing {
 struct ram_host {
 	enum ram_backing rh_want; /* mmu-server --ram-backing */
 	enum ram_backing rh_have; /* in force, after the probe */
-	bool rh_can_huge;	  /* the probe collapsed: CreateVm may ask */
+	bool rh_can_huge;	  /* the probe got a 2 MiB page: may ask */
 	char rh_shmem[16];	  /* shmem_enabled's choice; "" if none */
 	char rh_why[200];	  /* one line: how, or why not */
 };
@@ -49,9 +47,9 @@ const char *ram_backing_name(enum ram_backing b);
 int ram_backing_parse(const char *s);
 
 /*
- * Decides the backing in force for want: reads shmem_enabled and, for
- * "huge", collapses a 2 MiB memfd of its own to see that this kernel
- * can.  Returns the result (also ram_host() from then on); the caller
+ * Decides the backing in force for want: reads shmem_enabled and makes a
+ * 2 MiB tmpfs file of its own to see that this host gives it a 2 MiB
+ * page.  Returns the result (also ram_host() from then on); the caller
  * logs rh_why.  Before any call ram_host() says 4k (tests of the core
  * that never ask keep the old behaviour).
  */
@@ -59,14 +57,12 @@ const struct ram_host *ram_host_init(enum ram_backing want);
 const struct ram_host *ram_host(void);
 
 /*
- * Collapses [p, p + len) of the memfd fd, mapped at the 2 MiB-aligned p,
- * into 2 MiB pages, one at a time (a tail under 2 MiB stays 4 KiB), and
- * unmaps them from p: they stay allocated in the memfd, and the first
- * touch through p (KVM's, for the guest) maps each 2 MiB page whole.
- * Returns the bytes now in huge pages; *err is 0 or the errno of the
- * last failure.
+ * A file of bytes for "huge" RAM: on a tmpfs of its own (huge=within_size,
+ * size=bytes), made by a child in a user and mount namespace of its own,
+ * with no name anywhere.  The fd (O_RDWR, close-on-exec), or -errno with
+ * msg saying which step failed.
  */
-uint64_t ram_collapse(void *p, int fd, uint64_t len, int *err);
+int ram_tmpfs_open(uint64_t bytes, char *msg, size_t len);
 
 /*
  * Whether the host has bytes of hugetlbfs pages of kib KiB free for us:

@@ -31,28 +31,6 @@
 static uint32_t vm_next_id = 1;
 
 /*
- * The whole of the VM's RAM in 2 MiB pages now (ram.h).  What the kernel
- * cannot collapse (no free 2 MiB page, say) stays 4 KiB and is said in
- * one line; the VM runs either way.
- */
-static void vm_ram_collapse(struct vm *vm)
-{
-	uint64_t t0 = mono_ns(), done;
-	int err;
-
-	done = ram_collapse(vm->vm_ram, vm->vm_ram_fd, vm->vm_ram_bytes, &err);
-	if (err != 0)
-		log_warn("vm '%s': %llu of %llu MiB of RAM in 2 MiB pages, the "
-			 "rest in 4 KiB pages: MADV_COLLAPSE: %s",
-			 vm->vm_name, (unsigned long long)(done >> 20),
-			 (unsigned long long)(vm->vm_ram_bytes >> 20),
-			 strerror(err));
-	log_debug("vm '%s': %llu MiB collapsed in %llu us", vm->vm_name,
-		  (unsigned long long)(done >> 20),
-		  (unsigned long long)((mono_ns() - t0) / 1000));
-}
-
-/*
  * hugetlbfs pages the host reserved (CreateVm.hugetlb_page_kib): refused
  * with the counts when too few are free; the mapping then reserves them
  * (no MAP_NORESERVE), so a VM that starts cannot fault for want of one.
@@ -76,10 +54,9 @@ static int vm_ram_hugetlb(struct vm *vm, uint32_t kib, const char *name,
 }
 
 /*
- * CreateVm.ram_backing, else the server's.  "huge" only where the
- * operator chose it (--ram-backing huge) and the host can (ram_host_init
- * said why not, once): the collapse allocates all of the VM's RAM and
- * runs on the event loop, so a frontend must not be able to impose it.
+ * CreateVm.ram_backing, else the server's.  "huge" only where the host
+ * can (ram_host_init said why not, once): a frontend may ask either, as
+ * neither allocates anything before the guest touches it.
  */
 static enum ram_backing vm_ram_backing(const struct vm *vm, const char *asked)
 {
@@ -89,68 +66,94 @@ static enum ram_backing vm_ram_backing(const struct vm *vm, const char *asked)
 		return h->rh_have;
 	if (ram_backing_parse(asked) != RAM_HUGE)
 		return RAM_4K;
-	if (h->rh_want != RAM_HUGE || !h->rh_can_huge) {
+	if (!h->rh_can_huge) {
 		log_info("vm '%s': huge RAM asked, 4k given: %s", vm->vm_name,
-			 h->rh_want != RAM_HUGE
-				 ? "mmu-server --ram-backing is 4k"
-				 : h->rh_why);
+			 h->rh_why);
 		return RAM_4K;
 	}
 	return RAM_HUGE;
 }
 
-static int vm_ram_create(struct vm *vm, uint32_t hugetlb_kib,
-			 const char *backing, struct verr *e)
+/* "huge": a tmpfs file of the VM's own (ram.h); unsealable, see ram.c. */
+static int vm_ram_tmpfs(struct vm *vm, struct verr *e)
+{
+	char msg[160];
+
+	vm->vm_ram_fd = ram_tmpfs_open(vm->vm_ram_bytes, msg, sizeof(msg));
+	if (vm->vm_ram_fd >= 0)
+		return 0;
+	return verr_set(e, -vm->vm_ram_fd, "RAM on a tmpfs of its own: %s",
+			msg);
+}
+
+/* A memfd ("4k", hugetlb) is sealed: the frontend cannot resize it. */
+static int vm_ram_seal(struct vm *vm, struct verr *e)
+{
+	if (ftruncate(vm->vm_ram_fd, (off_t)vm->vm_ram_bytes) < 0)
+		return verr_set(e, errno, "CreateVm.ram_bytes: ftruncate: %s",
+				strerror(errno));
+	if (fcntl(vm->vm_ram_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return verr_set(e, errno, "memfd seals: %s", strerror(errno));
+	return 0;
+}
+
+static int vm_ram_create(struct vm *vm, const struct vm_spec *vs,
+			 struct verr *e)
 {
 	char name[96];
 	int flags = MAP_NORESERVE;
 
 	snprintf(name, sizeof(name), "kvmmu-ram:%s", vm->vm_name);
-	if (hugetlb_kib != 0) {
-		if (vm_ram_hugetlb(vm, hugetlb_kib, name, e) < 0)
+	if (vs->vs_hugetlb_kib != 0) {
+		if (vm_ram_hugetlb(vm, vs->vs_hugetlb_kib, name, e) < 0 ||
+		    vm_ram_seal(vm, e) < 0)
 			return -e->code;
 		flags = 0;
+	} else if ((vm->vm_ram_backing = vm_ram_backing(vm, vs->vs_backing)) ==
+		   RAM_HUGE) {
+		if (vm_ram_tmpfs(vm, e) < 0)
+			return -e->code;
 	} else {
 		vm->vm_ram_fd =
 			memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (vm->vm_ram_fd < 0)
+			return verr_set(e, errno, "memfd_create: %s",
+					strerror(errno));
+		if (vm_ram_seal(vm, e) < 0)
+			return -e->code;
 	}
-	if (vm->vm_ram_fd < 0)
-		return verr_set(e, errno, "memfd_create: %s", strerror(errno));
-	if (ftruncate(vm->vm_ram_fd, (off_t)vm->vm_ram_bytes) < 0)
-		return verr_set(e, errno, "CreateVm.ram_bytes: ftruncate: %s",
-				strerror(errno));
-	/* The frontend gets this fd: it must not be able to resize it. */
-	if (fcntl(vm->vm_ram_fd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return verr_set(e, errno, "memfd seals: %s", strerror(errno));
 	/*
-	 * 2 MiB-aligned, so that the huge pages below (or any the host's
-	 * shmem_enabled gives) are mapped 2 MiB at a time here, where KVM
-	 * reads its mapping level.  The guest's are too where a region's
-	 * GPA and memfd offset agree modulo 2 MiB (kvmmu's frontend puts
-	 * RAM at offset = GPA).
+	 * 2 MiB-aligned, so that huge pages are mapped 2 MiB at a time here,
+	 * where KVM reads its mapping level.  The guest's are too where a
+	 * region's GPA and file offset agree modulo 2 MiB (kvmmu's frontend
+	 * puts RAM at offset = GPA).
 	 */
 	vm->vm_ram = hugemap_shared(vm->vm_ram_fd, vm->vm_ram_bytes, flags);
 	if (vm->vm_ram == MAP_FAILED) {
 		vm->vm_ram = NULL;
 		return verr_set(e, errno, "CreateVm.ram_bytes: mmap: %s%s",
 				strerror(errno),
-				hugetlb_kib ? " (huge pages taken meanwhile)"
-					    : "");
+				flags == 0 ? " (huge pages taken meanwhile)"
+					   : "");
 	}
-	if (hugetlb_kib != 0)
-		return 0;
 	/*
-	 * Huge pages where the host allows them for shared memory
-	 * (transparent_hugepage/shmem_enabled 'advise'): KVM then maps 2
-	 * MiB at a time, as it does for QEMU's anonymous RAM.  Advice only.
+	 * libvirt's <allocation mode='immediate'/>: all of it now (not
+	 * zeroed yet: shmem clears a page at its first use).
 	 */
-	if (madvise(vm->vm_ram, vm->vm_ram_bytes, MADV_HUGEPAGE) < 0)
+	if (vs->vs_ram_immediate && flags != 0 &&
+	    fallocate(vm->vm_ram_fd, 0, 0, (off_t)vm->vm_ram_bytes) < 0)
+		return verr_set(e, errno,
+				"CreateVm.ram_immediate: fallocate: %s",
+				strerror(errno));
+	/*
+	 * A 4k memfd still gets huge pages where the host allows them for
+	 * shared memory (shmem_enabled 'advise').  Advice only.
+	 */
+	if (vm->vm_ram_backing == RAM_4K &&
+	    madvise(vm->vm_ram, vm->vm_ram_bytes, MADV_HUGEPAGE) < 0)
 		log_debug("vm '%s': MADV_HUGEPAGE: %s", vm->vm_name,
 			  strerror(errno));
-	vm->vm_ram_backing = vm_ram_backing(vm, backing);
-	if (vm->vm_ram_backing == RAM_HUGE)
-		vm_ram_collapse(vm);
 	return 0;
 }
 
@@ -383,7 +386,7 @@ int vm_create(struct kvm_host *kh, const struct vm_spec *vs, struct vm **out,
 		r = verr_set(e, ENOMEM, "CreateVm: out of memory");
 		goto err;
 	}
-	r = vm_ram_create(vm, vs->vs_hugetlb_kib, vs->vs_backing, e);
+	r = vm_ram_create(vm, vs, e);
 	if (r < 0)
 		goto err;
 	for (unsigned i = 0; i < nvcpus; i++) {

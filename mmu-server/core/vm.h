@@ -47,6 +47,7 @@ struct vm_spec {
 	uint64_t vs_ram_bytes;
 	uint32_t vs_hugetlb_kib; /* hugetlbfs page size; 0: ram_host() */
 	const char *vs_backing;	 /* "huge" | "4k"; NULL: ram_host()'s */
+	bool vs_ram_immediate;	 /* all allocated at create */
 	struct zap_policy vs_zap;
 	struct vm_machine vs_machine;
 };
