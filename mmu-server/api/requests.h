@@ -20,6 +20,7 @@
 enum req_fds {
 	REQ_FDS_NONE,	   /* none */
 	REQ_FDS_ROM_MEMFD, /* a ROM region's memfd, else none */
+	REQ_FDS_EVENTFD,   /* an eventfd to assign, none to deassign */
 };
 
 #define KVMMU_REQUESTS(X)                                                      \
@@ -36,7 +37,11 @@ enum req_fds {
 	X(SET_ZAP_CONTROL, set_zap_control, SetZapControl, REQ_FDS_NONE)       \
 	X(INVALIDATE, invalidate, Invalidate, REQ_FDS_NONE)                    \
 	X(SET_CPUID, set_cpuid, SetCpuid, REQ_FDS_NONE)                        \
-	X(IRQFD, irqfd, Irqfd, REQ_FDS_NONE)
+	X(IRQFD, irqfd, Irqfd, REQ_FDS_NONE)                                   \
+	X(IOEVENTFD, ioeventfd, Ioeventfd, REQ_FDS_EVENTFD)                    \
+	X(MSI_ROUTE, msi_route, MsiRoute, REQ_FDS_NONE)                        \
+	X(MASK_IRQFD, mask_irqfd, MaskIrqfd, REQ_FDS_NONE)                     \
+	X(SIGNAL_MSI, signal_msi, SignalMsi, REQ_FDS_NONE)
 
 /* One more than the largest body case (the oneof's field numbers). */
 #define REQ_CASES 32

@@ -455,6 +455,121 @@ static int rpc_irqfd(struct rpc_client *c, const Kvmmu__Request *req,
 	return r;
 }
 
+static void rpc_doorbell(const Kvmmu__Doorbell *m, struct doorbell *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->db_addr = m->addr;
+	d->db_len = m->len;
+	d->db_pio = m->has_pio && m->pio;
+	d->db_match = m->has_datamatch;
+	d->db_data = m->has_datamatch ? m->datamatch : 0;
+	d->db_fd = -1;
+}
+
+/* Assign takes the request's eventfd (rpc_check_fds), deassign none. */
+static int rpc_ioeventfd(struct rpc_client *c, const Kvmmu__Request *req,
+			 struct verr *e)
+{
+	const Kvmmu__Ioeventfd *m = req->ioeventfd;
+	struct quota_use add = {{0}};
+	struct doorbell d;
+	struct vm *vm;
+	int fd = c->c_nfds ? c->c_fds[0] : -1;
+
+	if (c->c_nfds)
+		c->c_fds[0] = -1; /* ours now: assigned, or released */
+	rpc_doorbell(m->doorbell, &d);
+	vm = rpc_vm(c, m->vm_id, "Ioeventfd.vm_id", e);
+	if (vm == NULL || (m->has_deassign && m->deassign)) {
+		release_fd(fd);
+		if (vm == NULL ||
+		    doorbells_deassign(&vm->vm_db, vm->vm_fd, &d, e) < 0)
+			return -e->code;
+		return rpc_ok(c, req);
+	}
+	add.qu[QR_DOORBELLS] = 1;
+	add.qu[QR_FDS] = 1;
+	if (vm_quota_check(vm, &add, NULL, e) < 0 ||
+	    doorbells_check_new(&vm->vm_db, &vm->vm_map, &d, e) < 0) {
+		release_fd(fd);
+		return verr_prefix(e, "Ioeventfd");
+	}
+	d.db_fd = fd;
+	if (doorbells_assign(&vm->vm_db, vm->vm_fd, &d, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+static struct vm *rpc_irqchip_vm(struct rpc_client *c, uint32_t id,
+				 const char *field, struct verr *e)
+{
+	struct vm *vm = rpc_vm(c, id, field, e);
+
+	if (vm != NULL && !vm->vm_machine.vmm_irqchip) {
+		verr_set(e, ENXIO,
+			 "%s: VM %u has no in-kernel irqchip "
+			 "(CreateVm.machine.irqchip)",
+			 field, id);
+		return NULL;
+	}
+	return vm;
+}
+
+static int rpc_msi_route(struct rpc_client *c, const Kvmmu__Request *req,
+			 struct verr *e)
+{
+	const Kvmmu__MsiRoute *m = req->msi_route;
+	struct vm *vm = rpc_irqchip_vm(c, m->vm_id, "MsiRoute.vm_id", e);
+	Kvmmu__Reply rep = KVMMU__REPLY__INIT;
+	Kvmmu__MsiRouteReply mr = KVMMU__MSI_ROUTE_REPLY__INIT;
+	struct quota_use add = {{0}};
+	uint32_t gsi = m->gsi;
+
+	if (vm == NULL)
+		return -e->code;
+	if (m->has_remove && m->remove) {
+		if (msi_route_remove(&vm->vm_msi, vm->vm_fd, m->gsi, e) < 0)
+			return -e->code;
+	} else {
+		add.qu[QR_MSI] = !m->has_gsi;
+		if (vm_quota_check(vm, &add, NULL, e) < 0)
+			return verr_prefix(e, "MsiRoute");
+		if (msi_route_set(&vm->vm_msi, vm->vm_fd,
+				  m->has_gsi ? (int)m->gsi : -1, m->address_lo,
+				  m->address_hi, m->data, &gsi, e) < 0)
+			return -e->code;
+	}
+	mr.has_gsi = 1;
+	mr.gsi = gsi;
+	rep.body_case = KVMMU__REPLY__BODY_MSI_ROUTE;
+	rep.msi_route = &mr;
+	return rpc_reply(c, req, &rep, NULL, 0);
+}
+
+static int rpc_mask_irqfd(struct rpc_client *c, const Kvmmu__Request *req,
+			  struct verr *e)
+{
+	const Kvmmu__MaskIrqfd *m = req->mask_irqfd;
+	struct vm *vm = rpc_irqchip_vm(c, m->vm_id, "MaskIrqfd.vm_id", e);
+
+	if (vm == NULL ||
+	    msi_mask(&vm->vm_msi, vm->vm_fd, m->gsi, m->masked, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
+static int rpc_signal_msi(struct rpc_client *c, const Kvmmu__Request *req,
+			  struct verr *e)
+{
+	const Kvmmu__SignalMsi *m = req->signal_msi;
+	struct vm *vm = rpc_irqchip_vm(c, m->vm_id, "SignalMsi.vm_id", e);
+
+	if (vm == NULL ||
+	    msi_signal(vm->vm_fd, m->address_lo, m->address_hi, m->data, e) < 0)
+		return -e->code;
+	return rpc_ok(c, req);
+}
+
 static int rpc_run(struct rpc_client *c, const Kvmmu__Request *req,
 		   struct verr *e)
 {
@@ -548,12 +663,21 @@ static int rpc_transaction(struct rpc_client *c, const Kvmmu__Request *req,
 	const Kvmmu__Transaction *m = req->transaction;
 	struct vm *vm = rpc_vm(c, m->vm_id, "Transaction.vm_id", e);
 	uint64_t gpa = 0, end = UINT64_MAX;
+	struct db_change dbs[TX_MAX_DOORBELLS];
 	struct region *regs;
 	struct tx_plan plan;
 	int r;
 
 	if (vm == NULL)
 		return -e->code;
+	for (size_t i = 0; i < m->n_doorbells; i++) {
+		const Kvmmu__DoorbellChange *x = m->doorbells[i];
+
+		memset(&dbs[i], 0, sizeof(dbs[i]));
+		rpc_doorbell(x->doorbell, &dbs[i].dc_key);
+		dbs[i].dc_remove = !x->has_new_addr;
+		dbs[i].dc_addr = x->new_addr;
+	}
 	if (m->has_window_gpa) {
 		gpa = m->window_gpa;
 		end = m->window_gpa + m->window_size;
@@ -571,8 +695,8 @@ static int rpc_transaction(struct rpc_client *c, const Kvmmu__Request *req,
 	if (r < 0)
 		return r;
 	vm->vm_tx_regions += m->n_regions;
-	r = vm_transaction(vm, &plan, TX_TRANSACTION, c->c_srv->s_fail_tx_ioctl,
-			   e);
+	r = vm_transaction_db(vm, &plan, dbs, m->n_doorbells, TX_TRANSACTION,
+			      c->c_srv->s_fail_tx_ioctl, e);
 	if (r == 0)
 		r = rpc_tx_reply(c, req, &plan);
 	tx_plan_free(&plan);
@@ -677,10 +801,47 @@ static const struct {
 #undef RPC_TYPE
 };
 
+/* Whether fd is an eventfd (anon inodes answer readlink with their kind). */
+static bool fd_is_eventfd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+/* An Ioeventfd that assigns carries one eventfd; one that deassigns none. */
+static int rpc_check_eventfd(const Kvmmu__Request *req, const int *fds,
+			     size_t nfds, struct verr *e)
+{
+	bool deassign =
+		req->ioeventfd->has_deassign && req->ioeventfd->deassign;
+
+	if (deassign && nfds != 0)
+		return verr_set(e, EBADF,
+				"Ioeventfd: a deassign takes no fd, got %zu",
+				nfds);
+	if (!deassign && nfds != 1)
+		return verr_set(e, EBADF,
+				"Ioeventfd: takes exactly one eventfd, got %zu "
+				"fds",
+				nfds);
+	if (!deassign && !fd_is_eventfd(fds[0]))
+		return verr_set(e, EBADF,
+				"Ioeventfd: the fd is not an eventfd");
+	return 0;
+}
+
 /*
  * Only a ROM MapRegion carries an fd, exactly one, and a memfd (only
- * shmem answers F_GET_SEALS): no handler ever holds another kind of fd.
- * Refused fds are released off the loop (release.c).
+ * shmem answers F_GET_SEALS), and an Ioeventfd that assigns one
+ * eventfd: no handler ever holds another kind of fd.  Refused fds are
+ * released off the loop (release.c).
  */
 static int rpc_check_fds(const Kvmmu__Request *req, enum req_fds rule,
 			 const int *fds, size_t nfds, struct verr *e)
@@ -688,6 +849,9 @@ static int rpc_check_fds(const Kvmmu__Request *req, enum req_fds rule,
 	bool rom =
 		rule == REQ_FDS_ROM_MEMFD &&
 		req->map_region->region->kind == KVMMU__REGION_KIND__REGION_ROM;
+
+	if (rule == REQ_FDS_EVENTFD)
+		return rpc_check_eventfd(req, fds, nfds, e);
 
 	if (rom && nfds == 1 && fcntl(fds[0], F_GET_SEALS) < 0)
 		return verr_set(e, EBADF,
@@ -703,7 +867,7 @@ static int rpc_check_fds(const Kvmmu__Request *req, enum req_fds rule,
 				nfds);
 	return verr_set(e, EBADF,
 			"Request: carries %zu fds; only a ROM "
-			"MapRegion takes one",
+			"MapRegion and an Ioeventfd take one",
 			nfds);
 }
 

@@ -255,6 +255,9 @@ static int validate_tx_region(const Kvmmu__Region *r, size_t i,
 	return verr_prefix(e, "Transaction.regions[%zu]", i);
 }
 
+static int validate_tx_doorbells(const Kvmmu__Transaction *m,
+				 const struct limits *lim, struct verr *e);
+
 static int validate_transaction(const Kvmmu__Transaction *m,
 				const struct limits *lim, struct verr *e)
 {
@@ -287,7 +290,7 @@ static int validate_transaction(const Kvmmu__Transaction *m,
 		if (validate_tx_region(m->regions[i], i, lim, e) < 0)
 			return -e->code;
 	}
-	return 0;
+	return validate_tx_doorbells(m, lim, e);
 }
 
 static int validate_invalidate(const Kvmmu__Invalidate *m,
@@ -489,10 +492,185 @@ static int validate_irqfd(const Kvmmu__Irqfd *m, const struct limits *lim,
 		return MISSING(e, "Irqfd.vm_id");
 	if (!m->has_gsi)
 		return MISSING(e, "Irqfd.gsi");
-	if (m->gsi > IRQ_GSI_MAX)
-		return verr_set(e, EINVAL, "Irqfd.gsi: %u not in 0..%d", m->gsi,
-				IRQ_GSI_MAX);
+	if (m->gsi > MSI_GSI_LAST)
+		return verr_set(e, EINVAL,
+				"Irqfd.gsi: %u not in 0..%d (a pin, or an MSI "
+				"route's GSI)",
+				m->gsi, MSI_GSI_LAST);
+	if (m->gsi > IRQ_GSI_MAX && m->has_resample && m->resample)
+		return verr_set(e, EINVAL,
+				"Irqfd.resample: GSI %u is past the I/O APIC's "
+				"pins: an MSI route's, and MSIs are edges",
+				m->gsi);
 	return 0;
+}
+
+/* [addr, + len or 1) in the port space (pio) or guest-physical space. */
+static int validate_doorbell_addr(uint64_t addr, uint32_t len, bool pio,
+				  const char *field, const struct limits *lim,
+				  struct verr *e)
+{
+	uint64_t end, limit = pio ? PIO_PORTS : 1ULL << lim->phys_bits;
+
+	if (__builtin_add_overflow(addr, len ? len : 1, &end) || end > limit)
+		return verr_set(e, EINVAL,
+				"%s: 0x%llx + %u is beyond the guest's %s "
+				"(0x%llx)",
+				field, (unsigned long long)addr, len,
+				pio ? "ports" : "physical address space",
+				(unsigned long long)limit);
+	return 0;
+}
+
+/* A doorbell's fields; where names it in messages. */
+static int validate_doorbell(const Kvmmu__Doorbell *d, const char *where,
+			     const struct limits *lim, struct verr *e)
+{
+	char field[96];
+	bool pio;
+
+	if (d == NULL)
+		return MISSING(e, where);
+	pio = d->has_pio && d->pio;
+	if (!d->has_addr || !d->has_len)
+		return verr_set(e, EINVAL, "%s.addr/len: missing", where);
+	if (d->len != 0 && d->len != 1 && d->len != 2 && d->len != 4 &&
+	    d->len != 8)
+		return verr_set(e, EINVAL, "%s.len: %u is not 0, 1, 2, 4 or 8",
+				where, d->len);
+	if (pio && (d->len == 0 || d->len == 8))
+		return verr_set(e, EINVAL,
+				"%s.len: %u, but a port write is 1, 2 or 4 "
+				"bytes",
+				where, d->len);
+	if (d->has_datamatch && d->len == 0)
+		return verr_set(e, EINVAL,
+				"%s.datamatch: needs a len (a write of any "
+				"width has no value to match)",
+				where);
+	if (d->has_datamatch && d->len < 8 && d->datamatch >> (8 * d->len))
+		return verr_set(e, EINVAL,
+				"%s.datamatch: 0x%llx does not fit in %u "
+				"bytes",
+				where, (unsigned long long)d->datamatch,
+				d->len);
+	snprintf(field, sizeof(field), "%s.addr", where);
+	return validate_doorbell_addr(d->addr, d->len, pio, field, lim, e);
+}
+
+static int validate_ioeventfd(const Kvmmu__Ioeventfd *m,
+			      const struct limits *lim, struct verr *e)
+{
+	if (!m->has_vm_id)
+		return MISSING(e, "Ioeventfd.vm_id");
+	return validate_doorbell(m->doorbell, "Ioeventfd.doorbell", lim, e);
+}
+
+static int validate_tx_doorbells(const Kvmmu__Transaction *m,
+				 const struct limits *lim, struct verr *e)
+{
+	char where[64];
+
+	if (m->n_doorbells > TX_MAX_DOORBELLS)
+		return verr_set(e, E2BIG,
+				"Transaction.doorbells: %zu, at most %d",
+				m->n_doorbells, TX_MAX_DOORBELLS);
+	for (size_t i = 0; i < m->n_doorbells; i++) {
+		const Kvmmu__DoorbellChange *c = m->doorbells[i];
+		const Kvmmu__Doorbell *d = c->doorbell;
+
+		snprintf(where, sizeof(where), "Transaction.doorbells[%zu]", i);
+		if (validate_doorbell(d, where, lim, e) < 0)
+			return -e->code;
+		snprintf(where, sizeof(where),
+			 "Transaction.doorbells[%zu].new_addr", i);
+		if (c->has_new_addr &&
+		    validate_doorbell_addr(c->new_addr, d->len,
+					   d->has_pio && d->pio, where, lim,
+					   e) < 0)
+			return -e->code;
+	}
+	return 0;
+}
+
+/* An MSI message as x86 has it: to the local APICs' window, 16-bit data. */
+static int validate_msi_message(bool has_lo, uint32_t lo, uint32_t hi,
+				bool has_data, uint32_t data, const char *where,
+				struct verr *e)
+{
+	if (!has_lo || !has_data)
+		return verr_set(e, EINVAL, "%s.address_lo/data: missing",
+				where);
+	if ((lo & 0xfff00000) != 0xfee00000 || (lo & 3) != 0)
+		return verr_set(e, EINVAL,
+				"%s.address_lo: 0x%x is not an MSI address "
+				"(0xfeeXXXXX, bits 1:0 clear)",
+				where, lo);
+	if (hi != 0)
+		return verr_set(e, EINVAL,
+				"%s.address_hi: 0x%x, but every vCPU's APIC "
+				"id fits in address_lo",
+				where, hi);
+	if (data > 0xffff)
+		return verr_set(e, EINVAL,
+				"%s.data: 0x%x has more than 16 bits", where,
+				data);
+	return 0;
+}
+
+static int validate_msi_gsi(uint32_t gsi, const char *field, struct verr *e)
+{
+	if (gsi <= IRQ_GSI_MAX || gsi > MSI_GSI_LAST)
+		return verr_set(e, EINVAL,
+				"%s: %u is not an MSI route's GSI (%d..%d)",
+				field, gsi, IRQ_GSI_MAX + 1, MSI_GSI_LAST);
+	return 0;
+}
+
+static int validate_msi_route(const Kvmmu__MsiRoute *m,
+			      const struct limits *lim, struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "MsiRoute.vm_id");
+	if (m->has_gsi && validate_msi_gsi(m->gsi, "MsiRoute.gsi", e) < 0)
+		return -e->code;
+	if (!(m->has_remove && m->remove))
+		return validate_msi_message(m->has_address_lo, m->address_lo,
+					    m->address_hi, m->has_data, m->data,
+					    "MsiRoute", e);
+	if (!m->has_gsi)
+		return verr_set(e, EINVAL,
+				"MsiRoute.gsi: missing (remove which route?)");
+	if (m->has_address_lo || m->has_address_hi || m->has_data)
+		return verr_set(e, EINVAL,
+				"MsiRoute.remove: give a message or remove, "
+				"not both");
+	return 0;
+}
+
+static int validate_mask_irqfd(const Kvmmu__MaskIrqfd *m,
+			       const struct limits *lim, struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "MaskIrqfd.vm_id");
+	if (!m->has_gsi)
+		return MISSING(e, "MaskIrqfd.gsi");
+	if (!m->has_masked)
+		return MISSING(e, "MaskIrqfd.masked");
+	return validate_msi_gsi(m->gsi, "MaskIrqfd.gsi", e);
+}
+
+static int validate_signal_msi(const Kvmmu__SignalMsi *m,
+			       const struct limits *lim, struct verr *e)
+{
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "SignalMsi.vm_id");
+	return validate_msi_message(m->has_address_lo, m->address_lo,
+				    m->address_hi, m->has_data, m->data,
+				    "SignalMsi", e);
 }
 
 static int validate_set_vcpu_state(const Kvmmu__VcpuState *m,

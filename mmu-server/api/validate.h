@@ -34,11 +34,14 @@ int validate_zap(const Kvmmu__ZapControl *z, const char *field, struct verr *e);
 int validate_admin(const struct admin_method *m, const ProtobufCMessage *req,
 		   struct verr *e);
 
-#define TX_MAX_REGIONS	 256 /* regions in one transaction */
-#define INVAL_MAX_RANGES 256 /* ranges in one Invalidate */
-#define CPUID_MASKS_MAX	 64  /* masks in one SetCpuid (cpuid.h) */
-#define VCPU_MSRS_MAX	 16  /* MSRs in one VcpuState (vm.h) */
-#define IRQ_GSI_MAX	 23  /* the in-kernel I/O APIC's last pin */
+#define TX_MAX_REGIONS	 256  /* regions in one transaction */
+#define INVAL_MAX_RANGES 256  /* ranges in one Invalidate */
+#define CPUID_MASKS_MAX	 64   /* masks in one SetCpuid (cpuid.h) */
+#define VCPU_MSRS_MAX	 16   /* MSRs in one VcpuState (vm.h) */
+#define IRQ_GSI_MAX	 23   /* the in-kernel I/O APIC's last pin */
+#define MSI_GSI_LAST	 4095 /* KVM_MAX_IRQ_ROUTES - 1 (msi.h) */
+#define TX_MAX_DOORBELLS 64   /* doorbell changes in one transaction */
+#define PIO_PORTS	 0x10000
 
 #define PAGE_SIZE_4K	   4096ULL
 #define IS_PAGE_ALIGNED(x) (((x) & (PAGE_SIZE_4K - 1)) == 0)

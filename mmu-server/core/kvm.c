@@ -261,6 +261,30 @@ int kvm_vm_irqfd(int vmfd, int fd, uint32_t gsi, int resamplefd)
 	return kvm_ioctl(vmfd, KVM_IRQFD, &irq);
 }
 
+int kvm_vm_irqfd_deassign(int vmfd, int fd, uint32_t gsi)
+{
+	struct kvm_irqfd irq = {.fd = (uint32_t)fd,
+				.gsi = gsi,
+				.flags = KVM_IRQFD_FLAG_DEASSIGN};
+
+	return kvm_ioctl(vmfd, KVM_IRQFD, &irq);
+}
+
+int kvm_vm_ioeventfd(int vmfd, const struct kvm_ioeventfd *io)
+{
+	return kvm_ioctl(vmfd, KVM_IOEVENTFD, (void *)io);
+}
+
+int kvm_vm_set_gsi_routing(int vmfd, const struct kvm_irq_routing *rt)
+{
+	return kvm_ioctl(vmfd, KVM_SET_GSI_ROUTING, (void *)rt);
+}
+
+int kvm_vm_signal_msi(int vmfd, const struct kvm_msi *msi)
+{
+	return kvm_ioctl(vmfd, KVM_SIGNAL_MSI, (void *)msi);
+}
+
 int kvm_vcpu_set_cpuid(int vcpufd, const struct kvm_cpuid2 *cpuid)
 {
 	return kvm_ioctl(vcpufd, KVM_SET_CPUID2, (void *)cpuid);

@@ -40,6 +40,14 @@ int kvm_vm_set_tss_addr(int vmfd, uint32_t gpa);
 int kvm_vm_set_identity_map(int vmfd, uint32_t gpa);
 /* Binds eventfd fd to gsi; resamplefd >= 0: level-triggered. */
 int kvm_vm_irqfd(int vmfd, int fd, uint32_t gsi, int resamplefd);
+/* Unbinds eventfd fd from gsi (KVM no longer listens to it). */
+int kvm_vm_irqfd_deassign(int vmfd, int fd, uint32_t gsi);
+/* Assigns or (KVM_IOEVENTFD_FLAG_DEASSIGN) removes a doorbell. */
+int kvm_vm_ioeventfd(int vmfd, const struct kvm_ioeventfd *io);
+/* Replaces the VM's whole GSI routing table. */
+int kvm_vm_set_gsi_routing(int vmfd, const struct kvm_irq_routing *rt);
+/* One MSI now: > 0 delivered, 0 the guest blocked it, else -errno. */
+int kvm_vm_signal_msi(int vmfd, const struct kvm_msi *msi);
 
 int kvm_vcpu_create(struct kvm_host *kh, int vmfd, unsigned idx,
 		    struct kvm_run **run);

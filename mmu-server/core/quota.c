@@ -30,6 +30,13 @@ static const struct {
 	[QR_MEMSLOTS] = {"memslots", 1, 512, 4096},
 	[QR_MAPPINGS] = {"mappings", 1, 1024, 8192},
 	[QR_SPAN] = {"span_mib", MIB, 256 * GIB, 1024 * GIB},
+	/*
+	 * KVM keeps at most 1000 devices per I/O bus of a VM and 4096
+	 * routes: a virtio device takes a doorbell and a route per queue
+	 * plus one, so 256 of each are a few dozen devices per VM.
+	 */
+	[QR_DOORBELLS] = {"doorbells", 1, 256, 2048},
+	[QR_MSI] = {"msi_routes", 1, 256, 2048},
 };
 
 const char *quota_name(enum quota_res r)
@@ -76,7 +83,8 @@ int quota_parse(struct quota_limits *ql, bool uid, const char *arg,
 	}
 	return verr_set(e, EINVAL,
 			"%s %s: want NAME=N, NAME one of conns vms vcpus "
-			"ram_mib fds regions memslots mappings span_mib",
+			"ram_mib fds regions memslots mappings span_mib "
+			"doorbells msi_routes",
 			opt, arg);
 }
 

@@ -16,15 +16,17 @@
 #include "verr.h"
 
 enum quota_res {
-	QR_CONNS,    /* connections to the control socket */
-	QR_VMS,	     /* KVM VMs */
-	QR_VCPUS,    /* vCPUs, one server thread each */
-	QR_RAM,	     /* guest RAM, bytes (memfd) */
-	QR_FDS,	     /* fds the server holds (KVM, memfds, channels, conns) */
-	QR_REGIONS,  /* memory-map entries, MMIO ones included */
-	QR_MEMSLOTS, /* KVM memslots */
-	QR_MAPPINGS, /* mmap()s (VMAs) of the server for ROM and all-ones */
-	QR_SPAN,     /* guest-physical bytes behind memslots */
+	QR_CONNS,     /* connections to the control socket */
+	QR_VMS,	      /* KVM VMs */
+	QR_VCPUS,     /* vCPUs, one server thread each */
+	QR_RAM,	      /* guest RAM, bytes (memfd) */
+	QR_FDS,	      /* fds the server holds (KVM, memfds, channels, conns) */
+	QR_REGIONS,   /* memory-map entries, MMIO ones included */
+	QR_MEMSLOTS,  /* KVM memslots */
+	QR_MAPPINGS,  /* mmap()s (VMAs) of the server for ROM and all-ones */
+	QR_SPAN,      /* guest-physical bytes behind memslots */
+	QR_DOORBELLS, /* KVM_IOEVENTFDs (their eventfds count as fds) */
+	QR_MSI,	      /* MSI routes in KVM's GSI routing table */
 	QR_COUNT
 };
 

@@ -194,11 +194,26 @@ static void txn_record_pause(struct vm *vm, uint64_t us)
 		us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+static const char *txn_source_name(enum tx_source src)
+{
+	return src == TX_TRANSACTION  ? "Transaction"
+	       : src == TX_MAP_REGION ? "MapRegion"
+				      : "UnmapRegion";
+}
+
 int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
 		   unsigned fail_at, struct verr *e)
 {
+	return vm_transaction_db(vm, p, NULL, 0, src, fail_at, e);
+}
+
+int vm_transaction_db(struct vm *vm, struct tx_plan *p, struct db_change *c,
+		      size_t n, enum tx_source src, unsigned fail_at,
+		      struct verr *e)
+{
 	uint64_t t0, ioctls = vm->vm_memslot_ioctls;
 	struct quota_use add = {{0}}, drop = {{0}};
+	bool hold = p->tp_slot_ops > 0 || n > 0;
 	size_t i;
 	int r = 0;
 
@@ -209,11 +224,16 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
 			       ? verr_prefix(e, "Transaction")
 			       : txn_fail(src, &p->tp_steps[0], e);
 	}
+	if (doorbells_plan(&vm->vm_db, &vm->vm_map, p, c, n,
+			   txn_source_name(src), e) < 0) {
+		txn_drop(p, 0);
+		return -e->code;
+	}
 	t0 = mono_ns() / 1000;
 	vm->vm_tx_fail_at = fail_at;
 	vm->vm_tx_ioctl_n = 0;
 	/* Bookkeeping only (MMIO regions): the map lock is enough. */
-	if (p->tp_slot_ops > 0)
+	if (hold)
 		vm_pause(vm);
 	pthread_rwlock_wrlock(&vm->vm_map_lock);
 	for (i = 0; i < p->tp_n && r == 0; i++) {
@@ -222,18 +242,26 @@ int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
 			txn_fail(src, &p->tp_steps[i], e);
 	}
 	vm->vm_tx_fail_at = 0; /* undo steps are never failed */
+	if (r == 0 && n > 0 &&
+	    doorbells_apply(&vm->vm_db, vm->vm_fd, c, n, e) < 0) {
+		r = verr_prefix(e, "%s", txn_source_name(src));
+		i = p->tp_n + 1; /* every step applied: undo them all */
+	}
 	if (r < 0) {
 		txn_drop(p, i); /* step i - 1 released its own */
 		for (size_t j = i - 1; j-- > 0;)
 			txn_undo(vm, &p->tp_steps[j]);
 		vm->vm_tx_failed += src == TX_TRANSACTION;
 	} else if (txn_commit(vm, p) < 0) {
+		doorbells_undo(&vm->vm_db, vm->vm_fd, c, n);
 		for (size_t j = p->tp_n; j-- > 0;)
 			txn_undo(vm, &p->tp_steps[j]);
 		r = verr_set(e, ENOMEM, "Transaction: out of memory");
+	} else {
+		doorbells_commit(&vm->vm_db, c, n);
 	}
 	pthread_rwlock_unlock(&vm->vm_map_lock);
-	if (p->tp_slot_ops > 0) {
+	if (hold) {
 		vm_unpause(vm);
 		txn_record_pause(vm, mono_ns() / 1000 - t0);
 	}

@@ -30,6 +30,8 @@
 
 static uint32_t vm_next_id = 1;
 
+_Static_assert(MSI_GSI_BASE == VM_IRQ_PINS, "msi.h vs vm.h");
+
 /*
  * hugetlbfs pages the host reserved (CreateVm.hugetlb_page_kib): refused
  * with the counts when too few are free; the mapping then reserves them
@@ -419,7 +421,10 @@ void vm_usage(const struct vm *vm, struct quota_use *u)
 	u->qu[QR_VMS]++;
 	u->qu[QR_VCPUS] += vm->vm_nvcpus;
 	u->qu[QR_RAM] += vm->vm_ram_bytes;
-	u->qu[QR_FDS] += VM_FDS(vm->vm_nvcpus) + vm->vm_nirqfds;
+	u->qu[QR_FDS] += VM_FDS(vm->vm_nvcpus) + vm->vm_nirqfds +
+			 vm->vm_db.ds_n + vm->vm_msi.mt_nirqfds;
+	u->qu[QR_DOORBELLS] += vm->vm_db.ds_n;
+	u->qu[QR_MSI] += vm->vm_msi.mt_n;
 	u->qu[QR_MAPPINGS] += VM_MAPPINGS(vm->vm_nvcpus);
 	memmap_usage(&vm->vm_map, u);
 }
@@ -499,6 +504,8 @@ void vm_destroy(struct vm *vm)
 	/* Closing the VM fd drops every memslot before we unmap RAM. */
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
+	doorbells_free(&vm->vm_db); /* KVM let go of its own references */
+	msi_free(&vm->vm_msi);
 	if (vm->vm_ram != NULL)
 		munmap(vm->vm_ram, vm->vm_ram_bytes);
 	if (vm->vm_ram_fd >= 0)
@@ -750,9 +757,15 @@ int vm_irqfd(struct vm *vm, unsigned gsi, bool resample, int *fds,
 		return verr_set(e, ENXIO,
 				"Irqfd: the VM has no in-kernel irqchip "
 				"(CreateVm.machine.irqchip)");
-	if (gsi >= VM_IRQ_PINS)
-		return verr_set(e, EINVAL, "Irqfd.gsi: %u not in 0..%d", gsi,
-				VM_IRQ_PINS - 1);
+	if (gsi >= VM_IRQ_PINS && resample)
+		return verr_set(e, EINVAL,
+				"Irqfd.resample: GSI %u is an MSI route's, "
+				"and MSIs are edges",
+				gsi);
+	if (gsi >= VM_IRQ_PINS) {
+		fds[1] = -1;
+		return msi_irqfd(&vm->vm_msi, vm->vm_fd, gsi, &fds[0], e);
+	}
 	vi = &vm->vm_irq[gsi];
 	if (vi->vi_fd >= 0)
 		return verr_set(e, EEXIST, "Irqfd.gsi: %u is bound already",

@@ -12,8 +12,10 @@
 #include <sys/types.h>
 
 #include "cpuid.h"
+#include "doorbell.h"
 #include "kvm.h"
 #include "memmap.h"
+#include "msi.h"
 #include "quota.h"
 #include "ram.h"
 #include "stats.h"
@@ -129,6 +131,8 @@ struct vm {
 	struct vm_machine vm_machine;
 	struct vm_irq vm_irq[VM_IRQ_PINS];
 	unsigned vm_nirqfds;		   /* fds held in vm_irq */
+	struct doorbells vm_db;		   /* KVM_IOEVENTFDs (doorbell.h) */
+	struct msi_table vm_msi;	   /* MSI routes, their irqfds */
 	bool vm_ran;			   /* a Run happened: CPUID is final */
 	pthread_rwlock_t vm_map_lock;	   /* vCPU threads read vm_map */
 	uint64_t vm_tx;			   /* transactions applied */
@@ -191,8 +195,10 @@ int vm_set_cpuid(struct vm *vm, const struct cpuid_mask *m, size_t n,
 /*
  * Binds a new eventfd to gsi with KVM_IRQFD (and a resample eventfd when
  * resample); fds[0] (and fds[1]) get duplicates the caller owns and
- * hands to the frontend; the VM keeps its own until vm_destroy.  -ENXIO
- * without an irqchip, -EEXIST when gsi is bound already.
+ * hands to the frontend; the VM keeps its own until vm_destroy (an MSI
+ * route's, of GSI VM_IRQ_PINS and up: until the route goes).  -ENXIO
+ * without an irqchip, -EEXIST when gsi is bound already, -ENOENT for a
+ * GSI past the pins that is no MSI route.
  */
 int vm_irqfd(struct vm *vm, unsigned gsi, bool resample, int *fds,
 	     struct verr *e);
@@ -231,6 +237,15 @@ enum tx_source { TX_TRANSACTION, TX_MAP_REGION, TX_UNMAP_REGION };
  */
 int vm_transaction(struct vm *vm, struct tx_plan *p, enum tx_source src,
 		   unsigned fail_at, struct verr *e);
+/*
+ * The same with doorbell changes c[0..n) (doorbell.h) in the same
+ * atomic step, vCPUs held from the first change to the last.  Every
+ * plan, with changes or none, is refused when the map it leaves would
+ * cover a doorbell with RAM, ROM or all-ones.
+ */
+int vm_transaction_db(struct vm *vm, struct tx_plan *p, struct db_change *c,
+		      size_t n, enum tx_source src, unsigned fail_at,
+		      struct verr *e);
 /* p-th percentile of the recorded vCPU pause times, microseconds. */
 uint32_t vm_pause_percentile(const struct vm *vm, unsigned p);
 

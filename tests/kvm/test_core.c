@@ -6,8 +6,9 @@
  * the plan says, a failed ioctl rolls the whole plan back, the bounds
  * refuse before any ioctl, a change of MMIO bookkeeping pauses no vCPU,
  * the run state moves as Run, Stop and the admin API say, a vCPU ioctl
- * is refused unless a hold keeps the vCPU out of KVM_RUN, and destroying
- * the VM gives back every fd.
+ * is refused unless a hold keeps the vCPU out of KVM_RUN, an MSI route's
+ * irqfd (masked, unmasked) and KVM_SIGNAL_MSI reach the local APIC, and
+ * destroying the VM gives back every fd.
  * Trust: test code, run as root.
  */
 #include <string.h>
@@ -57,6 +58,96 @@ static uint64_t where(struct vm *vm, const char *name)
 			return vm->vm_map.mm_regions[i].r_gpa;
 	}
 	return ~0ULL;
+}
+
+#define APIC_SPIV 0xf0
+#define APIC_IRR  0x200
+#define MSI_ADDR  0xfee00000 /* fixed, physical, APIC id 0 */
+
+/* vCPU 0's local APIC, read or written under a hold (not in KVM_RUN). */
+static int lapic(struct vm *vm, struct kvm_lapic_state *l, bool set)
+{
+	int r;
+
+	vm_pause(vm);
+	r = set ? kvm_vcpu_set_lapic(vm->vm_vcpus[0].v_fd, l)
+		: kvm_vcpu_get_lapic(vm->vm_vcpus[0].v_fd, l);
+	vm_unpause(vm);
+	return r;
+}
+
+/* Whether vector is pending in vCPU 0's IRR within ms milliseconds. */
+static bool pending(struct vm *vm, unsigned vector, int ms)
+{
+	struct kvm_lapic_state l;
+	uint32_t irr;
+
+	for (int i = 0; i <= ms; i++) {
+		if (lapic(vm, &l, false) < 0)
+			return false;
+		memcpy(&irr, &l.regs[APIC_IRR + (vector / 32) * 0x10], 4);
+		if (irr & (1U << (vector % 32)))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * An MSI route and its irqfd deliver to the local APIC: the vector is
+ * pending in the IRR (the vCPU never runs, so it stays there).  A route
+ * whose message changes delivers its new vector; a masked irqfd holds
+ * its signal until the unmask; SignalMsi delivers at once.
+ */
+static void test_msi_delivery(struct kvm_host *kh)
+{
+	struct vm_spec vs = {.vs_name = "msi",
+			     .vs_nvcpus = 1,
+			     .vs_ram_bytes = 16 * MB,
+			     .vs_zap = {ZAP_ALL, 0, ALLONES_MMIO},
+			     .vs_machine = {.vmm_irqchip = true}};
+	struct kvm_lapic_state l;
+	struct verr e = {0};
+	struct vm *vm;
+	uint32_t gsi;
+	int chan, fd = -1, nofd[2];
+	uint64_t one = 1;
+
+	CHECK(vm_create(kh, &vs, &vm, &chan, &e) == 0, "irqchip VM: %s", e.msg);
+	close(chan);
+	CHECK(lapic(vm, &l, false) == 0, "KVM_GET_LAPIC");
+	l.regs[APIC_SPIV + 1] |= 1; /* bit 8: software enabled */
+	CHECK(lapic(vm, &l, true) == 0, "KVM_SET_LAPIC: APIC enabled");
+	CHECK(msi_route_set(&vm->vm_msi, vm->vm_fd, -1, MSI_ADDR, 0, 0x40, &gsi,
+			    &e) == 0 &&
+		      gsi == MSI_GSI_BASE,
+	      "a route: %s (GSI %u)", e.msg, gsi);
+	CHECK(vm_irqfd(vm, gsi, false, nofd, &e) == 0, "its irqfd: %s", e.msg);
+	fd = nofd[0];
+	CHECK(!pending(vm, 0x40, 0), "vector 0x40 not pending yet");
+	CHECK(write(fd, &one, 8) == 8, "signal");
+	CHECK(pending(vm, 0x40, 1000), "the irqfd delivered vector 0x40");
+
+	CHECK(msi_route_set(&vm->vm_msi, vm->vm_fd, (int)gsi, MSI_ADDR, 0, 0x41,
+			    &gsi, &e) == 0,
+	      "the route's new vector: %s", e.msg);
+	CHECK(msi_mask(&vm->vm_msi, vm->vm_fd, gsi, true, &e) == 0,
+	      "masked: %s", e.msg);
+	CHECK(write(fd, &one, 8) == 8, "signal while masked");
+	CHECK(!pending(vm, 0x41, 100), "masked: vector 0x41 not delivered");
+	CHECK(msi_mask(&vm->vm_msi, vm->vm_fd, gsi, false, &e) == 0,
+	      "unmasked: %s", e.msg);
+	CHECK(pending(vm, 0x41, 1000),
+	      "the unmask delivered the signal that came while masked");
+
+	CHECK(msi_signal(vm->vm_fd, MSI_ADDR, 0, 0x42, &e) == 1,
+	      "KVM_SIGNAL_MSI delivered: %s", e.msg);
+	CHECK(pending(vm, 0x42, 0), "vector 0x42 pending");
+	CHECK(msi_route_remove(&vm->vm_msi, vm->vm_fd, gsi, &e) == 0 &&
+		      vm->vm_msi.mt_nirqfds == 0,
+	      "the route goes with its irqfd: %s", e.msg);
+	close(fd);
+	vm_destroy(vm);
 }
 
 int main(void)
@@ -176,6 +267,7 @@ int main(void)
 
 	vm_destroy(vm);
 	owner_put(&owners, o);
+	test_msi_delivery(&kh);
 	kvm_host_close(&kh);
 	CHECK(proc_fd_count(getpid()) == fds0, "fds back to %d: %d", fds0,
 	      proc_fd_count(getpid()));

@@ -142,11 +142,154 @@ static void test_cpuid_irqfd(void)
 	q.has_vm_id = 1;
 	expect(&req, EINVAL, "Irqfd.gsi", "no gsi");
 	q.has_gsi = 1;
+	q.gsi = MSI_GSI_LAST + 1;
+	expect(&req, EINVAL, "Irqfd.gsi", "gsi past KVM's routes");
 	q.gsi = IRQ_GSI_MAX + 1;
-	expect(&req, EINVAL, "Irqfd.gsi", "gsi past the I/O APIC");
-	q.gsi = 4;
 	q.has_resample = q.resample = 1;
+	expect(&req, EINVAL, "Irqfd.resample", "resample on an MSI route");
+	q.resample = 0;
+	expect(&req, 0, NULL, "Irqfd on an MSI route");
+	q.gsi = 4;
+	q.resample = 1;
 	expect(&req, 0, NULL, "good Irqfd");
+}
+
+static void test_ioeventfd(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__Ioeventfd m = KVMMU__IOEVENTFD__INIT;
+	Kvmmu__Doorbell d = KVMMU__DOORBELL__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_IOEVENTFD;
+	req.ioeventfd = &m;
+	expect(&req, EINVAL, "Ioeventfd.vm_id", "no vm_id");
+	m.has_vm_id = 1;
+	expect(&req, EINVAL, "Ioeventfd.doorbell", "no doorbell");
+	m.doorbell = &d;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.addr/len", "no addr");
+	d.has_addr = d.has_len = 1;
+	d.addr = 0xe0001000;
+	d.len = 3;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.len", "len 3");
+	d.len = 0;
+	expect(&req, 0, NULL, "len 0: any width");
+	d.has_datamatch = 1;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.datamatch",
+	       "datamatch, len 0");
+	d.len = 2;
+	d.datamatch = 0x10000;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.datamatch", "wider than len");
+	d.datamatch = 0xffff;
+	expect(&req, 0, NULL, "datamatch in 2 bytes");
+	d.addr = (1ULL << lim.phys_bits) - 1;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.addr", "past phys_bits");
+	d.has_pio = d.pio = 1;
+	d.addr = 0xffff;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.addr", "port past 0xffff");
+	d.addr = 0x600;
+	d.len = 8;
+	d.has_datamatch = 0;
+	expect(&req, EINVAL, "Ioeventfd.doorbell.len", "an 8-byte port");
+	d.len = 4;
+	expect(&req, 0, NULL, "a port doorbell");
+}
+
+static void test_tx_doorbells(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__Transaction m = KVMMU__TRANSACTION__INIT;
+	Kvmmu__Doorbell d = KVMMU__DOORBELL__INIT;
+	Kvmmu__DoorbellChange c[TX_MAX_DOORBELLS + 1],
+		*cp[TX_MAX_DOORBELLS + 1];
+
+	req.body_case = KVMMU__REQUEST__BODY_TRANSACTION;
+	req.transaction = &m;
+	m.has_vm_id = 1;
+	for (int i = 0; i <= TX_MAX_DOORBELLS; i++) {
+		kvmmu__doorbell_change__init(&c[i]);
+		c[i].doorbell = &d;
+		cp[i] = &c[i];
+	}
+	m.doorbells = cp;
+	m.n_doorbells = TX_MAX_DOORBELLS + 1;
+	expect(&req, E2BIG, "Transaction.doorbells", "too many doorbells");
+	m.n_doorbells = 1;
+	c[0].doorbell = NULL;
+	expect(&req, EINVAL, "Transaction.doorbells[0]", "no doorbell");
+	c[0].doorbell = &d;
+	expect(&req, EINVAL, "Transaction.doorbells[0].addr/len", "no addr");
+	d.has_addr = d.has_len = 1;
+	d.addr = 0xe0001000;
+	d.len = 4;
+	expect(&req, 0, NULL, "a doorbell removed");
+	c[0].has_new_addr = 1;
+	c[0].new_addr = 1ULL << lim.phys_bits;
+	expect(&req, EINVAL, "Transaction.doorbells[0].new_addr",
+	       "moved past phys_bits");
+	c[0].new_addr = 0xe0101000;
+	expect(&req, 0, NULL, "a doorbell moved");
+}
+
+static void test_msi(void)
+{
+	Kvmmu__Request req = envelope();
+	Kvmmu__MsiRoute m = KVMMU__MSI_ROUTE__INIT;
+	Kvmmu__MaskIrqfd k = KVMMU__MASK_IRQFD__INIT;
+	Kvmmu__SignalMsi s = KVMMU__SIGNAL_MSI__INIT;
+
+	req.body_case = KVMMU__REQUEST__BODY_MSI_ROUTE;
+	req.msi_route = &m;
+	expect(&req, EINVAL, "MsiRoute.vm_id", "no vm_id");
+	m.has_vm_id = 1;
+	expect(&req, EINVAL, "MsiRoute.address_lo/data", "no message");
+	m.has_address_lo = m.has_data = 1;
+	m.address_lo = 0xfed00000;
+	expect(&req, EINVAL, "MsiRoute.address_lo", "not the APIC window");
+	m.address_lo = 0xfee00001;
+	expect(&req, EINVAL, "MsiRoute.address_lo", "bits 1:0 set");
+	m.address_lo = 0xfee01000;
+	m.has_address_hi = 1;
+	m.address_hi = 1;
+	expect(&req, EINVAL, "MsiRoute.address_hi", "address_hi");
+	m.address_hi = 0;
+	m.data = 0x10000;
+	expect(&req, EINVAL, "MsiRoute.data", "17-bit data");
+	m.data = 0x4041;
+	expect(&req, 0, NULL, "a new route");
+	m.has_gsi = 1;
+	m.gsi = IRQ_GSI_MAX;
+	expect(&req, EINVAL, "MsiRoute.gsi", "a pin's GSI");
+	m.gsi = MSI_GSI_LAST + 1;
+	expect(&req, EINVAL, "MsiRoute.gsi", "past KVM's routes");
+	m.gsi = IRQ_GSI_MAX + 1;
+	expect(&req, 0, NULL, "a route's new message");
+	m.has_remove = m.remove = 1;
+	expect(&req, EINVAL, "MsiRoute.remove", "remove with a message");
+	m.has_address_lo = m.has_address_hi = m.has_data = 0;
+	expect(&req, 0, NULL, "remove");
+	m.has_gsi = 0;
+	expect(&req, EINVAL, "MsiRoute.gsi", "remove without a gsi");
+
+	req.body_case = KVMMU__REQUEST__BODY_MASK_IRQFD;
+	req.mask_irqfd = &k;
+	expect(&req, EINVAL, "MaskIrqfd.vm_id", "no vm_id");
+	k.has_vm_id = k.has_gsi = 1;
+	expect(&req, EINVAL, "MaskIrqfd.masked", "no masked");
+	k.has_masked = 1;
+	k.gsi = 4;
+	expect(&req, EINVAL, "MaskIrqfd.gsi", "a pin");
+	k.gsi = 24;
+	expect(&req, 0, NULL, "mask");
+
+	req.body_case = KVMMU__REQUEST__BODY_SIGNAL_MSI;
+	req.signal_msi = &s;
+	expect(&req, EINVAL, "SignalMsi.vm_id", "no vm_id");
+	s.has_vm_id = 1;
+	expect(&req, EINVAL, "SignalMsi.address_lo/data", "no message");
+	s.has_address_lo = s.has_data = 1;
+	s.address_lo = 0xfee00000;
+	s.data = 0x41;
+	expect(&req, 0, NULL, "SignalMsi");
 }
 
 static void test_create_vm(void)
@@ -425,6 +568,9 @@ int main(void)
 	test_unmap_and_vm_ops();
 	test_vcpu_state();
 	test_cpuid_irqfd();
+	test_ioeventfd();
+	test_tx_doorbells();
+	test_msi();
 	test_memmap();
 	return checks_report("test_validate");
 }

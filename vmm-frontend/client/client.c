@@ -270,6 +270,87 @@ int client_irqfd(struct client *cl, uint32_t vm_id, unsigned gsi, bool resample,
 	return 0;
 }
 
+int client_ioeventfd(struct client *cl, uint32_t vm_id,
+		     const Kvmmu__Doorbell *db, int fd, bool deassign)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__Ioeventfd m = KVMMU__IOEVENTFD__INIT;
+	Kvmmu__Reply *rep;
+	int r;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	m.doorbell = (Kvmmu__Doorbell *)db;
+	m.has_deassign = deassign;
+	m.deassign = deassign;
+	req.body_case = KVMMU__REQUEST__BODY_IOEVENTFD;
+	req.ioeventfd = &m;
+	r = client_call(cl, &req, &fd, fd >= 0, &rep, NULL, NULL);
+	if (r == 0)
+		client_free_reply(rep);
+	return r;
+}
+
+int client_msi_route(struct client *cl, uint32_t vm_id, int gsi, uint32_t lo,
+		     uint32_t data, bool remove, uint32_t *out)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__MsiRoute m = KVMMU__MSI_ROUTE__INIT;
+	Kvmmu__Reply *rep;
+	int r;
+
+	m.has_vm_id = 1;
+	m.vm_id = vm_id;
+	m.has_gsi = gsi >= 0;
+	m.gsi = gsi >= 0 ? (uint32_t)gsi : 0;
+	m.has_remove = m.remove = remove;
+	m.has_address_lo = m.has_data = !remove;
+	m.address_lo = lo;
+	m.data = data;
+	req.body_case = KVMMU__REQUEST__BODY_MSI_ROUTE;
+	req.msi_route = &m;
+	r = client_call(cl, &req, NULL, 0, &rep, NULL, NULL);
+	if (r < 0)
+		return r;
+	if (rep->body_case != KVMMU__REPLY__BODY_MSI_ROUTE ||
+	    !rep->msi_route->has_gsi)
+		r = client_fail(cl, EPROTO, "MsiRoute reply malformed");
+	else if (out != NULL)
+		*out = rep->msi_route->gsi;
+	client_free_reply(rep);
+	return r;
+}
+
+int client_mask_irqfd(struct client *cl, uint32_t vm_id, uint32_t gsi,
+		      bool masked)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__MaskIrqfd m = KVMMU__MASK_IRQFD__INIT;
+
+	m.has_vm_id = m.has_gsi = m.has_masked = 1;
+	m.vm_id = vm_id;
+	m.gsi = gsi;
+	m.masked = masked;
+	req.body_case = KVMMU__REQUEST__BODY_MASK_IRQFD;
+	req.mask_irqfd = &m;
+	return client_simple(cl, &req);
+}
+
+int client_signal_msi(struct client *cl, uint32_t vm_id, uint32_t lo,
+		      uint32_t data)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__SignalMsi m = KVMMU__SIGNAL_MSI__INIT;
+
+	m.has_vm_id = m.has_address_lo = m.has_data = 1;
+	m.vm_id = vm_id;
+	m.address_lo = lo;
+	m.data = data;
+	req.body_case = KVMMU__REQUEST__BODY_SIGNAL_MSI;
+	req.signal_msi = &m;
+	return client_simple(cl, &req);
+}
+
 int client_set_cpuid(struct client *cl, uint32_t vm_id,
 		     Kvmmu__CpuidMask **masks, size_t n)
 {
@@ -315,6 +396,15 @@ int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 		       uint64_t size, Kvmmu__Region **regs, size_t n,
 		       Kvmmu__TransactionReply *out)
 {
+	return client_transaction_db(cl, vm_id, gpa, size, regs, n, NULL, 0,
+				     out);
+}
+
+int client_transaction_db(struct client *cl, uint32_t vm_id, uint64_t gpa,
+			  uint64_t size, Kvmmu__Region **regs, size_t n,
+			  Kvmmu__DoorbellChange **dbs, size_t ndbs,
+			  Kvmmu__TransactionReply *out)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__Transaction m = KVMMU__TRANSACTION__INIT;
 	Kvmmu__Reply *rep;
@@ -329,6 +419,8 @@ int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 	}
 	m.n_regions = n;
 	m.regions = regs;
+	m.n_doorbells = ndbs;
+	m.doorbells = dbs;
 	req.body_case = KVMMU__REQUEST__BODY_TRANSACTION;
 	req.transaction = &m;
 	r = client_call(cl, &req, NULL, 0, &rep, NULL, NULL);

@@ -75,10 +75,31 @@ int client_irqfd(struct client *cl, uint32_t vm_id, unsigned gsi, bool resample,
 		 int *fd, int *resamplefd);
 int client_set_cpuid(struct client *cl, uint32_t vm_id,
 		     Kvmmu__CpuidMask **masks, size_t n);
+/*
+ * Assigns doorbell db, signalling eventfd fd (sent; the caller keeps
+ * its own), or with deassign (fd -1) removes it.
+ */
+int client_ioeventfd(struct client *cl, uint32_t vm_id,
+		     const Kvmmu__Doorbell *db, int fd, bool deassign);
+/*
+ * A new MSI route (gsi < 0; *out its GSI), a new message for route gsi,
+ * or with remove its end.  lo: the message's address_lo (address_hi 0).
+ */
+int client_msi_route(struct client *cl, uint32_t vm_id, int gsi, uint32_t lo,
+		     uint32_t data, bool remove, uint32_t *out);
+int client_mask_irqfd(struct client *cl, uint32_t vm_id, uint32_t gsi,
+		      bool masked);
+int client_signal_msi(struct client *cl, uint32_t vm_id, uint32_t lo,
+		      uint32_t data);
 /* Replaces the regions inside the window (size 0: the whole map). */
 int client_transaction(struct client *cl, uint32_t vm_id, uint64_t gpa,
 		       uint64_t size, Kvmmu__Region **regs, size_t n,
 		       Kvmmu__TransactionReply *out);
+/* The same with doorbells that move or go in the same atomic step. */
+int client_transaction_db(struct client *cl, uint32_t vm_id, uint64_t gpa,
+			  uint64_t size, Kvmmu__Region **regs, size_t n,
+			  Kvmmu__DoorbellChange **dbs, size_t ndbs,
+			  Kvmmu__TransactionReply *out);
 int client_set_zap(struct client *cl, uint32_t vm_id,
 		   const Kvmmu__ZapControl *zap);
 /* Invalidate (or discard) one GPA range; the reply says how it merged. */
