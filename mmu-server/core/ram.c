@@ -7,11 +7,12 @@
  * of a 2 MiB range allocates a 2 MiB page there, as QEMU's anonymous RAM
  * gets THP, on a host left at shmem_enabled=never.  Mounting needs
  * CAP_SYS_ADMIN in the user namespace that owns the mount namespace, which
- * the server has nowhere: a child of ours makes a user namespace and a
- * mount namespace of its own (unprivileged, as bwrap does), mounts the
- * tmpfs there detached (fsopen/fsmount: it is attached nowhere, not even
- * in that namespace), opens an O_TMPFILE file in it and hands us the fd,
- * then exits.  The file has no name anywhere and the mount goes with the
+ * the server, unprivileged under its systemd unit, has nowhere: a child of
+ * ours makes a user namespace and a mount namespace of its own (as bwrap
+ * does; a root server run by hand needs neither), mounts the tmpfs
+ * detached (fsopen/fsmount: it is attached nowhere, not even in that
+ * namespace), opens an O_TMPFILE file in it and hands us the fd, then
+ * exits.  The file has no name anywhere and the mount goes with the
  * last fd of the file, so a dead server leaves nothing.
  *
  * What a memfd's seals gave, and how it holds here: a tmpfs file cannot
@@ -141,7 +142,7 @@ static void shmem_choice(char *out, size_t len)
 
 /* The steps of the child, named in errors. */
 enum tmpfs_step {
-	TS_USERNS, /* unshare(CLONE_NEWUSER | CLONE_NEWNS) */
+	TS_USERNS, /* fsopen EPERM, then unshare(CLONE_NEWUSER | CLONE_NEWNS) */
 	TS_IDMAP,  /* our own uid and gid, as 0 inside */
 	TS_FSOPEN, /* fsopen("tmpfs") and its options */
 	TS_MOUNT,  /* FSCONFIG_CMD_CREATE, fsmount */
@@ -150,7 +151,7 @@ enum tmpfs_step {
 };
 
 static const char *const tmpfs_steps[] = {
-	[TS_USERNS] = "a user namespace (unshare)",
+	[TS_USERNS] = "no CAP_SYS_ADMIN, and a user namespace (unshare)",
 	[TS_IDMAP] = "its uid/gid maps",
 	[TS_FSOPEN] = "fsopen(tmpfs)",
 	[TS_MOUNT] = "fsmount",
@@ -206,20 +207,24 @@ tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *cm;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
-		msg[0] = TS_USERNS;
-		goto fail;
-	}
-	msg[0] = TS_IDMAP;
-	idmap_line(line, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", line) < 0 ||
-	    write_file("/proc/self/setgroups", "deny") < 0)
-		goto fail;
-	idmap_line(line, (unsigned)gid);
-	if (write_file("/proc/self/gid_map", line) < 0)
-		goto fail;
-	msg[0] = TS_FSOPEN;
+	/* A server with CAP_SYS_ADMIN (run by hand as root) mounts at once. */
 	fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 && errno == EPERM) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+			msg[0] = TS_USERNS;
+			goto fail;
+		}
+		msg[0] = TS_IDMAP;
+		idmap_line(line, (unsigned)uid);
+		if (write_file("/proc/self/uid_map", line) < 0 ||
+		    write_file("/proc/self/setgroups", "deny") < 0)
+			goto fail;
+		idmap_line(line, (unsigned)gid);
+		if (write_file("/proc/self/gid_map", line) < 0)
+			goto fail;
+		fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	}
+	msg[0] = TS_FSOPEN;
 	/* Room for the file and the root: nothing else can be made in it. */
 	if (fs < 0 || fsconfig_str(fs, "huge", "within_size") < 0 ||
 	    fsconfig_str(fs, "size", size) < 0 ||
