@@ -107,7 +107,7 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->uuid = d->d_uuid[0] ? d->d_uuid : NULL;
 	o->memory_mib = d->d_memory_mib;
 	o->hugetlb_kib = d->d_hugetlb_kib;
-	o->ram_backing = d->d_ram_backing;
+	o->ram_immediate = d->d_ram_immediate;
 	o->vcpus = d->d_vcpus;
 	/* A Linux kernel runs on the pc machine, with the domain's devices. */
 	o->payload = is_linux ? NULL : d->d_kernel;

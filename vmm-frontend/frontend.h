@@ -23,6 +23,7 @@ struct options {
 	uint64_t memory_mib;
 	uint32_t hugetlb_kib;	 /* hugetlbfs page size (a domain's); 0: none */
 	const char *ram_backing; /* "huge" | "4k"; NULL: the server's */
+	bool ram_immediate;	 /* <allocation mode='immediate'/> */
 	unsigned vcpus;
 	unsigned timeout_s;
 	int stats;

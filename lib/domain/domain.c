@@ -340,9 +340,9 @@ static int mb_only(struct dparse *p, const xmlNode *c, const char *attr,
 }
 
 /*
- * <allocation mode=...>: when RAM is allocated, which for kvmmu is its
- * backing: immediate is "huge" (2 MiB pages made at CreateVm), ondemand
- * "4k" (pages as the guest touches them).  Absent: the server's.
+ * <allocation mode=...>: when RAM is allocated: immediate, all of it at
+ * CreateVm; ondemand (the default), as the guest touches it.  Its page
+ * size is the server's (huge where the host can) or <hugepages>'.
  */
 static int mb_allocation(struct dparse *p, const xmlNode *c)
 {
@@ -351,10 +351,8 @@ static int mb_allocation(struct dparse *p, const xmlNode *c)
 	if (dp_check(p, c, "memoryBacking/allocation", attrs, true) < 0)
 		return -1;
 	if (dp_attr_is(c, "mode", "immediate", false))
-		p->p_d->d_ram_backing = "huge";
-	else if (dp_attr_is(c, "mode", "ondemand", false))
-		p->p_d->d_ram_backing = "4k";
-	else
+		p->p_d->d_ram_immediate = true;
+	else if (!dp_attr_is(c, "mode", "ondemand", false))
 		return dp_fail(p, "memoryBacking/allocation: mode='immediate' "
 				  "or 'ondemand' only");
 	return 0;

@@ -32,8 +32,8 @@ struct domain {
 	char d_name[KVMMU_NAME_MAX + 1];
 	char d_uuid[37]; /* canonical lower case; "" when absent */
 	uint64_t d_memory_mib;
-	uint32_t d_hugetlb_kib;	   /* memoryBacking/hugepages; 0: none */
-	const char *d_ram_backing; /* allocation: "huge", "4k"; NULL: none */
+	uint32_t d_hugetlb_kib; /* memoryBacking/hugepages; 0: none */
+	bool d_ram_immediate;	/* <allocation mode='immediate'/> */
 	unsigned d_vcpus;
 	char *d_kernel;	 /* os/kernel, resolved: a bzImage or a payload */
 	char *d_initrd;	 /* os/initrd, resolved, or NULL */

@@ -149,9 +149,9 @@ static void test_memory_backing(void)
 		      d.d_hugetlb_kib);
 		domain_free(&d);
 	}
-	/* allocation: immediate is huge backing, ondemand 4k. */
+	/* allocation: immediate all at CreateVm, ondemand as touched. */
 	for (int i = 0; i < 3; i++) {
-		static const char *const want[] = {NULL, "huge", "4k"};
+		static const bool want[] = {false, true, false};
 		static const char *const xml[] = {
 			DOM("", "", ""),
 			DOM("<memoryBacking><allocation mode='immediate'/>"
@@ -164,11 +164,8 @@ static void test_memory_backing(void)
 		struct domain d;
 
 		ACCEPTED(xml[i], &d);
-		CHECK(want[i] ? d.d_ram_backing &&
-					strcmp(d.d_ram_backing, want[i]) == 0
-			      : d.d_ram_backing == NULL,
-		      "allocation %d: %s", i,
-		      d.d_ram_backing ? d.d_ram_backing : "none");
+		CHECK(d.d_ram_immediate == want[i], "allocation %d: %s", i,
+		      d.d_ram_immediate ? "immediate" : "ondemand");
 		domain_free(&d);
 	}
 }

@@ -204,6 +204,18 @@ int client_create_vm_pages(struct client *cl, const char *name,
 			   const char *backing, uint32_t *vm_id, int *ram_fd,
 			   int *chans)
 {
+	struct client_ram ram = {hugetlb_kib, backing, false};
+
+	return client_create_vm_ram(cl, name, uuid, vcpus, ram_bytes, zap, mc,
+				    &ram, vm_id, ram_fd, chans);
+}
+
+int client_create_vm_ram(struct client *cl, const char *name, const char *uuid,
+			 unsigned vcpus, uint64_t ram_bytes,
+			 const Kvmmu__ZapControl *zap, const Kvmmu__Machine *mc,
+			 const struct client_ram *ram, uint32_t *vm_id,
+			 int *ram_fd, int *chans)
+{
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;
 	Kvmmu__CreateVm m = KVMMU__CREATE_VM__INIT;
 	int fds[WIRE_MAX_FDS];
@@ -218,9 +230,11 @@ int client_create_vm_pages(struct client *cl, const char *name,
 	m.ram_bytes = ram_bytes;
 	m.zap = (Kvmmu__ZapControl *)zap;
 	m.machine = (Kvmmu__Machine *)mc;
-	m.has_hugetlb_page_kib = hugetlb_kib != 0;
-	m.hugetlb_page_kib = hugetlb_kib;
-	m.ram_backing = (char *)backing;
+	m.has_hugetlb_page_kib = ram->cr_hugetlb_kib != 0;
+	m.hugetlb_page_kib = ram->cr_hugetlb_kib;
+	m.ram_backing = (char *)ram->cr_backing;
+	m.has_ram_immediate = ram->cr_immediate;
+	m.ram_immediate = ram->cr_immediate;
 	req.body_case = KVMMU__REQUEST__BODY_CREATE_VM;
 	req.create_vm = &m;
 	r = client_call(cl, &req, NULL, 0, &rep, fds, &nfds);

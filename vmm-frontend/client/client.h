@@ -67,6 +67,18 @@ int client_create_vm_pages(struct client *cl, const char *name,
 			   const Kvmmu__Machine *mc, uint32_t hugetlb_kib,
 			   const char *backing, uint32_t *vm_id, int *ram_fd,
 			   int *chans);
+/* How a VM's RAM is backed (CreateVm's fields of the same names). */
+struct client_ram {
+	uint32_t cr_hugetlb_kib; /* hugetlbfs page size; 0: none */
+	const char *cr_backing;	 /* "huge", "4k"; NULL: the server's */
+	bool cr_immediate;	 /* all allocated at CreateVm */
+};
+/* The same, with every RAM choice. */
+int client_create_vm_ram(struct client *cl, const char *name, const char *uuid,
+			 unsigned vcpus, uint64_t ram_bytes,
+			 const Kvmmu__ZapControl *zap, const Kvmmu__Machine *mc,
+			 const struct client_ram *ram, uint32_t *vm_id,
+			 int *ram_fd, int *chans);
 /*
  * Binds an eventfd to gsi: *fd raises the line, *resamplefd (resample
  * only, else -1; may be NULL without resample) says the guest took it.

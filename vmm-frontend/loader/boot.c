@@ -97,6 +97,8 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 	uint64_t total =
 		page ? (bs->bs_ram + bs->bs_extra + page - 1) & ~(page - 1)
 		     : bs->bs_ram + bs->bs_extra;
+	struct client_ram ram = {bs->bs_hugetlb, bs->bs_backing,
+				 bs->bs_immediate};
 	struct linux_boot lb;
 
 	memset(b, 0, sizeof(*b));
@@ -108,10 +110,9 @@ int boot_vm(struct client *cl, struct boot *b, const struct boot_spec *bs,
 			 GUEST_MAX_VCPUS);
 		return -1;
 	}
-	if (client_create_vm_pages(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
-				   total, bs->bs_zap, bs->bs_machine,
-				   bs->bs_hugetlb, bs->bs_backing, &b->b_vm,
-				   &b->b_ram_fd, b->b_chans) < 0)
+	if (client_create_vm_ram(cl, bs->bs_name, bs->bs_uuid, bs->bs_vcpus,
+				 total, bs->bs_zap, bs->bs_machine, &ram,
+				 &b->b_vm, &b->b_ram_fd, b->b_chans) < 0)
 		return boot_fail(cl, b, "CreateVm", err, errlen);
 	b->b_nvcpus = bs->bs_vcpus;
 	b->b_ram_bytes = total;

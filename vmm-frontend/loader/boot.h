@@ -36,6 +36,7 @@ struct boot_spec {
 	uint64_t bs_extra;	/* device memory after it in the memfd */
 	uint32_t bs_hugetlb;	/* hugetlbfs page KiB; 0: none */
 	const char *bs_backing; /* "huge" | "4k"; NULL: the server's */
+	bool bs_immediate;	/* all RAM allocated at CreateVm */
 	Kvmmu__Region **bs_map; /* the initial memory map */
 	size_t bs_nmap;
 	const Kvmmu__ZapControl *bs_zap; /* NULL: the server's default */
