@@ -22,8 +22,9 @@
  * RAM, so no more than that is ever allocated (beyond it, ENOSPC).
  * Shrinking takes RAM from its own guest only: the server never touches
  * guest RAM through its mapping (KVM reads it with uaccess, which fails
- * with EFAULT, not SIGBUS), so the vCPUs of that VM stop with an error and
- * nothing else is hurt.  One mount per VM is what makes both true.
+ * with EFAULT, not SIGBUS), so that VM's vCPUs stop (KVM_RUN fails, or the
+ * guest, its page tables gone, triple-faults: kvm.backing) and nothing
+ * else is hurt.  One mount per VM is what makes both true.
  *
  * Where the child cannot (user namespaces forbidden: sysctl, a unit's
  * RestrictNamespaces, a seccomp filter), RAM is a sealed memfd in 4 KiB
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -214,7 +216,15 @@ tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
 			msg[0] = TS_USERNS;
 			goto fail;
 		}
+		/*
+		 * A process that changed its uid (a server started by root
+		 * and then made unprivileged) is not dumpable, and its /proc
+		 * files are root's: it could not write its own maps.  This
+		 * child lives a few milliseconds.
+		 */
 		msg[0] = TS_IDMAP;
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			goto fail;
 		idmap_line(line, (unsigned)uid);
 		if (write_file("/proc/self/uid_map", line) < 0 ||
 		    write_file("/proc/self/setgroups", "deny") < 0)

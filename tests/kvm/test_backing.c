@@ -19,8 +19,17 @@
  * that the reason is given by name and the backing is 4k.
  * Trust: test code, run as root with /dev/kvm.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,6 +39,7 @@
 #include "admin_client.h"
 #include "boot.h"
 #include "client.h"
+#include "exits.h"
 #include "harness.h"
 #include "inval.h"
 #include "ram.h"
@@ -426,6 +436,84 @@ static bool listening(const char *path)
 	return ok;
 }
 
+/*
+ * What a frontend can do with a RAM fd that is not sealed (ram.c): grow
+ * the file, but never allocate past its VM's RAM (the tmpfs's size=);
+ * shrink it, which stops its own VM's vCPU with an error and nothing
+ * else: the server answers and the VM beside it (b) runs on.
+ */
+static uint64_t vcpu0_exits(struct client *cl, uint32_t vm)
+{
+	Kvmmu__Reply *rep;
+	uint64_t v = ~0ULL;
+
+	if (client_get_stats(cl, vm, &rep) < 0)
+		return v;
+	stats_find(rep->stats, 0, "exits", &v);
+	client_free_reply(rep);
+	return v;
+}
+
+/* exits.h handler: the reason of the first exit that is not port I/O. */
+static bool first_stop(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *data,
+		       size_t cap, size_t *len)
+{
+	*len = 0;
+	if (ex->reason == KVMMU__EXIT_REASON__EXIT_IO && ex->io != NULL) {
+		/* Reads: the UART says ready (0x60), anything else 0. */
+		if (!ex->io->out) {
+			*len = (size_t)ex->io->size * ex->io->count;
+			if (*len > cap)
+				return true;
+			memset(data, 0x60, *len);
+		}
+		return false;
+	}
+	*(int *)arg = (int)ex->reason;
+	return true;
+}
+
+static void test_unsealed(struct client *cl, const struct boot *b, uint64_t ram)
+{
+	struct boot_spec bs = {.bs_name = "shrunk",
+			       .bs_vcpus = 1,
+			       .bs_ram = 8 * MB,
+			       .bs_cmdline = "passes=100000000"};
+	struct pollfd pfd;
+	char err[300] = "";
+	int why = 0, r = 0;
+	struct boot b2;
+	uint64_t before, after;
+
+	CHECK(ftruncate(b->b_ram_fd, (off_t)(2 * ram)) == 0 &&
+		      fallocate(b->b_ram_fd, 0, (off_t)ram, (off_t)ram) < 0 &&
+		      errno == ENOSPC,
+	      "a grown RAM file allocates nothing past the VM's RAM");
+	CHECK(test_boot(cl, &b2, &bs, "memtouch", err, sizeof(err)) == 0 &&
+		      client_vm_op(cl, b2.b_vm, KVMMU__REQUEST__BODY_RUN) == 0,
+	      "second guest: %s", err);
+	usleep(200000);
+	before = vcpu0_exits(cl, b->b_vm);
+	CHECK(ftruncate(b2.b_ram_fd, 0) == 0, "shrink: %s", strerror(errno));
+	/* Its vCPU stops: an exit that memtouch never makes. */
+	pfd = (struct pollfd){.fd = b2.b_chans[0], .events = POLLIN};
+	while (r == 0 && poll(&pfd, 1, 20000) == 1)
+		r = exit_serve(b2.b_chans[0], -1, first_stop, &why);
+	CHECK(why == KVMMU__EXIT_REASON__EXIT_INTERNAL_ERROR ||
+		      why == KVMMU__EXIT_REASON__EXIT_SHUTDOWN,
+	      "the shrunk VM's vCPU stopped (exit reason %d)", why);
+	printf("test_backing: a shrunk RAM file stopped its vCPU with exit "
+	       "reason %d\n",
+	       why);
+	usleep(200000);
+	after = vcpu0_exits(cl, b->b_vm);
+	CHECK(before != ~0ULL && after != ~0ULL && after > before,
+	      "the other VM runs on: %llu exits, %llu before",
+	      (unsigned long long)after, (unsigned long long)before);
+	client_vm_op(cl, b2.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM);
+	boot_release(&b2);
+}
+
 /* A server backing RAM as backing says; a memtouch guest on it. */
 static void test_server(const char *backing)
 {
@@ -551,6 +639,8 @@ static void test_server(const char *backing)
 	if (g != NULL)
 		protobuf_c_message_free_unpacked(&g->base, NULL);
 
+	if (huge)
+		test_unsealed(&cl, &b, ram);
 	test_per_vm(&cl, &ac, huge ? "4k" : "huge", huge ? "4k" : "huge");
 	admin_client_close(&ac);
 	client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM);
@@ -561,6 +651,74 @@ static void test_server(const char *backing)
 	client_close(&cl);
 	CHECK(srv_stop(&srv) == 0, "server stop");
 	unlink(sock);
+}
+
+/* In a child: denies fsopen and unshare (EPERM), as a unit's
+ * RestrictNamespaces= and no CAP_SYS_ADMIN do.  0, or -1. */
+static int deny_mounts(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsopen, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/*
+ * The server's two ways to its tmpfs and its fallback, each in a child
+ * (they change its credentials or filters for good): as an unprivileged
+ * user (the systemd unit's) through a user namespace, huge; with mounts
+ * and user namespaces denied, 4k and the reason named.
+ */
+static void test_unprivileged(void)
+{
+	for (int denied = 0; denied < 2; denied++) {
+		int p[2], st = -1;
+		char why[200] = "";
+		ssize_t n = -1;
+		pid_t pid;
+
+		CHECK(pipe(p) == 0, "pipe");
+		pid = fork();
+		if (pid == 0) {
+			const struct ram_host *h;
+			bool ok;
+
+			close(p[0]);
+			if (denied ? deny_mounts() < 0
+				   : setgroups(0, NULL) < 0 ||
+					     setresgid(65534, 65534, 65534) <
+						     0 ||
+					     setresuid(65534, 65534, 65534) < 0)
+				_exit(2);
+			h = ram_host_init(RAM_HUGE);
+			ok = denied ? h->rh_have == RAM_4K &&
+					      strstr(h->rh_why,
+						     "user namespace") != NULL
+				    : h->rh_have == RAM_HUGE;
+			(void)!write(p[1], h->rh_why, strlen(h->rh_why));
+			_exit(ok ? 0 : 1);
+		}
+		close(p[1]);
+		if (pid > 0) {
+			n = read(p[0], why, sizeof(why) - 1);
+			waitpid(pid, &st, 0);
+		}
+		close(p[0]);
+		why[n > 0 ? n : 0] = '\0';
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s",
+		      denied ? "mounts and user namespaces denied"
+			     : "as uid 65534",
+		      why);
+	}
 }
 
 int main(void)
@@ -584,6 +742,7 @@ int main(void)
 	vcpu_signals_init();
 	CHECK(kvm_host_open(&kh, "/dev/kvm") == 0, "KVM");
 	test_core(&kh);
+	test_unprivileged();
 	test_hugetlb(&kh);
 	kvm_host_close(&kh);
 	test_server("huge");
