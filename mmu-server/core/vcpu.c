@@ -70,22 +70,46 @@ static bool vcpu_wait_runnable(struct vcpu *v)
 	return go;
 }
 
-static void vcpu_left_run(struct vcpu *v)
+/*
+ * Back from KVM_RUN: exited when the thread has an exit to deal with
+ * (forward it, or park), not when it was only kicked out or served the
+ * exit itself.  Decided here, under the lock, so that a VcpuState never
+ * sees the vCPU out of KVM_RUN and not yet known to be in an exit.
+ */
+static void vcpu_left_run(struct vcpu *v, bool exited)
 {
 	struct vm *vm = v->v_vm;
 
 	pthread_mutex_lock(&vm->vm_lock);
-	v->v_state = VCPU_WAITING;
+	v->v_state = exited ? VCPU_EXITED : VCPU_WAITING;
 	v->v_run->immediate_exit = 0;
 	pthread_cond_broadcast(&vm->vm_cv);
 	pthread_mutex_unlock(&vm->vm_lock);
 }
 
-static void vcpu_park(struct vcpu *v)
+/*
+ * The exit is dealt with: r == 0 runs on, anything else parks, unless a
+ * VcpuState came meanwhile.  The frontend may send its stop answer and
+ * then a VcpuState, and the server may handle the VcpuState first: it
+ * is the later start all the same, so the order of the two channels
+ * does not decide whether the vCPU runs (ARCHITECTURE.md, vCPU life
+ * cycle).
+ */
+static void vcpu_exit_done(struct vcpu *v, int r)
 {
-	pthread_mutex_lock(&v->v_vm->vm_lock);
-	v->v_state = VCPU_PARKED;
-	pthread_mutex_unlock(&v->v_vm->vm_lock);
+	struct vm *vm = v->v_vm;
+	bool start;
+
+	pthread_mutex_lock(&vm->vm_lock);
+	start = v->v_start;
+	v->v_start = false;
+	v->v_state = r != 0 && !start ? VCPU_PARKED : VCPU_WAITING;
+	pthread_mutex_unlock(&vm->vm_lock);
+	if (r != 0)
+		log_debug("vm %u vcpu %u: %s (%s)", vm->vm_id, v->v_idx,
+			  start ? "not parked: a VcpuState came after the exit"
+				: "parked",
+			  r > 0 ? "frontend asked" : strerror(-r));
 }
 
 /*
@@ -118,25 +142,21 @@ static void *vcpu_thread(void *arg)
 
 	while (vcpu_wait_runnable(v)) {
 		r = kvm_vcpu_run(v->v_fd);
-		vcpu_left_run(v);
-		if (r == -EINTR || r == -EAGAIN)
+		if (r == -EINTR || r == -EAGAIN ||
+		    (r >= 0 && vcpu_serve_allones(v))) {
+			vcpu_left_run(v, false);
 			continue;
+		}
+		vcpu_left_run(v, true);
 		if (r < 0) {
 			log_warn("vm %u vcpu %u: KVM_RUN: %s", v->v_vm->vm_id,
 				 v->v_idx, strerror(-r));
 			v->v_run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 			v->v_run->internal.suberror = (uint32_t)-r;
-		} else if (vcpu_serve_allones(v)) {
-			continue;
 		}
 		/* No forwarder (a test of the core alone): park. */
 		r = v->v_vm->vm_forward ? v->v_vm->vm_forward(v) : 1;
-		if (r != 0) {
-			log_debug("vm %u vcpu %u: parked (%s)", v->v_vm->vm_id,
-				  v->v_idx,
-				  r > 0 ? "frontend asked" : strerror(-r));
-			vcpu_park(v);
-		}
+		vcpu_exit_done(v, r);
 	}
 	return NULL;
 }

@@ -714,10 +714,17 @@ int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct vcpu_regs *st,
 		verr_set(e, -r, "KVM_SET_REGS vCPU %u: %s", idx, strerror(-r));
 	else
 		r = vm_vcpu_extra(v, st, e);
-	/* New state is a new start: a parked vCPU may run again. */
+	/*
+	 * New state is a new start: a parked vCPU may run again.  One whose
+	 * exit its thread still deals with may be about to park on a stop
+	 * that the frontend sent before this request, on the other channel:
+	 * it runs on instead (ARCHITECTURE.md, vCPU life cycle).
+	 */
 	pthread_mutex_lock(&vm->vm_lock);
 	if (r == 0 && v->v_state == VCPU_PARKED)
 		v->v_state = VCPU_WAITING;
+	else if (r == 0 && v->v_state == VCPU_EXITED)
+		v->v_start = true;
 	pthread_mutex_unlock(&vm->vm_lock);
 	vm_unpause(vm);
 	return r;

@@ -89,6 +89,9 @@ enum vm_state {
 enum vcpu_state {
 	VCPU_WAITING, /* until its VM runs and nothing holds it */
 	VCPU_IN_RUN,  /* inside KVM_RUN, or about to enter it */
+	VCPU_EXITED,  /* out of KVM_RUN with an exit to deal with: sent
+			 to the frontend and not yet answered, or answered
+			 and not yet resumed or parked */
 	VCPU_PARKED,  /* stopped (its frontend said so, or its channel
 			 failed) until a VcpuState or DestroyVm */
 };
@@ -105,6 +108,7 @@ struct vcpu {
 	struct kstats v_stats;
 	/* Under vm_lock: */
 	enum vcpu_state v_state;
+	bool v_start; /* a VcpuState came while VCPU_EXITED: never park */
 };
 
 struct vm {
@@ -269,7 +273,9 @@ int vm_unmap_region(struct vm *vm, uint64_t gpa, struct verr *e);
  * give every field but apic_base, interrupt_bitmap, cr2 and cr8, which
  * stay KVM's.  Every vCPU ioctl here comes after vm_pause(): an ioctl on
  * a vCPU in KVM_RUN would wait for a guest that may never exit, and
- * block the caller's loop with it.
+ * block the caller's loop with it.  New state is a new start: a parked
+ * vCPU may run again, and one with an exit still being answered
+ * (VCPU_EXITED) runs on after it, whatever the answer says.
  */
 int vm_set_vcpu_state(struct vm *vm, unsigned idx, const struct vcpu_regs *st,
 		      struct verr *e);

@@ -58,30 +58,21 @@ static uint64_t drain(int efd)
 }
 
 /*
- * Runs the payload again with cmd: new registers are a new start.  The
- * vCPU parks only once it has read the last run's stop answer; a
- * VcpuState that comes before finds it not yet parked and is lost, so
- * one that starts nothing within 2 s is sent again.
+ * Runs the payload again with cmd: new registers are a new start, even
+ * when the server reads this VcpuState before the last run's stop
+ * answer (ARCHITECTURE.md, vCPU life cycle).
  */
 static void run(struct client *cl, struct boot *b, const char *cmd,
 		struct served *sv)
 {
 	struct guest_bootinfo *bi = (void *)(b->b_ram + GUEST_BOOTINFO_GPA);
-	int r = -ETIMEDOUT;
 
 	memset(sv, 0, sizeof(*sv));
 	snprintf(bi->gb_cmdline, sizeof(bi->gb_cmdline), "%s", cmd);
-	for (int i = 0;
-	     i < 3 && r == -ETIMEDOUT && sv->sv_io == 0 && sv->sv_mmio == 0;
-	     i++) {
-		CHECK(vcpustate_send(cl, b->b_vm, 0) == 0, "vCPU state: %s",
-		      cl->cl_err);
-		r = serve_vcpu(b->b_chans[0], 2000, sv);
-	}
-	if (r == -ETIMEDOUT)
-		r = serve_vcpu(b->b_chans[0], 20000, sv);
-	CHECK(r == 0 && sv->sv_status == 0, "guest '%s' ran (status %u)", cmd,
-	      sv->sv_status);
+	CHECK(vcpustate_send(cl, b->b_vm, 0) == 0, "vCPU state: %s",
+	      cl->cl_err);
+	CHECK(serve_vcpu(b->b_chans[0], 20000, sv) == 0 && sv->sv_status == 0,
+	      "guest '%s' ran (status %u)", cmd, sv->sv_status);
 }
 
 static int bar_region(Kvmmu__Region *r, uint64_t gpa)

@@ -486,6 +486,73 @@ static void test_state_while_running(void)
 }
 
 /*
+ * The obvious restart: the guest's last exit is answered with stop, and
+ * a VcpuState (new registers: a new start) follows at once on the
+ * control socket.  The two channels race: the server may handle the
+ * VcpuState before the vCPU thread has read the stop and parked.
+ * Whatever the order, the vCPU starts again: RESTARTS rounds back to
+ * back, each of which must exit again within 2 s.  Then the VcpuState
+ * comes first, while the exit waits for its answer, and the stop after
+ * it: the start still holds.
+ */
+#define RESTARTS 500
+
+static void test_restart_after_stop(void)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	struct boot_spec spec = {0};
+	struct served sv = {0};
+	struct client cl;
+	char err[300];
+	struct boot b;
+	int i, r = 0;
+
+	CHECK(client_connect(&cl, srv.s_sock) == 0, "connect");
+	spec.bs_name = "restart";
+	spec.bs_vcpus = 1;
+	spec.bs_ram = 8 << 20;
+	spec.bs_cmdline = "count=0"; /* straight to the exit port */
+	r = test_boot(&cl, &b, &spec, "portio", err, sizeof(err));
+	CHECK(r == 0, "restart guest: boot: %s", err);
+	if (r < 0) {
+		client_close(&cl);
+		return;
+	}
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
+	for (i = 0; i <= RESTARTS && r == 0; i++) {
+		if (i > 0 && vcpustate_send(&cl, b.b_vm, 0) < 0)
+			r = -EIO;
+		memset(&sv, 0, sizeof(sv));
+		if (r == 0)
+			r = serve_vcpu(b.b_chans[0], 2000, &sv);
+		if (r == 0 && (sv.sv_io != 1 || sv.sv_status != 0))
+			r = -EPROTO;
+	}
+	CHECK(r == 0,
+	      "%d VcpuStates right after a stop answer each start "
+	      "the guest again: round %d: %s (%s)",
+	      RESTARTS, i - 1, strerror(-r), cl.cl_err);
+	if (r != 0)
+		goto out;
+	/* VcpuState first, with the exit unanswered; then the stop. */
+	CHECK(vcpustate_send(&cl, b.b_vm, 0) == 0, "restart: %s", cl.cl_err);
+	pfd.fd = b.b_chans[0];
+	CHECK(poll(&pfd, 1, 2000) == 1, "the guest exits");
+	CHECK(vcpustate_send(&cl, b.b_vm, 0) == 0,
+	      "VcpuState while the exit waits for its answer: %s", cl.cl_err);
+	CHECK(serve_vcpu(b.b_chans[0], 2000, &sv) == 0,
+	      "the exit is answered with stop");
+	memset(&sv, 0, sizeof(sv));
+	CHECK(serve_vcpu(b.b_chans[0], 2000, &sv) == 0 && sv.sv_status == 0,
+	      "a VcpuState before the stop answer starts the guest again");
+out:
+	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_DESTROY_VM) == 0,
+	      "destroy: %s", cl.cl_err);
+	boot_release(&b);
+	client_close(&cl);
+}
+
+/*
  * A peer's fd whose close blocks (a lingering socket, as above) passed on
  * a request that takes no fd, then on a vCPU exit's answer: the server
  * lets go of it without waiting, off its loop and its vCPU threads.  The
@@ -668,6 +735,7 @@ int main(void)
 	test_uid_quota();
 	test_uuid_unique();
 	test_state_while_running();
+	test_restart_after_stop();
 	test_lingering_fds();
 	usleep(100000); /* let the server see the last close */
 	CHECK(proc_fd_count(srv.s_pid) == base, "fds back to %d: %d", base,
