@@ -36,10 +36,12 @@ for mode in all memslot; do
 done
 # Zap-all makes the guest refault its RAM after each BAR move, a targeted
 # zap does not; on the shadow MMU the shadow pages zapped say the same
-# (the TDP MMU does not count them).
+# (the TDP MMU does not count them).  A refault is one fault per 2 MiB on
+# the server's default huge backing (330 vs 56 on a kvm_pvm host), 512 on
+# 4 KiB pages.
 pf_all=$(json_field all pf_taken_churn) pf_memslot=$(json_field memslot pf_taken_churn)
 check "zap-all refaults RAM: $pf_all faults vs memslot's $pf_memslot" \
-	test "$pf_all" -gt $((10 * pf_memslot + 100))
+	test "$pf_all" -gt $((3 * pf_memslot + 50))
 if ! tdp_mmu; then
 	check "shadow MMU: zap-all zaps shadow pages ($(json_field all shadow_zapped))" \
 		test "$(json_field all shadow_zapped)" -gt 0
