@@ -89,11 +89,11 @@ matrix() {
 	step "Linux 6.12, shadow MMU: zap, transactions, boot churn" \
 		$vm --mmu shadow --timeout 900 -- ctest --output-on-failure \
 		--no-tests=error --test-dir build \
-		-R '^kvm\.(zap|zap_support|txn|bootchurn|probe)$'
-	step "Linux 6.1: zap mode memslot refused, mode=all runs" \
+		-R '^kvm\.(zap|zap_support|txn|bootchurn|probe|backing)$'
+	step "Linux 6.1: zap mode memslot refused, mode=all runs; RAM backing" \
 		$vm --kernel bookworm --timeout 600 -- ctest \
 		--output-on-failure --no-tests=error --test-dir build \
-		-R '^kvm\.(zap_support|probe)$'
+		-R '^kvm\.(zap_support|probe|backing)$'
 }
 
 case "$kind" in
