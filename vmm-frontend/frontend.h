@@ -63,6 +63,7 @@ struct frontend {
 	struct devices f_dev;
 	struct machine f_machine;
 	struct iobus f_bus;	   /* who decodes which port */
+	struct mmiobus f_mmio;	   /* ... and which MMIO range */
 	struct vmmap_client f_map; /* the machine's way to the VM */
 	struct pcdev f_pc;	   /* a Linux guest's legacy devices */
 	bool f_linux;

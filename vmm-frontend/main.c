@@ -447,7 +447,8 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len,
 	vmmap_client(&f->f_map, &f->f_cl, &f->f_boot.b_vm);
 	if (machine_init(&f->f_machine, o->pc, o->eager, o->pci_devices,
 			 bs.bs_ram, o->rom, o->rom_len, &f->f_map.vc_map) < 0 ||
-	    machine_register(&f->f_machine, &f->f_bus) < 0) {
+	    machine_register(&f->f_machine, &f->f_bus) < 0 ||
+	    machine_register_mmio(&f->f_machine, &f->f_mmio) < 0) {
 		perror("vmm-frontend: option ROM");
 		return -1;
 	}

@@ -77,6 +77,8 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 	}
 	if (ex->reason == KVMMU__EXIT_REASON__EXIT_MMIO && ex->mmio &&
 	    ex->mmio->len <= 8) {
+		const struct mmio_range *mr;
+
 		if (machine_flush(&f->f_machine) < 0) {
 			f->f_crashed++;
 			return true;
@@ -86,8 +88,20 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			memcpy(abuf, ex->mmio->data.data,
 			       ex->mmio->data.len < len ? ex->mmio->data.len
 							: len);
-		devices_mmio(&f->f_dev, ex->mmio->gpa, ex->mmio->write, abuf,
-			     len);
+		mr = mmiobus_find(&f->f_mmio, ex->mmio->gpa);
+		err = 0;
+		if (mr == NULL) {
+			devices_mmio(&f->f_dev, ex->mmio->gpa, ex->mmio->write,
+				     abuf, len);
+		} else {
+			f->f_dev.d_exits_mmio++;
+			err = mr->mr_fn(mr->mr_arg, v, ex->mmio->gpa,
+					ex->mmio->write, abuf, (unsigned)len);
+		}
+		if (err < 0) {
+			f->f_crashed++;
+			return true;
+		}
 		*alen = ex->mmio->write ? 0 : len;
 		return false;
 	}

@@ -8,6 +8,7 @@
 #ifndef KVMMU_VMMAP_H
 #define KVMMU_VMMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,24 @@ struct vmmap {
 	/* Why the last call failed, for people. */
 	const char *(*vm_error)(void *arg);
 	void *vm_arg;
+	/*
+	 * For devices with doorbells and MSI-X (machine/pcifn.c, msix.c);
+	 * NULL in a vmmap that has none (then such a device fails with
+	 * -ENOSYS).  vm_transaction_db: vm_transaction whose doorbells move
+	 * or go in the same step.  vm_ioeventfd: a doorbell signalling fd
+	 * (sent; the caller keeps its own), or with deassign its end.
+	 * vm_msi_route: a new route (gsi < 0; *out its GSI) or a new
+	 * message for gsi.  vm_irqfd: an irqfd on gsi, *fd ours to keep.
+	 */
+	int (*vm_transaction_db)(void *arg, uint64_t gpa, uint64_t size,
+				 Kvmmu__Region **regs, size_t n,
+				 Kvmmu__DoorbellChange **dbs, size_t ndbs);
+	int (*vm_ioeventfd)(void *arg, const Kvmmu__Doorbell *db, int fd,
+			    bool deassign);
+	int (*vm_msi_route)(void *arg, int gsi, uint32_t lo, uint32_t data,
+			    uint32_t *out);
+	int (*vm_mask_irqfd)(void *arg, uint32_t gsi, bool masked);
+	int (*vm_irqfd)(void *arg, uint32_t gsi, int *fd);
 };
 
 /* A vmmap for the VM *vm_id of connection cl (both outlive it). */

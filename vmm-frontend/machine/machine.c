@@ -205,22 +205,104 @@ static int machine_rom_sync(struct machine *m)
 	return 0;
 }
 
+/* Room for the RAM controllers' BARs and every function's. */
+#define WIN_REGIONS (GUEST_PCI_MAX_DEVS + PCI_MAX_FNS * PCI_FN_BARS)
+
+/*
+ * The doorbells of the functions' BARs that KVM has where the BAR is no
+ * longer wanted: each moves with its BAR, or goes when the BAR stops
+ * decoding, in the window's Transaction.  dbs[] point into store.
+ */
+static size_t machine_db_changes(const struct machine *m,
+				 Kvmmu__DoorbellChange *store,
+				 Kvmmu__Doorbell *dbs,
+				 Kvmmu__DoorbellChange **ptrs, size_t max)
+{
+	const struct pci *p = &m->m_pci;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < p->p_nfn; i++) {
+		const struct pci_fn *fn = p->p_fn[i];
+
+		for (unsigned k = 0; k < PCI_FN_DOORBELLS && n < max; k++) {
+			const struct pci_doorbell *d = &fn->pf_db[k];
+			uint64_t want, to;
+
+			if (!d->dbl_used || d->dbl_at == 0)
+				continue;
+			want = pci_fn_bar_want(fn, d->dbl_bar, PCI_WIN_GPA,
+					       PCI_WIN_GPA + PCI_WIN_SIZE);
+			to = want ? want + d->dbl_off : 0;
+			if (to == d->dbl_at)
+				continue;
+			kvmmu__doorbell_change__init(&store[n]);
+			pci_fn_db_proto(&dbs[n], d->dbl_at);
+			store[n].doorbell = &dbs[n];
+			store[n].has_new_addr = to != 0;
+			store[n].new_addr = to;
+			ptrs[n] = &store[n];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* After the window's commit: each BAR where it decodes, its doorbells. */
+static int machine_fns_committed(struct machine *m)
+{
+	struct pci *p = &m->m_pci;
+
+	for (unsigned i = 0; i < p->p_nfn; i++) {
+		struct pci_fn *fn = p->p_fn[i];
+
+		for (unsigned b = 0; b < PCI_FN_BARS; b++)
+			fn->pf_bar[b].pb_live = pci_fn_bar_want(
+				fn, b, PCI_WIN_GPA, PCI_WIN_GPA + PCI_WIN_SIZE);
+		for (unsigned k = 0; k < PCI_FN_DOORBELLS; k++) {
+			struct pci_doorbell *d = &fn->pf_db[k];
+			uint64_t live = fn->pf_bar[d->dbl_bar].pb_live;
+
+			if (d->dbl_used && d->dbl_at != 0)
+				d->dbl_at = live ? live + d->dbl_off : 0;
+		}
+		if (pci_fn_db_sync(fn) < 0)
+			return machine_fail(m, "Ioeventfd (a BAR's doorbell)");
+	}
+	return 0;
+}
+
 int machine_flush(struct machine *m)
 {
-	Kvmmu__Region regs[GUEST_PCI_MAX_DEVS], *ptrs[GUEST_PCI_MAX_DEVS];
-	char names[GUEST_PCI_MAX_DEVS][16];
-	size_t n;
+	Kvmmu__Region regs[WIN_REGIONS], *ptrs[WIN_REGIONS];
+	Kvmmu__DoorbellChange dch[PCI_MAX_FNS * PCI_FN_DOORBELLS],
+		*dptrs[PCI_MAX_FNS * PCI_FN_DOORBELLS];
+	Kvmmu__Doorbell dbs[PCI_MAX_FNS * PCI_FN_DOORBELLS];
+	char names[WIN_REGIONS][16];
+	size_t n, nd;
+	int r;
 
 	if (!m->m_pc || !m->m_pci.p_dirty)
 		return 0;
-	n = pci_regions(&m->m_pci, regs, names, GUEST_PCI_MAX_DEVS);
+	n = pci_regions(&m->m_pci, regs, names, WIN_REGIONS);
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &regs[i];
-	if (m->m_map->vm_transaction(m->m_map->vm_arg, PCI_WIN_GPA,
-				     PCI_WIN_SIZE, ptrs, n) < 0)
+	nd = machine_db_changes(m, dch, dbs, dptrs,
+				PCI_MAX_FNS * PCI_FN_DOORBELLS);
+	if (nd == 0)
+		r = m->m_map->vm_transaction(m->m_map->vm_arg, PCI_WIN_GPA,
+					     PCI_WIN_SIZE, ptrs, n);
+	else if (m->m_map->vm_transaction_db == NULL)
+		r = -ENOSYS;
+	else
+		r = m->m_map->vm_transaction_db(m->m_map->vm_arg, PCI_WIN_GPA,
+						PCI_WIN_SIZE, ptrs, n, dptrs,
+						nd);
+	if (r < 0)
 		return machine_fail(m, "Transaction (PCI window)");
 	m->m_commits++;
 	m->m_pci.p_dirty = m->m_pci.p_commit_now = false;
+	if (machine_fns_committed(m) < 0)
+		return -1;
 	return machine_rom_sync(m);
 }
 
@@ -254,7 +336,8 @@ static int machine_pci(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 			data[0] = 0;
 		return 0;
 	}
-	pci_io(&m->m_pci, port, size, out, data);
+	if (pci_io(&m->m_pci, port, size, out, data) < 0)
+		return -1; /* a function said why */
 	if (m->m_pci.p_commit_now || (m->m_eager && m->m_pci.p_dirty))
 		return machine_flush(m);
 	return 0;
@@ -290,6 +373,36 @@ static int machine_phase_port(void *arg, unsigned vcpu, uint16_t port,
 	memcpy(&v, data, 4);
 	machine_phase(m, v);
 	return err;
+}
+
+/*
+ * The PCI window's MMIO: the function whose live BAR holds gpa; else
+ * reads see all ones (a hole, or a BAR that is RAM and never exits).
+ */
+static int machine_window(void *arg, unsigned vcpu, uint64_t gpa, bool write,
+			  uint8_t *data, unsigned len)
+{
+	struct machine *m = arg;
+
+	(void)vcpu;
+	for (unsigned i = 0; i < m->m_pci.p_nfn; i++) {
+		int r = pci_fn_mmio(m->m_pci.p_fn[i], gpa, write, data, len);
+
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	m->m_window_stray++;
+	if (!write)
+		memset(data, 0xff, len);
+	return 0;
+}
+
+int machine_register_mmio(struct machine *m, struct mmiobus *bus)
+{
+	if (!m->m_pc)
+		return 0;
+	return mmiobus_add(bus, PCI_WIN_GPA, PCI_WIN_SIZE, machine_window, m,
+			   "pci-window");
 }
 
 int machine_register(struct machine *m, struct iobus *bus)

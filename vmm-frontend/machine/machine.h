@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "iobus.h"
+#include "mmiobus.h"
 #include "pci.h"
 #include "vmmap.h"
 
@@ -27,9 +28,10 @@ struct machine {
 	uint64_t m_ram;	    /* guest RAM */
 	uint64_t m_vga_off; /* video memory in the memfd */
 	bool m_vga_on;
-	int m_rom_fd;	    /* device 1's option ROM */
-	uint64_t m_rom_gpa; /* where it is mapped, 0: not */
-	unsigned m_commits; /* PCI transactions sent */
+	int m_rom_fd;		 /* device 1's option ROM */
+	uint64_t m_rom_gpa;	 /* where it is mapped, 0: not */
+	unsigned m_commits;	 /* PCI transactions sent */
+	uint64_t m_window_stray; /* PCI window exits no function took */
 	/* Phase n started at m_phase_s[n] with m_phase_pf[n] faults. */
 	double m_phase_s[MACHINE_PHASES];
 	uint64_t m_phase_pf[MACHINE_PHASES];
@@ -59,7 +61,16 @@ void machine_map_free(Kvmmu__Region **map, size_t n);
  * -1 when a map change failed (the run must stop).
  */
 int machine_register(struct machine *m, struct iobus *bus);
-/* Sends pending PCI map changes; called before serving other exits. */
+/*
+ * Registers the pc machine's PCI window on the MMIO bus: an access goes
+ * to the function whose BAR decodes there (pcifn.h).  0 or -errno.
+ */
+int machine_register_mmio(struct machine *m, struct mmiobus *bus);
+/*
+ * Sends pending PCI map changes, the functions' doorbells moved or
+ * dropped with their BARs in the same Transaction; called before serving
+ * other exits.
+ */
 int machine_flush(struct machine *m);
 
 #endif
