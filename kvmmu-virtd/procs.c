@@ -596,8 +596,8 @@ static int p_stop(struct vconn *c, uint32_t proc, uint32_t serial,
 		return -1;
 	/*
 	 * kvmmu's machines have no ACPI power button and no guest agent: a
-	 * shutdown that names either is refused, never turned into the hard
-	 * stop a plain shutdown is (docs/libvirt.md).
+	 * plain shutdown sends CTRL+ALT+DEL (vms_shutdown); one that names
+	 * either mode is refused, not turned into another (docs/libvirt.md).
 	 */
 	if (shutdown && (flags & VIR_DOMAIN_SHUTDOWN_GUEST_AGENT))
 		return lverr_set(e, LV_ERR_ARGUMENT_UNSUPPORTED,

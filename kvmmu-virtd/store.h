@@ -49,7 +49,9 @@ struct vdom {
 	int vd_off_reason;   /* VIR_DOMAIN_SHUTOFF_* of the last stop */
 	bool vd_gone;	     /* mmu-server no longer has the VM: its frontend
 				is ending, its exit says why */
-	bool vd_graceful;    /* destroy --graceful: SIGTERM, never SIGKILL */
+	bool vd_graceful;    /* destroy --graceful: SIGINT, never SIGKILL */
+	bool vd_shutdown;    /* shutdown asked (SIGTERM sent): the guest's
+				own end (exit 0) is its shutdown */
 	bool vd_remove_logs; /* destroy --remove-logs: once it is gone */
 	TAILQ_ENTRY(vdom) vd_entry;
 };

@@ -136,6 +136,11 @@ int procs_call(struct vconn *c, uint32_t proc, uint32_t serial,
 /* vms.c: running domains. */
 int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	      struct vdom *v, struct lverr *e);
+/*
+ * destroy: SIGINT to the frontend, answered when it is gone
+ * (PROC_DEFERRED); shutdown: SIGTERM (the guest is asked), answered at
+ * once (0).  -1 with e when v is not running or the signal failed.
+ */
 int vms_stop(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	     struct vdom *v, bool shutdown, struct lverr *e);
 int vms_pause(struct virtd *d, struct vdom *v, bool pause, struct lverr *e);

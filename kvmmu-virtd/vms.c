@@ -41,7 +41,7 @@
 #define ADMIN_TIMEOUT_MS 5000
 #define PENDING_TICK_MS	 50
 #define START_TICKS	 600 /* 30 s for the VM to show up */
-#define STOP_TICKS	 200 /* 10 s after SIGTERM, then SIGKILL */
+#define STOP_TICKS	 200 /* 10 s after SIGINT, then SIGKILL */
 /*
  * mmu-server's list of VMs is read every POLL_MS by a thread of its own,
  * so that a change made through the admin API (mmuctl pause, resume,
@@ -205,8 +205,13 @@ static void vdom_unwatch(struct virtd *d, struct vdom *v)
 /*
  * Why a frontend that nobody here stopped ended: the admin API's
  * DestroyVm (mmuctl destroy) ended its VM, which mmu-server remembers;
- * else its exit status.  An adopted frontend is not our child and its
- * status is not ours to read (status -1): a shutdown, as before.
+ * else its exit status: 0 the guest's own end (after a shutdown request,
+ * its shutdown).  After a shutdown request, 143 is the frontend ending a
+ * guest that could not be asked (a payload) or did not shut down within
+ * its --shutdown-timeout: the end the request asked for, reported as a
+ * shutdown too (the domain's log says which).  An adopted frontend is
+ * not our child and its status is not ours to read (status -1): a
+ * shutdown, as before.
  */
 static int exit_detail(struct virtd *d, struct vdom *v, int status)
 {
@@ -229,6 +234,8 @@ static int exit_detail(struct virtd *d, struct vdom *v, int status)
 		return VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 125)
 		return VIR_DOMAIN_EVENT_STOPPED_CRASHED;
+	if (v->vd_shutdown && WIFEXITED(status) && WEXITSTATUS(status) == 143)
+		return VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN;
 	return VIR_DOMAIN_EVENT_STOPPED_FAILED;
 }
 
@@ -254,7 +261,7 @@ static void vdom_exited(struct virtd *d, struct vdom *v, int status)
 		v->vd_name, (int)v->vd_pid, status);
 	vdom_unwatch(d, v);
 	v->vd_pid = 0;
-	v->vd_stopping = v->vd_gone = v->vd_graceful = false;
+	v->vd_stopping = v->vd_gone = v->vd_graceful = v->vd_shutdown = false;
 	v->vd_vm_id = 0;
 	lverr_set(&e, LV_ERR_OPERATION_FAILED,
 		  "domain '%s': vmm-frontend exited before mmu-server ran the "
@@ -341,7 +348,7 @@ static int pending_new(struct virtd *d, struct vconn *c, uint32_t proc,
 
 /*
  * A stop's 10 s are up.  A plain one kills; a graceful one (destroy
- * --graceful: "only SIGTERM, no SIGKILL") fails as libvirt's does, and
+ * --graceful: "only SIGINT, no SIGKILL") fails as libvirt's does, and
  * the domain goes on running unless another stop still waits.
  */
 static void stop_overdue(struct virtd *d, struct vpending *p)
@@ -355,7 +362,7 @@ static void stop_overdue(struct virtd *d, struct vpending *p)
 		return;
 	}
 	lverr_set(&e, LV_ERR_SYSTEM_ERROR,
-		  "Failed to terminate process %d with SIGTERM (destroy "
+		  "Failed to terminate process %d with SIGINT (destroy "
 		  "--graceful sends no SIGKILL)",
 		  (int)v->vd_pid);
 	pending_done(d, p, &e);
@@ -587,7 +594,7 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	if (pid == 0)
 		spawn_child(d, v, xml);
 	v->vd_pid = pid;
-	v->vd_stopping = v->vd_gone = false;
+	v->vd_stopping = v->vd_gone = v->vd_shutdown = false;
 	v->vd_vm_id = 0;
 	vdom_changed(v);
 	if (vdom_watch(d, v, e) < 0) {
@@ -617,23 +624,46 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	return PROC_DEFERRED;
 }
 
+/*
+ * virsh shutdown: SIGTERM asks the frontend to ask its guest
+ * (vmm-frontend(1): CTRL+ALT+DEL, then its --shutdown-timeout), and the
+ * call is answered at once, as libvirt's drivers answer once the request
+ * is sent; the domain goes to shut off when the frontend ends, with the
+ * reason its status gives (exit_detail).  A second request sends
+ * nothing: a second SIGTERM would make the frontend stop the VM at once.
+ */
+static int vms_shutdown(struct vdom *v, struct lverr *e)
+{
+	if (v->vd_stopping || v->vd_shutdown)
+		return 0;
+	if (kill(v->vd_pid, SIGTERM) < 0 && errno != ESRCH)
+		return lverr_set(e, LV_ERR_OPERATION_FAILED, "kill %d: %s",
+				 (int)v->vd_pid, strerror(errno));
+	v->vd_shutdown = true;
+	fprintf(stderr,
+		"kvmmu-virtd: domain '%s': asked the guest to shut down\n",
+		v->vd_name);
+	return 0;
+}
+
 int vms_stop(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	     struct vdom *v, bool shutdown, struct lverr *e)
 {
 	if (v->vd_pid <= 0 || v->vd_id < 0)
 		return lverr_set(e, LV_ERR_OPERATION_INVALID,
 				 "domain '%s' is not running", v->vd_name);
+	if (shutdown)
+		return vms_shutdown(v, e);
 	/*
-	 * kvmmu's machines have no ACPI power button: a shutdown ends the
-	 * VM as a destroy does, and is reported as a shutdown.  A stop
-	 * already under way keeps the reason it gave.
+	 * A destroy is immediate: SIGINT makes the frontend stop the VM at
+	 * once (no request to the guest), even while a shutdown request
+	 * waits; SIGKILL follows after 10 s.  A destroy already under way
+	 * keeps the reason it gave.
 	 */
 	if (!v->vd_stopping)
-		v->vd_stop_event = shutdown
-					   ? VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-					   : VIR_DOMAIN_EVENT_STOPPED_DESTROYED;
+		v->vd_stop_event = VIR_DOMAIN_EVENT_STOPPED_DESTROYED;
 	v->vd_stopping = true;
-	if (kill(v->vd_pid, SIGTERM) < 0 && errno != ESRCH)
+	if (kill(v->vd_pid, SIGINT) < 0 && errno != ESRCH)
 		return lverr_set(e, LV_ERR_OPERATION_FAILED, "kill %d: %s",
 				 (int)v->vd_pid, strerror(errno));
 	return pending_new(d, c, proc, serial, v, false, e);
@@ -800,7 +830,7 @@ static void reconcile_active(struct virtd *d, struct vdom *v,
 			v->vd_name, v->vd_vm_id);
 		v->vd_stopping = true;
 		v->vd_stop_event = VIR_DOMAIN_EVENT_STOPPED_DESTROYED;
-		kill(v->vd_pid, SIGTERM);
+		kill(v->vd_pid, SIGINT);
 		return;
 	}
 	if (s == NULL) {

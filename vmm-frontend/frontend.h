@@ -26,6 +26,7 @@ struct options {
 	bool ram_immediate;	 /* <allocation mode='immediate'/> */
 	unsigned vcpus;
 	unsigned timeout_s;
+	unsigned shutdown_timeout_s; /* SIGTERM's wait for the guest */
 	int stats;
 	int quiet;
 	unsigned spin_us;
@@ -80,10 +81,18 @@ struct frontend {
 	Kvmmu__ZapControl f_conf; /*  ... and persistent */
 	char *f_raw[2];		  /* the metadata last read: live, config */
 	bool f_stop;		  /* libvirt stopped the domain */
+	/* SIGTERM asked the guest to shut down (run.c): until when. */
+	double f_shutdown_at; /* mono seconds; 0: not asked */
+	bool f_shutdown_sent; /* the request reached the guest's 8042 */
 };
 
-/* Set by main.c on SIGINT/SIGTERM when a libvirt domain is run. */
+/*
+ * Set by main.c on SIGINT/SIGTERM: the last signal, and how many came.
+ * The first SIGTERM asks the guest to shut down; SIGINT or a second
+ * signal ends the VM at once.
+ */
 extern volatile sig_atomic_t frontend_signal;
+extern volatile sig_atomic_t frontend_signals;
 
 /* Prints what failed and the client's last error; returns -1. */
 int fail(struct frontend *f, const char *what);
@@ -94,7 +103,8 @@ int fail(struct frontend *f, const char *what);
  * or -ETIMEDOUT past the timeout, -EPIPE when the server went away (it closed
  * the connection), -ECONNRESET when it closed a vCPU's channel (the server
  * went away, or the VM was destroyed through the admin API), -ECANCELED
- * when libvirt stopped the domain or a signal came.
+ * when libvirt stopped the domain, a signal ended it at once, or a guest
+ * asked to shut down (SIGTERM) had not done so within the shutdown timeout.
  */
 int frontend_run(struct frontend *f, double t0);
 

@@ -35,6 +35,12 @@
 #define EXIT_GUEST_CRASH 125
 #define EXIT_TIMEOUT	 126
 #define EXIT_STOPPED	 143 /* as SIGTERM would: a signal, or libvirt */
+/*
+ * How long SIGTERM waits for a Linux guest to shut down: busybox init
+ * takes a second or two, systemd a few; 30 s leaves room for a loaded
+ * host and stays under systemd's stop timeout (90 s by default).
+ */
+#define DEFAULT_SHUTDOWN_S 30
 
 /*
  * --help prints this on stdout and exits 0; a bad argument prints it on
@@ -56,15 +62,17 @@ static void usage(FILE *out, int code)
 		"[--batch-window-us N]\n"
 		"                    [--allones mmio|rom] [--timeout SEC] "
 		"[--stats] [--json]\n"
-		"                    [-q] [--poll-us N] [--mark-line TEXT] "
-		"[--user USER]\n"
-		"                    [--no-sandbox]\n"
+		"                    [--shutdown-timeout SEC] [-q] [--poll-us "
+		"N]\n"
+		"                    [--mark-line TEXT] [--user USER] "
+		"[--no-sandbox]\n"
 		"       vmm-frontend --socket PATH (--domain-xml FILE |\n"
 		"                    --connect URI --domain NAME) [--timeout "
 		"SEC] [--stats]\n"
-		"                    [--json] [-q] [--poll-us N] [--pci-commit "
-		"lazy|eager]\n"
-		"                    [--user USER] [--no-sandbox]\n"
+		"                    [--json] [--shutdown-timeout SEC] [-q] "
+		"[--poll-us N]\n"
+		"                    [--pci-commit lazy|eager] [--user USER] "
+		"[--no-sandbox]\n"
 		"       vmm-frontend --help\n"
 		"  --socket PATH         mmu-server's control socket\n"
 		"  --payload FILE        a flat kvmmu payload "
@@ -98,6 +106,13 @@ static void usage(FILE *out, int code)
 		"--domain NAME\n"
 		"  --timeout SEC         stop the guest after SEC s (exit "
 		"126); 0: never\n"
+		"  --shutdown-timeout SEC  SIGTERM asks a Linux guest to shut "
+		"down\n"
+		"                        (CTRL+ALT+DEL) and stops it after SEC "
+		"s "
+		"(default %d);\n"
+		"                        0: SIGTERM stops at once, as SIGINT "
+		"does\n"
 		"  --stats               every non-zero statistic at the end\n"
 		"  --json                one JSON line at the end instead of "
 		"the summary\n"
@@ -113,14 +128,21 @@ static void usage(FILE *out, int code)
 		"  --selftest-sandbox    (tests) report from inside the "
 		"sandbox\n"
 		"  -h, --help            this text\n"
-		"Exit status: the guest's (0..124), 125 the guest crashed, 126 "
-		"--timeout,\n"
-		"143 stopped from outside (a signal, libvirt, mmuctl destroy), "
-		"1 the VMM\n"
-		"failed, 2 bad arguments.  See vmm-frontend(1).\n",
+		"Exit status: the guest's (0..124; 0 too when a Linux guest "
+		"shut "
+		"down\n"
+		"or rebooted), 125 the guest crashed, 126 --timeout, 143 "
+		"stopped "
+		"from\n"
+		"outside (SIGINT, a second signal, a guest that did not shut "
+		"down in\n"
+		"--shutdown-timeout, libvirt, mmuctl destroy), 1 the VMM "
+		"failed, "
+		"2 bad\n"
+		"arguments.  See vmm-frontend(1).\n",
 		GUEST_MIN_RAM >> 20, GUEST_MAX_RAM >> 20, 1, GUEST_MAX_VCPUS,
 		GUEST_CMDLINE_MAX - 1, GUEST_PCI_MAX_DEVS, ZAP_MAX_WINDOW_US,
-		WIRE_DEFAULT_SPIN_US);
+		DEFAULT_SHUTDOWN_S, WIRE_DEFAULT_SPIN_US);
 	exit(code);
 }
 
@@ -248,6 +270,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"cmdline", required_argument, NULL, 'l'},
 		{"name", required_argument, NULL, 'n'},
 		{"timeout", required_argument, NULL, 't'},
+		{"shutdown-timeout", required_argument, NULL, 'G'},
 		{"stats", no_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"poll-us", required_argument, NULL, 'P'},
@@ -278,6 +301,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->spin_us = WIRE_DEFAULT_SPIN_US;
 	o->user = "nobody"; /* started as root, run as nobody */
 	o->vcpus = 1;
+	o->shutdown_timeout_s = DEFAULT_SHUTDOWN_S;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		note_vm_flag(o, longopts, ch);
 		switch (ch) {
@@ -305,6 +329,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 't':
 			o->timeout_s = (unsigned)parse_range(
 				optarg, "--timeout", 0, UINT_MAX);
+			break;
+		case 'G':
+			o->shutdown_timeout_s = (unsigned)parse_range(
+				optarg, "--shutdown-timeout", 0, 3600);
 			break;
 		case 'S':
 			o->stats = 1;
@@ -415,6 +443,9 @@ static int frontend_linux(struct frontend *f)
 	if (client_irqfd(&f->f_cl, f->f_boot.b_vm, PCDEV_COM1_GSI, false,
 			 &f->f_pc.pc_com1_irq, NULL) < 0)
 		return fail(f, "Irqfd (COM1)");
+	if (client_irqfd(&f->f_cl, f->f_boot.b_vm, PCDEV_KBD_GSI, false,
+			 &f->f_pc.pc_kbd_irq, NULL) < 0)
+		return fail(f, "Irqfd (8042)");
 	machine_firmware(&f->f_machine);
 	return machine_flush(&f->f_machine);
 }
@@ -583,7 +614,10 @@ static void frontend_summary(struct frontend *f, double secs, int code)
 	client_free_reply(rep);
 }
 
-/* A Linux guest: rebooted (0), or panicked (a crash). */
+/*
+ * A Linux guest: rebooted (0), or panicked (a crash).  A reboot after
+ * SIGTERM's request is the guest's shutdown.
+ */
 static int frontend_linux_code(const struct frontend *f)
 {
 	if (f->f_pc.pc_panicked) {
@@ -594,7 +628,10 @@ static int frontend_linux_code(const struct frontend *f)
 	if (f->f_crashed)
 		return EXIT_GUEST_CRASH;
 	if (!f->f_opt->quiet)
-		printf("vmm-frontend: guest rebooted\n");
+		printf("vmm-frontend: %s\n",
+		       f->f_shutdown_at > 0 ? "guest shut down (it rebooted "
+					      "after the shutdown request)"
+					    : "guest rebooted");
 	return 0;
 }
 
@@ -619,6 +656,8 @@ static void frontend_free(struct frontend *f)
 {
 	if (f->f_pc.pc_com1_irq >= 0)
 		close(f->f_pc.pc_com1_irq);
+	if (f->f_pc.pc_kbd_irq >= 0)
+		close(f->f_pc.pc_kbd_irq);
 	boot_release(&f->f_boot);
 	machine_free(&f->f_machine);
 	devices_free(&f->f_dev);
@@ -628,12 +667,14 @@ static void frontend_free(struct frontend *f)
 static void on_signal(int sig)
 {
 	frontend_signal = sig;
+	frontend_signals++;
 }
 
 /*
- * A frontend that marked its domain running in libvirt must unmark it
- * when stopped, so SIGINT/SIGTERM end the run instead of the process
- * (no SA_RESTART: poll() returns and the loop sees the flag).
+ * SIGINT/SIGTERM end the run, never the process: the first SIGTERM asks
+ * the guest to shut down (run.c), and a VM stopped at once is still
+ * destroyed and summed up, and a domain marked running in libvirt
+ * unmarked (no SA_RESTART: poll() returns and the loop sees the flag).
  */
 static void catch_signals(void)
 {
@@ -800,6 +841,7 @@ int main(int argc, char **argv)
 			     .f_boot.b_ram_fd = -1,
 			     .f_machine.m_rom_fd = -1,
 			     .f_pc.pc_com1_irq = -1,
+			     .f_pc.pc_kbd_irq = -1,
 			     .f_in_fd = -1,
 			     .f_lv_fd = -1};
 	char err[256], namebuf[KVMMU_NAME_MAX + 1];
@@ -821,9 +863,8 @@ int main(int argc, char **argv)
 			code = r == -EINVAL ? EXIT_USAGE : EXIT_VMM_ERROR;
 			goto out;
 		}
-		if (f.f_lv)
-			catch_signals();
 	}
+	catch_signals();
 	default_name(&o, namebuf, sizeof(namebuf));
 	/* From here on a failure is the VMM's: a file it cannot load too. */
 	code = EXIT_VMM_ERROR;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -142,18 +143,71 @@ static bool run_guest_ended(const struct frontend *f)
 
 /* Set by main.c's SIGINT/SIGTERM handler; read between polls. */
 volatile sig_atomic_t frontend_signal;
+volatile sig_atomic_t frontend_signals;
+
+/*
+ * A SIGTERM: ask the guest to shut down, and give it the shutdown
+ * timeout to do so.  A Linux guest is asked with CTRL+ALT+DEL on its
+ * 8042 (ARCHITECTURE.md, shutdown): its init shuts down in order and
+ * reboots, which ends the VM with the guest's status 0.  Nothing is cut
+ * short while it does: its file systems are synced and unmounted by the
+ * guest itself.  The request is retried until the guest's keyboard
+ * driver listens (a guest still booting).  A payload guest has no way
+ * to be asked: it ends at once, as --shutdown-timeout 0 makes every
+ * guest do.  0 while waiting, -ECANCELED to end the VM now.
+ */
+static int run_shutdown(struct frontend *f, double now)
+{
+	unsigned secs = f->f_opt->shutdown_timeout_s;
+
+	if (f->f_shutdown_at == 0) {
+		if (!f->f_linux || secs == 0) {
+			fprintf(stderr,
+				"vmm-frontend: SIGTERM: %s: stopping the VM\n",
+				secs == 0 ? "--shutdown-timeout 0"
+					  : "a payload guest cannot be asked "
+					    "to shut down");
+			return -ECANCELED;
+		}
+		f->f_shutdown_at = now + secs;
+		fprintf(stderr,
+			"vmm-frontend: SIGTERM: asking the guest to shut down "
+			"(CTRL+ALT+DEL); ending it in %u s otherwise\n",
+			secs);
+	}
+	if (!f->f_shutdown_sent && pcdev_shutdown(&f->f_pc) == 0) {
+		f->f_shutdown_sent = true;
+		if (!f->f_opt->quiet)
+			fprintf(stderr, "vmm-frontend: the guest's keyboard "
+					"took the request\n");
+	}
+	if (now < f->f_shutdown_at)
+		return 0;
+	fprintf(stderr,
+		"vmm-frontend: the guest did not shut down within %u s%s: "
+		"stopping the VM\n",
+		secs,
+		f->f_shutdown_sent ? ""
+				   : " (its keyboard never took the request)");
+	return -ECANCELED;
+}
 
 /* Timeout, libvirt or a signal: whether the run must end now. */
 static int run_should_stop(struct frontend *f, double t0)
 {
-	if (f->f_opt->timeout_s && mono_ns() / 1e9 - t0 > f->f_opt->timeout_s) {
+	double now = mono_ns() / 1e9;
+
+	if (f->f_opt->timeout_s && now - t0 > f->f_opt->timeout_s) {
 		fprintf(stderr, "vmm-frontend: timed out after %u s\n",
 			f->f_opt->timeout_s);
 		return -ETIMEDOUT;
 	}
+	if (frontend_signal == SIGTERM && frontend_signals == 1)
+		return run_shutdown(f, now);
 	if (frontend_signal) {
-		fprintf(stderr, "vmm-frontend: signal %d: stopping the VM\n",
-			(int)frontend_signal);
+		fprintf(stderr, "vmm-frontend: signal %d%s: stopping the VM\n",
+			(int)frontend_signal,
+			frontend_signals > 1 ? " (again)" : "");
 		return -ECANCELED;
 	}
 	return f->f_stop ? -ECANCELED : 0;
@@ -163,8 +217,11 @@ int frontend_run(struct frontend *f, double t0)
 {
 	unsigned n = f->f_opt->vcpus;
 	struct pollfd pfd[GUEST_MAX_VCPUS + 3];
-	/* Wake up now and then to see the clock or a signal's flag. */
-	int timeout_ms = f->f_opt->timeout_s || f->f_lv ? 100 : -1, r;
+	/*
+	 * Wake up now and then to see the clock or a signal's flag: a
+	 * signal that comes between the check and poll() does not wake it.
+	 */
+	int timeout_ms = 100, r;
 
 	for (unsigned i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = f->f_boot.b_chans[i],

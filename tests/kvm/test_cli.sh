@@ -6,7 +6,9 @@
 # and exits 143, the server going on; a server stopped by SIGTERM names
 # each VM it ends in its log, and their frontends say the server stopped
 # and exit 143; a frontend whose server dies (SIGKILL) says it went away
-# and exits 1; one whose payload is missing exits 1.
+# and exits 1; one whose payload is missing exits 1; SIGTERM and SIGINT
+# stop a payload guest at once (it cannot be asked to shut down), the
+# VM destroyed, exit 143.
 set -u
 bin=$1 guest=$2
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
@@ -94,6 +96,22 @@ check 'kill -0 $srv' "the server still runs"
 "$bin/vmm-frontend" --socket "$sock" --payload "$guest/hello.bin" \
 	--memory 16 -q >"$dir/hello.out" 2>&1
 check '[ $? -eq 0 ]' "the next guest runs and exits 0"
+
+# --- SIGTERM and SIGINT to a payload's frontend --------------------------
+for sig in TERM INT; do
+	start_frontend "$sock" "sig$sig"
+	t0=$(date +%s)
+	kill -"$sig" "$fe"
+	frontend_wait
+	check '[ "$st" -eq 143 ]' "SIG$sig: the payload's frontend exits 143 ($st)"
+	check '[ $(($(date +%s) - t0)) -lt 20 ]' "SIG$sig: at once"
+	check 'grep -q "ran .* s on 1 vCPU" "$dir/sig$sig.out"' \
+		"SIG$sig: the run is summed up (the VM ended, not the process)"
+done
+check 'grep -q "a payload guest cannot be asked to shut down" "$dir/sigTERM.err"' \
+	"SIGTERM: the frontend says why it does not wait"
+check '! "$bin/mmuctl" --socket "$admin" list | grep -q sigTERM' \
+	"no VM left behind"
 
 # --- a payload that is not there ---------------------------------------
 "$bin/vmm-frontend" --socket "$sock" --payload "$dir/none.bin" \

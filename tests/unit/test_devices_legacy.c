@@ -4,10 +4,12 @@
  * Linux kernel drives them: the 8250 driver's probe (scratch and IER
  * registers, loopback, FIFO detection) and its THRE interrupt test,
  * console output and input with their interrupts, the divisor latch; the
- * i8042 driver's controller commands and the reboot path; the RTC read
+ * i8042 driver's controller commands and the reboot path, its keyboard
+ * interrupt and the CTRL+ALT+DEL a shutdown request queues; the RTC read
  * in BCD and binary, 24- and 12-hour modes, at a pinned time.
  * Trust: test code.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,7 +294,7 @@ static void test_i8042(void)
 	struct i8042 k;
 	uint8_t b[2];
 
-	i8042_init(&k);
+	i8042_init(&k, NULL, NULL);
 	CHECK((kin(&k, I8042_STATUS) & 0x07) == 0x04,
 	      "empty, input buffer never full, system flag");
 	CHECK(kcmd(&k, 0xaa) == 0x55, "self test");
@@ -341,6 +343,71 @@ static void test_i8042(void)
 	CHECK(kout(&k, I8042_DATA, 0xde) == I8042_RESET,
 	      "0xd1 with bit 0 clear resets");
 	CHECK(kin(&k, 0x61) == 0xff, "not its port");
+}
+
+static void count_edge(void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+/* Reads everything queued; returns how many bytes, copied into out. */
+static size_t kdrain(struct i8042 *k, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	while ((kin(k, I8042_STATUS) & 0x01) && n < max)
+		out[n++] = kin(k, I8042_DATA);
+	return n;
+}
+
+/*
+ * IRQ 1 as Linux's i8042 driver sees it: an edge for each keyboard byte
+ * when the command byte enables it, none for the aux port's, none while
+ * disabled; and CTRL+ALT+DEL in the scan code set the guest reads.
+ */
+static void test_i8042_irq(void)
+{
+	static const uint8_t cad1[] = {0x1d, 0x38, 0xe0, 0x53,
+				       0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t cad2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				       0x71, 0xf0, 0x11, 0xf0, 0x14};
+	struct i8042 k;
+	unsigned edges = 0;
+	uint8_t b[16];
+
+	i8042_init(&k, count_edge, &edges);
+	CHECK(i8042_kbd_listening(&k), "firmware's command byte: listening");
+	kout(&k, I8042_STATUS, 0x60);
+	kout(&k, I8042_DATA, 0x64); /* Linux probing: interrupts off */
+	CHECK(!i8042_kbd_listening(&k), "interrupt off: not listening");
+	kout(&k, I8042_DATA, 0xff);
+	CHECK(edges == 0 && kdrain(&k, b, 16) == 2, "no edge while disabled");
+	kout(&k, I8042_DATA, 0xff); /* ACK, BAT queued, then enabled */
+	kout(&k, I8042_STATUS, 0x60);
+	kout(&k, I8042_DATA, 0x65);
+	CHECK(edges == 1, "enabling the interrupt raises it for the queue");
+	CHECK(kin(&k, I8042_DATA) == 0xfa && edges == 2,
+	      "reading a byte raises it again for the next");
+	CHECK(kin(&k, I8042_DATA) == 0xaa && edges == 2, "none when empty");
+	kout(&k, I8042_STATUS, 0xd3);
+	kout(&k, I8042_DATA, 0x5a);
+	CHECK(edges == 2 && kdrain(&k, b, 16) == 1, "no IRQ 1 for aux bytes");
+
+	edges = 0;
+	CHECK(i8042_ctrl_alt_del(&k) == 0 && edges == 1,
+	      "CTRL+ALT+DEL queued: one edge");
+	CHECK(kdrain(&k, b, 16) == sizeof(cad1) &&
+		      memcmp(b, cad1, sizeof(cad1)) == 0 &&
+		      edges == sizeof(cad1),
+	      "set 1 with translation, one edge per byte");
+	kout(&k, I8042_STATUS, 0x60);
+	kout(&k, I8042_DATA, 0x25); /* no translation */
+	CHECK(i8042_ctrl_alt_del(&k) == 0 &&
+		      kdrain(&k, b, 16) == sizeof(cad2) &&
+		      memcmp(b, cad2, sizeof(cad2)) == 0,
+	      "set 2 without translation");
+	CHECK(i8042_ctrl_alt_del(&k) == 0 && i8042_ctrl_alt_del(&k) == -ENOSPC,
+	      "a guest that does not read: refused, not truncated");
 }
 
 #define PINNED 1796406616 /* 2026-12-04 17:50:16 UTC, a Friday */
@@ -418,6 +485,7 @@ int main(void)
 	test_uart_priority();
 	test_uart_divisor();
 	test_i8042();
+	test_i8042_irq();
 	test_cmos();
 	return checks_report("test_devices_legacy");
 }

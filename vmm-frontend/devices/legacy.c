@@ -4,6 +4,7 @@
  * registers those of the MC146818, the century byte the PC's (0x32).
  * Trust: unprivileged; guest values index fixed-size state, masked first.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "legacy.h"
@@ -14,9 +15,11 @@
 #define STR_UNLOCK  0x10 /* the keyboard is not inhibited by its lock */
 #define STR_AUXDATA 0x20 /* the byte in the output buffer is the aux port's */
 
+#define CTR_KBDINT  0x01
 #define CTR_SYSFLAG 0x04
 #define CTR_KBDDIS  0x10
 #define CTR_AUXDIS  0x20
+#define CTR_XLATE   0x40
 /*
  * As firmware leaves it with no mouse: scan code translation, the system
  * flag, the keyboard interrupt on, the aux port off.
@@ -32,11 +35,27 @@
 #define KBD_RESET 0xff
 #define KBD_BAT	  0xaa /* basic assurance test passed */
 
-void i8042_init(struct i8042 *k)
+void i8042_init(struct i8042 *k, void (*irq)(void *arg), void *arg)
 {
 	memset(k, 0, sizeof(*k));
 	k->k_ram[0] = CTR_RESET;
 	k->k_outport = OUTPORT_RESET | OUTPORT_A20;
+	k->k_irq = irq;
+	k->k_irq_arg = arg;
+}
+
+/*
+ * One edge per keyboard byte at the head of the queue, when the guest
+ * enabled the interrupt: the guest's handler reads one byte per
+ * interrupt, and the next byte's edge follows its read.
+ */
+static void i8042_update_irq(struct i8042 *k)
+{
+	if (k->k_n == 0 || k->k_raised || k->k_irq == NULL ||
+	    (k->k_q[k->k_head] & Q_AUX) || !(k->k_ram[0] & CTR_KBDINT))
+		return;
+	k->k_raised = true;
+	k->k_irq(k->k_irq_arg);
 }
 
 /* A full queue drops the byte: the guest was not reading anyway. */
@@ -46,6 +65,7 @@ static void i8042_push(struct i8042 *k, uint16_t v)
 		return;
 	k->k_q[(k->k_head + k->k_n) % I8042_QUEUE] = v;
 	k->k_n++;
+	i8042_update_irq(k);
 }
 
 static uint8_t i8042_pop(struct i8042 *k)
@@ -54,8 +74,33 @@ static uint8_t i8042_pop(struct i8042 *k)
 		k->k_last = (uint8_t)k->k_q[k->k_head];
 		k->k_head = (k->k_head + 1) % I8042_QUEUE;
 		k->k_n--;
+		k->k_raised = false;
+		i8042_update_irq(k);
 	}
 	return k->k_last;
+}
+
+int i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* make CTRL, ALT, DEL (E0-prefixed), then break them, in reverse */
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53,
+				       0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				       0x71, 0xf0, 0x11, 0xf0, 0x14};
+	bool xlate = k->k_ram[0] & CTR_XLATE;
+	const uint8_t *codes = xlate ? set1 : set2;
+	size_t n = xlate ? sizeof(set1) : sizeof(set2);
+
+	if (I8042_QUEUE - k->k_n < n)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		i8042_push(k, codes[i]);
+	return 0;
+}
+
+bool i8042_kbd_listening(const struct i8042 *k)
+{
+	return (k->k_ram[0] & CTR_KBDINT) && !(k->k_ram[0] & CTR_KBDDIS);
 }
 
 static uint8_t i8042_status(const struct i8042 *k)
@@ -114,6 +159,8 @@ static int i8042_data(struct i8042 *k, uint8_t v)
 	k->k_cmd = 0;
 	if (cmd >= 0x60 && cmd <= 0x7f) {
 		k->k_ram[cmd & 0x1f] = v;
+		i8042_update_irq(
+			k); /* the interrupt may just have been enabled */
 	} else if (cmd == 0xd1) {
 		k->k_outport = v;
 		if (!(v & OUTPORT_RESET))

@@ -1,9 +1,11 @@
 /*
  * legacy.h: the PC's legacy chips a Linux kernel touches besides the
  * serial port: the 8042 keyboard controller (ports 0x60 and 0x64), which
- * Linux's reboot path uses to reset the CPU, and the MC146818 CMOS RTC
- * (ports 0x70 and 0x71), from which Linux reads the time at boot.  Pure
- * state machines fed by port I/O exits; neither raises interrupts.
+ * Linux's reboot path uses to reset the CPU and whose keyboard carries
+ * the CTRL+ALT+DEL that asks a guest to shut down, and the MC146818 CMOS
+ * RTC (ports 0x70 and 0x71), from which Linux reads the time at boot.
+ * Pure state machines fed by port I/O exits; the 8042 raises its
+ * keyboard interrupt (IRQ 1) through a callback, the RTC none.
  * Trust: unprivileged; every port value comes from the guest.
  */
 #ifndef KVMMU_LEGACY_H
@@ -29,10 +31,34 @@ struct i8042 {
 	uint8_t k_last;	   /* what 0x60 reads with nothing queued */
 	uint16_t k_q[I8042_QUEUE]; /* for 0x60; 0x100: the aux port's */
 	unsigned k_head, k_n;
+	bool k_raised; /* IRQ 1 raised for the byte at the queue's head */
+	/* An edge on IRQ 1; NULL: none wired. */
+	void (*k_irq)(void *arg);
+	void *k_irq_arg;
 };
 
-/* A controller as firmware leaves it: keyboard on, system flag set. */
-void i8042_init(struct i8042 *k);
+/*
+ * A controller as firmware leaves it: keyboard on, system flag set.
+ * irq (may be NULL) is called for an edge on IRQ 1: once for each
+ * keyboard byte that reaches the head of the output queue while the
+ * command byte enables the keyboard interrupt, as the 8042 raises its
+ * line when its output buffer fills.  The aux port has no mouse and no
+ * IRQ 12.
+ */
+void i8042_init(struct i8042 *k, void (*irq)(void *arg), void *arg);
+
+/*
+ * Queues the scan codes of CTRL+ALT+DEL pressed and released: set 1
+ * when the command byte asks the controller to translate (as firmware
+ * and Linux leave it), else set 2.  Linux's keyboard driver turns it
+ * into ctrl_alt_del(): a signal to its init, which shuts down (or an
+ * immediate restart when init never said it handles it).  0, or
+ * -ENOSPC when the queue has no room (the guest is not reading).
+ */
+int i8042_ctrl_alt_del(struct i8042 *k);
+
+/* Whether the guest enabled the keyboard interrupt (its driver is up). */
+bool i8042_kbd_listening(const struct i8042 *k);
 
 /*
  * An access to port I8042_DATA or I8042_STATUS (others: reads see all

@@ -2,7 +2,8 @@
  * pcdev.c: COM1, the 8042 and the CMOS clock on the ports a PC has them
  * (pcdev.h).  COM1's interrupt output drives GSI 4 through the irqfd the
  * server made: a rising level is an edge on an ISA line, one eventfd
- * write, with no round trip through the server.
+ * write, with no round trip through the server.  The 8042's keyboard
+ * byte drives GSI 1 the same way.
  * Trust: unprivileged; guest values reach only the models' fixed state.
  */
 #include <errno.h>
@@ -26,6 +27,16 @@ static void pcdev_irq(void *arg, bool level)
 		p->pc_edges++;
 }
 
+static void pcdev_kbd_irq(void *arg)
+{
+	struct pcdev *p = arg;
+	uint64_t one = 1;
+
+	if (p->pc_kbd_irq >= 0 &&
+	    write(p->pc_kbd_irq, &one, sizeof(one)) == sizeof(one))
+		p->pc_kbd_edges++;
+}
+
 static void pcdev_line(void *arg, const char *line)
 {
 	struct pcdev *p = arg;
@@ -45,8 +56,9 @@ void pcdev_init(struct pcdev *p, FILE *out)
 {
 	memset(p, 0, sizeof(*p));
 	p->pc_com1_irq = -1;
+	p->pc_kbd_irq = -1;
 	uart_init(&p->pc_uart, out, pcdev_irq, pcdev_line, p);
-	i8042_init(&p->pc_kbd);
+	i8042_init(&p->pc_kbd, pcdev_kbd_irq, p);
 	cmos_init(&p->pc_cmos);
 }
 
@@ -109,4 +121,11 @@ int pcdev_input(struct pcdev *p, int fd)
 	/* What the receive buffer has no room for is dropped, as on a line. */
 	uart_input(&p->pc_uart, buf, (size_t)n);
 	return 0;
+}
+
+int pcdev_shutdown(struct pcdev *p)
+{
+	if (p->pc_kbd_irq < 0 || !i8042_kbd_listening(&p->pc_kbd))
+		return -EAGAIN;
+	return i8042_ctrl_alt_del(&p->pc_kbd);
 }
