@@ -11,6 +11,7 @@
 #include "abi.h"
 #include "client.h"
 #include "devices.h"
+#include "disks.h"
 #include "machine.h"
 #include "pcdev.h"
 #include "boot.h"
@@ -51,7 +52,8 @@ struct options {
 	/* A Linux guest (--kernel, or a domain whose kernel is a bzImage). */
 	const char *kernel;
 	const char *initrd;
-	const char *mark; /* --mark-line: time this console line */
+	const char *mark;	 /* --mark-line: time this console line */
+	struct disk_specs disks; /* --disk, --vhost-user-blk */
 };
 
 struct lv;
@@ -80,6 +82,7 @@ struct frontend {
 	Kvmmu__ZapControl f_conf; /*  ... and persistent */
 	char *f_raw[2];		  /* the metadata last read: live, config */
 	bool f_stop;		  /* libvirt stopped the domain */
+	struct disks f_disks;	  /* virtio-blk and their back ends */
 };
 
 /* Set by main.c on SIGINT/SIGTERM when a libvirt domain is run. */
