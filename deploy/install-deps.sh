@@ -9,14 +9,15 @@ set -eu
 # the interoperability test); libvirt (domain XML, metadata events; a
 # private libvirtd with the QEMU driver, whose capability probe needs
 # qemu-system-x86); systemd-analyze for the units (deploy.units); groff
-# and man-db to check the manual pages (deploy.man).
+# and man-db to check the manual pages (deploy.man); e2fsprogs and
+# qemu-utils for the disk test's ext4 and qcow2 images (kvm.linux_disk).
 PKGS="build-essential cmake pkg-config clang clang-format python3 binutils
 libevent-dev libprotobuf-c-dev protobuf-c-compiler
 libgrpc-dev protobuf-compiler python3-grpcio python3-grpc-tools
 libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
 libvirt-daemon-driver-qemu qemu-system-x86
 procps util-linux systemd
-busybox-static kmod cpio xz-utils
+busybox-static kmod cpio xz-utils e2fsprogs qemu-utils
 python3-libvirt
 groff-base man-db"
 

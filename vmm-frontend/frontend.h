@@ -11,6 +11,7 @@
 #include "abi.h"
 #include "client.h"
 #include "devices.h"
+#include "disks.h"
 #include "machine.h"
 #include "pcdev.h"
 #include "boot.h"
@@ -52,7 +53,8 @@ struct options {
 	/* A Linux guest (--kernel, or a domain whose kernel is a bzImage). */
 	const char *kernel;
 	const char *initrd;
-	const char *mark; /* --mark-line: time this console line */
+	const char *mark;	 /* --mark-line: time this console line */
+	struct disk_specs disks; /* --disk, --vhost-user-blk */
 };
 
 struct lv;
@@ -84,6 +86,7 @@ struct frontend {
 	/* SIGTERM asked the guest to shut down (run.c): until when. */
 	double f_shutdown_at; /* mono seconds; 0: not asked */
 	bool f_shutdown_sent; /* the request reached the guest's 8042 */
+	struct disks f_disks;	  /* virtio-blk and their back ends */
 };
 
 /*

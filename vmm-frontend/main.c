@@ -66,6 +66,8 @@ static void usage(FILE *out, int code)
 		"N]\n"
 		"                    [--mark-line TEXT] [--user USER] "
 		"[--no-sandbox]\n"
+		"                    [--disk PATH[,OPTS]]... [--vhost-user-blk "
+		"SOCKET[,target=vdX]]...\n"
 		"       vmm-frontend --socket PATH (--domain-xml FILE |\n"
 		"                    --connect URI --domain NAME) [--timeout "
 		"SEC] [--stats]\n"
@@ -100,6 +102,15 @@ static void usage(FILE *out, int code)
 		"  --batch-window-us N   how long invalidations wait to merge, "
 		"0..%u\n"
 		"  --allones mmio|rom    how all-ones regions are served\n"
+		"  --disk PATH[,format=raw|qcow2][,readonly][,target=vdX]\n"
+		"                        a virtio-blk disk (vda, vdb, ... in "
+		"order), served\n"
+		"                        by a qemu-storage-daemon of its own "
+		"(repeatable)\n"
+		"  --vhost-user-blk SOCKET[,target=vdX]  a virtio-blk disk "
+		"served by the\n"
+		"                        vhost-user-blk back end listening at "
+		"SOCKET\n"
 		"  --domain-xml FILE     the VM from a libvirt domain XML "
 		"file ('-': stdin)\n"
 		"  --connect URI         ... or from libvirt at URI, with "
@@ -225,7 +236,8 @@ static int parse_word(const char *s, const char *what,
 /* Remembers the first flag that describes the VM (see domload.c). */
 static void note_vm_flag(struct options *o, const struct option *opts, int ch)
 {
-	if (o->vm_flag != NULL || ch <= 0 || strchr("pmclnMDZWAKI", ch) == NULL)
+	if (o->vm_flag != NULL || ch <= 0 ||
+	    strchr("pmclnMDZWAKIBV", ch) == NULL)
 		return;
 	for (; opts->name; opts++) {
 		if (opts->val == ch)
@@ -290,9 +302,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"kernel", required_argument, NULL, 'K'},
 		{"initrd", required_argument, NULL, 'I'},
 		{"mark-line", required_argument, NULL, 'L'},
+		{"disk", required_argument, NULL, 'B'},
+		{"vhost-user-blk", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char err[300];
 	int ch;
 
 	kvmmu__zap_control__init(&o->zap);
@@ -401,6 +416,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'L':
 			o->mark = optarg;
 			break;
+		case 'B':
+		case 'V':
+			if (disks_parse(&o->disks, optarg, ch == 'V', err,
+					sizeof(err)) < 0) {
+				fprintf(stderr, "vmm-frontend: %s\n", err);
+				exit(EXIT_USAGE);
+			}
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -417,6 +440,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (o->kernel)
 		o->pc = 1; /* Linux wants a PCI host bridge and the PC's ports
 			    */
+	if (disks_targets(&o->disks, err, sizeof(err)) < 0 ||
+	    (o->disks.ds_n && !o->pc &&
+	     snprintf(err, sizeof(err), "--disk: needs --machine pc") > 0)) {
+		fprintf(stderr, "vmm-frontend: %s\n", err);
+		exit(EXIT_USAGE);
+	}
 	/* A payload's words travel in its boot info (guest/abi.h). */
 	if (o->payload && o->cmdline &&
 	    strlen(o->cmdline) >= GUEST_CMDLINE_MAX) {
@@ -493,6 +522,8 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len,
 	machine_map_free(bs.bs_map, bs.bs_nmap);
 	if (r < 0)
 		fprintf(stderr, "vmm-frontend: %s\n", err);
+	if (r == 0)
+		r = disks_attach(&f->f_disks, &f->f_machine, &f->f_boot);
 	if (r == 0 && ls != NULL)
 		r = frontend_linux(f);
 	return r;
@@ -548,6 +579,9 @@ static void frontend_json(struct frontend *f, double secs,
 	uint64_t pf = stats_vcpu_sum(st, "pf_taken");
 	uint64_t churn = m->m_last_phase >= 2 ? pf - m->m_phase_pf[2] : 0;
 	const char *mode = zap_mode_name(st->zap ? (int)st->zap->mode : 0);
+	unsigned long long vx, vk;
+
+	disks_exits(&f->f_disks, &vx, &vk);
 
 	printf("{\"vm\": \"%s\", \"ram_mib\": %llu, \"zap_mode\": \"%s\", "
 	       "\"pci_commit\": \"%s\", "
@@ -557,7 +591,9 @@ static void frontend_json(struct frontend *f, double secs,
 	       "\"memslot_ioctls\": %llu, \"transactions\": %llu, "
 	       "\"tx_coalesced\": %llu, \"pause_us_p50\": %llu, "
 	       "\"pause_us_p99\": %llu, \"churn_s\": %.4f, "
-	       "\"mark_s\": %.4f, \"irq_edges\": %lu}\n",
+	       "\"mark_s\": %.4f, \"irq_edges\": %lu, \"disks\": %u, "
+	       "\"virtio_exits\": %llu, \"virtio_kick_exits\": %llu, "
+	       "\"mmio_exits\": %llu, \"io_exits\": %llu}\n",
 	       f->f_opt->name, (unsigned long long)f->f_opt->memory_mib, mode,
 	       f->f_opt->eager ? "eager" : "lazy", code, secs,
 	       (unsigned long long)pf, (unsigned long long)churn,
@@ -571,7 +607,9 @@ static void frontend_json(struct frontend *f, double secs,
 	       (unsigned long long)stat_of(st, "vm.pause_us_p99"),
 	       m->m_last_phase >= 6 ? m->m_phase_s[6] - m->m_phase_s[2] : 0.0,
 	       f->f_pc.pc_mark_s > 0 ? f->f_pc.pc_mark_s - f->f_t0 : 0.0,
-	       f->f_pc.pc_edges);
+	       f->f_pc.pc_edges, f->f_disks.n, vx, vk,
+	       (unsigned long long)f->f_dev.d_exits_mmio,
+	       (unsigned long long)f->f_dev.d_exits_io);
 }
 
 static void frontend_summary(struct frontend *f, double secs, int code)
@@ -658,6 +696,7 @@ static void frontend_free(struct frontend *f)
 		close(f->f_pc.pc_com1_irq);
 	if (f->f_pc.pc_kbd_irq >= 0)
 		close(f->f_pc.pc_kbd_irq);
+	disks_stop(&f->f_disks); /* after DestroyVm: no request in flight */
 	boot_release(&f->f_boot);
 	machine_free(&f->f_machine);
 	devices_free(&f->f_dev);
@@ -740,6 +779,10 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 	int r, code = EXIT_VMM_ERROR;
 	double t0;
 
+	/* Back ends first: bad disks are refused before any VM exists. */
+	if (disks_start(&f->f_disks, &o->disks,
+			geteuid() == 0 ? o->user : NULL) < 0)
+		return code;
 	if (client_connect(&f->f_cl, o->socket) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", f->f_cl.cl_err);
 		return code;

@@ -89,7 +89,7 @@ static int msix_sync(struct msix *mx, unsigned v)
 {
 	const struct vmmap *map = mx->mx_fn->pf_map;
 	struct msix_vec *e = &mx->mx_v[v];
-	bool masked = !msix_vector_live(mx, v);
+	bool masked = !msix_vector_live(mx, v) || e->mv_held;
 	int r;
 
 	if (e->mv_gsi < 0)
@@ -144,6 +144,14 @@ int msix_irqfd(struct msix *mx, unsigned v, int *fd)
 	if (r == 0)
 		*fd = e->mv_irqfd;
 	return r;
+}
+
+int msix_hold(struct msix *mx, unsigned v, bool hold)
+{
+	if (v >= mx->mx_n)
+		return -EINVAL;
+	mx->mx_v[v].mv_held = hold;
+	return msix_sync(mx, v);
 }
 
 static int msix_sync_all(struct msix *mx)

@@ -28,6 +28,7 @@ struct msix_vec {
 	uint32_t mv_lo_k; /* the message KVM's route has */
 	uint32_t mv_data_k;
 	bool mv_masked_k; /* what KVM was last told */
+	bool mv_held;	  /* masked by the device itself (msix_hold) */
 };
 
 struct msix {
@@ -61,6 +62,13 @@ int msix_cfg_write(struct msix *mx, unsigned off, unsigned len);
  * 0, -EINVAL (no such vector), or the server's -errno.
  */
 int msix_irqfd(struct msix *mx, unsigned v, int *fd);
+/*
+ * The device holds vector v masked in KVM whatever the guest says
+ * (hold), or lets the guest's mask rule again: a vhost-user back end
+ * signals its new call eventfd once at SET_VRING_CALL, which the device
+ * drains while held.  0, -EINVAL, or the server's -errno.
+ */
+int msix_hold(struct msix *mx, unsigned v, bool hold);
 /* Whether KVM delivers vector v now (enabled, unmasked, valid). */
 bool msix_vector_live(const struct msix *mx, unsigned v);
 

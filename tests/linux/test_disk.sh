@@ -1,0 +1,127 @@
+#!/bin/bash
+# test_disk.sh: kvm.linux_disk, Debian's 6.12 kernel booted with
+# root=/dev/vda from a virtio-blk disk served by qemu-storage-daemon.
+#
+#   tests/linux/test_disk.sh SRC_DIR BIN_DIR
+#
+# The ext4 image is made here from a busybox tree (mke2fs -d: nothing
+# mounted); the initramfs loads virtio_blk and ext4 (modules in Debian's
+# kernel) from the kernel package in the VM runner's cache and mounts
+# root.  The guest writes /hello and ends; the host reads its bytes back
+# with debugfs.  The same from a qcow2 image; a readonly disk refuses
+# the write.  Exits that reached the frontend at the disk must be far
+# below one per request.
+set -u
+src=$1 bin=$2
+cache=${KVMMU_VM_CACHE:-$src/build/vm}
+kernel=${KVMMU_LINUX_KERNEL:-$cache/backports/vmlinuz}
+deb=$(ls "$cache"/backports/linux-image-*.deb 2>/dev/null | head -1)
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "SKIP kvm.linux_disk: /dev/kvm cannot be opened; needs KVM" \
+		"(deploy/vm/run provides it)"
+	exit 77
+fi
+for t in mke2fs debugfs qemu-img /usr/bin/qemu-storage-daemon; do
+	command -v "$t" >/dev/null ||
+		{ echo "FAIL kvm.linux_disk: no $t (deploy/install-deps.sh)"; exit 1; }
+done
+[ -r "$kernel" ] && [ -n "$deb" ] ||
+	{ echo "FAIL kvm.linux_disk: no kernel package in $cache/backports"; exit 1; }
+dir=$(mktemp -d /tmp/kvmmu-disk-test.XXXXXX)
+chmod 755 "$dir"
+srv=""
+fails=0 passes=0
+cleanup() {
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+check() {
+	local what=$1
+	shift
+	if "$@"; then passes=$((passes + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
+}
+has() { grep -qF -- "$2" "$1"; }
+
+# The modules, in dependency order, from the kernel package.
+mods="crc16 crc32c_generic mbcache jbd2 ext4 virtio_blk"
+mkdir -p "$dir/pkg" "$dir/ird/bin" "$dir/ird/lib/modules"
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/pkg" --wildcards \
+	'*/crc16.ko.xz' '*/crc32c_generic.ko.xz' '*/mbcache.ko.xz' \
+	'*/jbd2.ko.xz' '*/ext4.ko.xz' '*/virtio_blk.ko.xz' ||
+	{ echo "FAIL: modules from $deb"; exit 1; }
+for m in $mods; do
+	xz -dc "$(find "$dir/pkg" -name "$m.ko.xz")" >"$dir/ird/lib/modules/$m.ko"
+	echo "$m" >>"$dir/ird/lib/modules/order"
+done
+bb=$(command -v busybox)
+cp "$bb" "$dir/ird/bin/busybox"
+# Relative links: busybox --install -s would point at the host's path.
+applets() { for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/$a"; done; }
+applets "$dir/ird/bin"
+mkdir -p "$dir/ird/dev" "$dir/ird/proc" "$dir/ird/sys"
+cp "$src/tests/linux/disk/initramfs-init" "$dir/ird/init"
+chmod 755 "$dir/ird/init"
+(cd "$dir/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$dir/initrd"
+
+# The root: busybox and its init, 64 MiB of ext4, nothing mounted.
+mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/dev" "$dir/root/proc" "$dir/root/sys"
+cp "$bb" "$dir/root/bin/busybox"
+applets "$dir/root/bin"
+cp "$src/tests/linux/disk/disk-init" "$dir/root/sbin/init"
+chmod 755 "$dir/root/sbin/init"
+mke2fs -q -t ext4 -d "$dir/root" -L kvmmu-root "$dir/root.raw" 64M ||
+	{ echo "FAIL: mke2fs"; exit 1; }
+qemu-img convert -f raw -O qcow2 "$dir/root.raw" "$dir/root.qcow2"
+cp "$dir/root.raw" "$dir/ro.raw"
+chmod 666 "$dir"/*.raw "$dir"/*.qcow2
+
+"$bin/mmu-server" -d --socket "$dir/mmu.sock" 2>"$dir/server.log" &
+srv=$!
+for _ in $(seq 100); do [ -S "$dir/mmu.sock" ] && break; sleep 0.05; done
+
+# boot NAME DISK-ARG ROOT-MODE MSG
+boot() {
+	echo "== $1: --disk $2"
+	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
+		--initrd "$dir/initrd" --memory 512 --name "$1" \
+		--disk "$2" \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda $3 kvmmu.msg=$4" \
+		--timeout 400 --json </dev/null >"$dir/$1.out" 2>"$dir/$1.err"
+	code=$?
+	grep -a 'kvmmu-guest:' "$dir/$1.out" | cut -c1-200
+	grep -a '"vm"' "$dir/$1.out"
+	cat "$dir/$1.err"
+}
+
+# ratio NAME: exits at the disk per request, from the JSON and the guest.
+ratio() {
+	local o=$dir/$1.out ex io
+	ex=$(grep -o '"virtio_exits": [0-9]*' "$o" | grep -o '[0-9]*$')
+	io=$(grep -a 'kvmmu-guest: io ' "$o" | awk '{ print $3 + $4 }')
+	echo "$1: ${ex:-?} exits at the disk for ${io:-?} requests"
+	check "$1: exits far below one per request" \
+		test -n "$ex" -a -n "$io" -a "$((${ex:-0} * 20))" -lt "${io:-0}"
+}
+
+boot raw "$dir/root.raw" rw hello-raw-6d1c
+check "raw: exit 0" test "$code" -eq 0
+check "raw: root rw" has "$dir/raw.out" "kvmmu-guest: root rw"
+check "raw: wrote" has "$dir/raw.out" "kvmmu-guest: wrote /hello"
+check "raw: the host reads the guest's bytes" \
+	test "$(debugfs -R 'cat /hello' "$dir/root.raw" 2>/dev/null)" = hello-raw-6d1c
+ratio raw
+
+boot qcow2 "$dir/root.qcow2,format=qcow2" rw hello-qcow2-41aa
+check "qcow2: exit 0" test "$code" -eq 0
+qemu-img convert -f qcow2 -O raw "$dir/root.qcow2" "$dir/back.raw"
+check "qcow2: the host reads the guest's bytes" \
+	test "$(debugfs -R 'cat /hello' "$dir/back.raw" 2>/dev/null)" = hello-qcow2-41aa
+
+boot ro "$dir/ro.raw,readonly" ro nothing
+check "readonly: exit 0" test "$code" -eq 0
+check "readonly: root ro" has "$dir/ro.out" "kvmmu-guest: root ro"
+check "readonly: the write refused" grep -q "write refused: .*Read-only" "$dir/ro.out"
+check "the server is still up" kill -0 "$srv"
+echo "test_disk: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,507 @@
+/*
+ * disks.c: disks from the command line (disks.h).
+ *
+ * A started back end gets no mount namespace: qemu-storage-daemon is
+ * given the image's path and nothing else, runs as the frontend's
+ * unprivileged user (so it opens only what that user may open, and the
+ * image must be readable, and writable unless readonly, by that user),
+ * with no_new_privs, every fd but stdin/out/err closed, and SIGKILL
+ * when the frontend dies.  Its socket lives in a 0700 directory of that
+ * user, removed (with the directory) once the frontend has connected:
+ * nobody else can ever reach the export.  Image locking is
+ * qemu-storage-daemon's own (OFD locks): an image another VM has open
+ * for writing is refused with its message, and said again here.
+ * Trust: unprivileged once running; the flags are the operator's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "disks.h"
+
+#define QSD	 "/usr/bin/qemu-storage-daemon"
+#define START_MS 10000 /* how long a back end may take to listen */
+#define STOP_MS	 5000  /* ... and to end after SIGTERM */
+/*
+ * QEMU's image locking (block/file-posix.c): a read lock on byte 100 +
+ * n says "I hold permission n", on byte 200 + n "I do not share it";
+ * n = 1 is write.  A block export shares every permission, so two
+ * qemu-storage-daemons would both write one image: the frontend takes
+ * the locks a QEMU VM with a writable disk takes, so another kvmmu VM's
+ * back end, or a QEMU, is refused ("Failed to get ... write lock").
+ */
+#define LOCK_PERM_WRITE	  101
+#define LOCK_SHARED_WRITE 201
+
+static bool target_ok(const char *t)
+{
+	return strlen(t) == 3 && t[0] == 'v' && t[1] == 'd' && t[2] >= 'a' &&
+	       t[2] < 'a' + DISKS_MAX;
+}
+
+int disks_parse(struct disk_specs *s, const char *arg, bool socket, char *err,
+		size_t errlen)
+{
+	const char *flag = socket ? "--vhost-user-blk" : "--disk";
+	struct disk_spec *d;
+	char *copy, *opt, *save = NULL;
+
+	if (s->ds_n == DISKS_MAX) {
+		snprintf(err, errlen, "%s: at most %d disks", flag, DISKS_MAX);
+		return -1;
+	}
+	d = &s->ds[s->ds_n];
+	memset(d, 0, sizeof(*d));
+	d->ds_socket = socket;
+	/* The path stays in argv; only the options are cut here. */
+	copy = strdup(arg);
+	if (copy == NULL) {
+		snprintf(err, errlen, "%s: out of memory", flag);
+		return -1;
+	}
+	opt = strtok_r(copy, ",", &save);
+	if (opt == NULL || arg[0] == ',') {
+		free(copy);
+		snprintf(err, errlen, "%s: '%s': no path", flag, arg);
+		return -1;
+	}
+	if (strlen(opt) >= sizeof(d->ds_path)) {
+		free(copy);
+		snprintf(err, errlen, "%s: path too long", flag);
+		return -1;
+	}
+	strcpy(d->ds_path, opt);
+	while ((opt = strtok_r(NULL, ",", &save)) != NULL) {
+		if (!socket && strcmp(opt, "format=raw") == 0) {
+			d->ds_qcow2 = false;
+		} else if (!socket && strcmp(opt, "format=qcow2") == 0) {
+			d->ds_qcow2 = true;
+		} else if (!socket && strcmp(opt, "readonly") == 0) {
+			d->ds_ro = true;
+		} else if (strncmp(opt, "target=", 7) == 0 &&
+			   target_ok(opt + 7)) {
+			strcpy(d->ds_target, opt + 7);
+		} else {
+			snprintf(err, errlen, "%s: '%s': '%s' is none of %s",
+				 flag, arg, opt,
+				 socket ? "target=vdX (vda..vdh)"
+					: "format=raw, format=qcow2, "
+					  "readonly, target=vdX (vda..vdh)");
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	s->ds_n++;
+	return 0;
+}
+
+int disks_targets(struct disk_specs *s, char *err, size_t errlen)
+{
+	bool used[DISKS_MAX] = {false};
+
+	for (unsigned i = 0; i < s->ds_n; i++) {
+		const char *t = s->ds[i].ds_target;
+
+		if (t[0] == '\0')
+			continue;
+		if (used[t[2] - 'a']) {
+			snprintf(err, errlen,
+				 "two disks with target %s: '%s' and another",
+				 t, s->ds[i].ds_path);
+			return -1;
+		}
+		used[t[2] - 'a'] = true;
+	}
+	for (unsigned i = 0; i < s->ds_n; i++) {
+		unsigned k = 0;
+
+		if (s->ds[i].ds_target[0] != '\0')
+			continue;
+		while (used[k])
+			k++; /* a free one exists: at most DISKS_MAX disks */
+		used[k] = true;
+		snprintf(s->ds[i].ds_target, sizeof(s->ds[i].ds_target), "vd%c",
+			 'a' + k);
+	}
+	return 0;
+}
+
+/* The child: becomes the user, confined, then qemu-storage-daemon. */
+static void qsd_exec(const struct disk *d, const struct passwd *pw,
+		     pid_t parent)
+{
+	const struct disk_spec *s = d->d_spec;
+	char bd[PATH_MAX + 128], ex[sizeof(d->d_sock) + 128];
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+		_exit(127);
+	close_range(3, ~0u, 0);
+	if (pw && (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+		   setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)) {
+		fprintf(stderr,
+			"vmm-frontend: %s: back end: becoming '%s': %s\n",
+			s->ds_target, pw->pw_name, strerror(errno));
+		_exit(127);
+	}
+	/* After the uid change, which clears it; the parent may be gone. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    getppid() != parent)
+		_exit(127);
+	snprintf(bd, sizeof(bd),
+		 "driver=%s,node-name=disk,read-only=%s,file.driver=file,"
+		 "file.filename=%s",
+		 s->ds_qcow2 ? "qcow2" : "raw", s->ds_ro ? "on" : "off",
+		 s->ds_path);
+	snprintf(ex, sizeof(ex),
+		 "type=vhost-user-blk,id=%s,node-name=disk,addr.type=unix,"
+		 "addr.path=%s,writable=%s",
+		 s->ds_target, d->d_sock, s->ds_ro ? "off" : "on");
+	execl(QSD, QSD, "--blockdev", bd, "--export", ex, (char *)NULL);
+	fprintf(stderr, "vmm-frontend: %s: %s: %s\n", s->ds_target, QSD,
+		strerror(errno));
+	_exit(127);
+}
+
+/* How a back end ended, for people. */
+static void status_text(const siginfo_t *si, char *buf, size_t len)
+{
+	if (si->si_code == CLD_EXITED)
+		snprintf(buf, len, "exited with status %d", si->si_status);
+	else
+		snprintf(buf, len, "killed by signal %d (%s)", si->si_status,
+			 strsignal(si->si_status));
+}
+
+/* Reaps d's back end if it ended (wait_ms: how long to wait). */
+static bool qsd_reap(struct disk *d, int wait_ms, char *how, size_t len)
+{
+	siginfo_t si = {0};
+	struct pollfd p = {d->d_pidfd, POLLIN, 0};
+
+	if (d->d_pidfd < 0)
+		return true;
+	if (poll(&p, 1, wait_ms) != 1 ||
+	    waitid(P_PIDFD, (id_t)d->d_pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return false;
+	status_text(&si, how, len);
+	close(d->d_pidfd);
+	d->d_pidfd = -1;
+	d->d_pid = 0;
+	return true;
+}
+
+/* The private directory, owned by the user the back end runs as. */
+static int qsd_dir(struct disk *d, const struct passwd *pw)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(d->d_dir, sizeof(d->d_dir), "%s/kvmmu-disk.XXXXXX",
+		 tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (mkdtemp(d->d_dir) == NULL) {
+		fprintf(stderr, "vmm-frontend: %s: %s: %s\n",
+			d->d_spec->ds_target, d->d_dir, strerror(errno));
+		d->d_dir[0] = '\0';
+		return -1;
+	}
+	memcpy(d->d_sock, d->d_dir, sizeof(d->d_dir)); /* NUL-terminated */
+	strcat(d->d_sock, "/vhost-user-blk.sock");
+	if (pw && chown(d->d_dir, pw->pw_uid, pw->pw_gid) < 0) {
+		fprintf(stderr, "vmm-frontend: %s: chown %s: %s\n",
+			d->d_spec->ds_target, d->d_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void qsd_dir_remove(struct disk *d)
+{
+	if (d->d_dir[0] == '\0')
+		return;
+	unlink(d->d_sock);
+	rmdir(d->d_dir);
+	d->d_dir[0] = '\0';
+}
+
+/* Starts d's qemu-storage-daemon and connects once it listens. */
+static int qsd_start(struct disk *d, const struct passwd *pw)
+{
+	const struct disk_spec *s = d->d_spec;
+	pid_t parent = getpid();
+	uint64_t until;
+	char how[96];
+
+	if (qsd_dir(d, pw) < 0)
+		return -1;
+	fflush(NULL);
+	d->d_pid = fork();
+	if (d->d_pid < 0) {
+		d->d_pid = 0;
+		perror("vmm-frontend: fork");
+		return -1;
+	}
+	if (d->d_pid == 0)
+		qsd_exec(d, pw, parent);
+	d->d_pidfd = pidfd_open(d->d_pid, 0);
+	if (d->d_pidfd < 0) {
+		perror("vmm-frontend: pidfd_open");
+		kill(d->d_pid, SIGKILL);
+		waitpid(d->d_pid, NULL, 0);
+		d->d_pid = 0;
+		return -1;
+	}
+	until = mono_ns() + START_MS * 1000000ull;
+	for (;;) {
+		if (qsd_reap(d, 0, how, sizeof(how))) {
+			fprintf(stderr,
+				"vmm-frontend: %s: qemu-storage-daemon for %s "
+				"%s before it listened (its message above; "
+				"\"Failed to get ... lock\": another VM or "
+				"program has the image open for writing)\n",
+				s->ds_target, s->ds_path, how);
+			return -1;
+		}
+		if (access(d->d_sock, F_OK) == 0 &&
+		    vu_dev_open(&d->d_dev, s->ds_target, d->d_sock) == 0)
+			break;
+		if (mono_ns() > until) {
+			fprintf(stderr,
+				"vmm-frontend: %s: qemu-storage-daemon for %s "
+				"did not listen within %d ms%s%s\n",
+				s->ds_target, s->ds_path, START_MS,
+				d->d_dev.vd_vu.vu_err[0] ? ": " : "",
+				d->d_dev.vd_vu.vu_err);
+			return -1;
+		}
+		nanosleep(&(struct timespec){0, 20000000}, NULL);
+	}
+	/* Connected: no one else will ever reach this export. */
+	qsd_dir_remove(d);
+	return 0;
+}
+
+/* After our back end has the image open: no one else may write it. */
+static int disk_lock(struct disk *d)
+{
+	struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 1};
+	int r = 0;
+
+	d->d_lock = open(d->d_spec->ds_path, O_RDONLY | O_CLOEXEC);
+	if (d->d_lock < 0)
+		r = -1;
+	l.l_start = LOCK_PERM_WRITE;
+	if (r == 0)
+		r = fcntl(d->d_lock, F_OFD_SETLK, &l);
+	l.l_start = LOCK_SHARED_WRITE;
+	if (r == 0)
+		r = fcntl(d->d_lock, F_OFD_SETLK, &l);
+	if (r < 0)
+		fprintf(stderr,
+			"vmm-frontend: %s: %s: %s (another VM or program has "
+			"the image open for writing)\n",
+			d->d_spec->ds_target, d->d_spec->ds_path,
+			strerror(errno));
+	return r;
+}
+
+static int disk_start(struct disk *d, const struct passwd *pw)
+{
+	const struct disk_spec *s = d->d_spec;
+	struct stat st;
+
+	const char *why = NULL;
+
+	d->d_pidfd = d->d_lock = -1;
+	if (!s->ds_socket && stat(s->ds_path, &st) < 0)
+		why = strerror(errno);
+	else if (!s->ds_socket && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		why = "not a file or a block device";
+	if (why) {
+		fprintf(stderr, "vmm-frontend: %s: --disk %s: %s\n",
+			s->ds_target, s->ds_path, why);
+		return -1;
+	}
+	if (s->ds_socket) {
+		if (vu_dev_open(&d->d_dev, s->ds_target, s->ds_path) < 0) {
+			fprintf(stderr, "vmm-frontend: --vhost-user-blk %s\n",
+				d->d_dev.vd_vu.vu_err);
+			return -1;
+		}
+	} else if (qsd_start(d, pw) < 0 || (!s->ds_ro && disk_lock(d) < 0)) {
+		return -1;
+	}
+	d->d_open = true;
+	if (blk_init(&d->d_dev) < 0) {
+		fprintf(stderr, "vmm-frontend: %s\n", d->d_dev.vd_vu.vu_err);
+		return -1;
+	}
+	return 0;
+}
+
+int disks_start(struct disks *ds, const struct disk_specs *s, const char *user)
+{
+	const struct passwd *pw = NULL;
+
+	memset(ds, 0, sizeof(*ds));
+	if (s->ds_n == 0)
+		return 0;
+	if (user != NULL) {
+		pw = getpwnam(user);
+		if (pw == NULL) {
+			fprintf(stderr, "vmm-frontend: --user: no user '%s'\n",
+				user);
+			return -1;
+		}
+		if (pw->pw_uid == 0)
+			pw = NULL; /* --user root: asked to stay */
+	}
+	/* Target order: the guest names virtio disks in PCI order. */
+	for (char t = 'a'; t < 'a' + DISKS_MAX; t++) {
+		for (unsigned i = 0; i < s->ds_n; i++) {
+			struct disk *d = &ds->d[ds->n];
+
+			if (s->ds[i].ds_target[2] != t)
+				continue;
+			d->d_spec = &s->ds[i];
+			ds->n++;
+			if (disk_start(d, pw) < 0) {
+				disks_stop(ds);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int disks_attach(struct disks *ds, struct machine *m, const struct boot *b)
+{
+	struct vhost_user_region reg[VHOST_USER_MAX_REGIONS];
+	Kvmmu__Region **map;
+	size_t n;
+	unsigned nr = 0;
+
+	if (ds->n == 0)
+		return 0;
+	if (!m->m_pc) {
+		fprintf(stderr, "vmm-frontend: disks need --machine pc\n");
+		return -1;
+	}
+	/* Guest RAM only: the map's RAM regions, where we map them. */
+	map = machine_map(m, &n);
+	if (map == NULL)
+		return -1;
+	for (size_t i = 0; i < n && nr < VHOST_USER_MAX_REGIONS; i++) {
+		if (map[i]->kind != KVMMU__REGION_KIND__REGION_RAM)
+			continue;
+		reg[nr++] = (struct vhost_user_region){
+			map[i]->gpa, map[i]->size,
+			(uint64_t)(uintptr_t)(b->b_ram + map[i]->offset),
+			map[i]->offset, b->b_ram_fd};
+	}
+	machine_map_free(map, n);
+	for (unsigned i = 0; i < ds->n; i++) {
+		struct disk *d = &ds->d[i];
+
+		if (vu_dev_set_ram(&d->d_dev, reg, nr) < 0 ||
+		    pci_add_fn(&m->m_pci, &d->d_dev.vd_vp.vp_fn, m->m_map) <
+			    0) {
+			fprintf(stderr,
+				"vmm-frontend: %s: no room on the PCI bus\n",
+				d->d_spec->ds_target);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+unsigned disks_pollfds(const struct disks *ds, struct pollfd *pfd)
+{
+	for (unsigned i = 0; i < ds->n; i++)
+		pfd[i] = (struct pollfd){.fd = vu_dev_fd(&ds->d[i].d_dev),
+					 .events = POLLIN};
+	return ds->n;
+}
+
+int disks_check(struct disks *ds, const struct pollfd *pfd)
+{
+	for (unsigned i = 0; i < ds->n; i++) {
+		struct disk *d = &ds->d[i];
+		char how[96] = "";
+
+		if (!pfd[i].revents)
+			continue;
+		/* No request of ours is pending: only an end is readable. */
+		ds->gone = true;
+		if (d->d_pid == 0) {
+			fprintf(stderr,
+				"vmm-frontend: %s: its back end "
+				"(vhost-user-blk "
+				"at %s) closed the connection: ending the VM\n",
+				d->d_spec->ds_target, d->d_spec->ds_path);
+			return -EPIPE;
+		}
+		pid_t pid = d->d_pid;
+
+		if (!qsd_reap(d, 1000, how, sizeof(how)))
+			snprintf(how, sizeof(how), "closed the connection");
+		fprintf(stderr,
+			"vmm-frontend: %s: its back end (qemu-storage-daemon "
+			"pid %d, image %s) %s: ending the VM\n",
+			d->d_spec->ds_target, (int)pid, d->d_spec->ds_path,
+			how);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+void disks_exits(const struct disks *ds, unsigned long long *exits,
+		 unsigned long long *kicks)
+{
+	*exits = *kicks = 0;
+	for (unsigned i = 0; i < ds->n; i++) {
+		*exits += ds->d[i].d_dev.vd_vp.vp_exits;
+		*kicks += ds->d[i].d_dev.vd_vp.vp_kick_exits;
+	}
+}
+
+void disks_stop(struct disks *ds)
+{
+	char how[96];
+
+	for (unsigned i = 0; i < ds->n; i++) {
+		struct disk *d = &ds->d[i];
+
+		if (d->d_open)
+			vu_dev_free(&d->d_dev);
+		d->d_open = false;
+		/* Only our own children, by pidfd: never a reused pid. */
+		if (d->d_pidfd >= 0 &&
+		    pidfd_send_signal(d->d_pidfd, SIGTERM, NULL, 0) == 0 &&
+		    !qsd_reap(d, STOP_MS, how, sizeof(how)))
+			pidfd_send_signal(d->d_pidfd, SIGKILL, NULL, 0);
+		qsd_reap(d, STOP_MS, how, sizeof(how));
+		if (d->d_pidfd >= 0)
+			close(d->d_pidfd);
+		d->d_pidfd = -1;
+		if (d->d_lock >= 0)
+			close(d->d_lock); /* the back end is gone: unlocked */
+		d->d_lock = -1;
+		qsd_dir_remove(d);
+	}
+	ds->n = 0;
+}
