@@ -86,7 +86,7 @@ struct frontend {
 	/* SIGTERM asked the guest to shut down (run.c): until when. */
 	double f_shutdown_at; /* mono seconds; 0: not asked */
 	bool f_shutdown_sent; /* the request reached the guest's 8042 */
-	struct disks f_disks;	  /* virtio-blk and their back ends */
+	struct disks f_disks; /* virtio-blk and their back ends */
 };
 
 /*
