@@ -8,8 +8,9 @@
  * word at flag= to non-zero.  Every value read must be one of the two
  * patterns pa= and pb=: a hole in the map (a region deleted before its
  * replacement exists) would show as an MMIO exit, which the frontend
- * answers with all ones, and be counted here.  Reports the reads, then
- * the bad ones; returns 1 when any read was bad.
+ * answers with all ones, and be counted here.  The word after flag= is
+ * set to 1 when the reading starts, so that the frontend knows it has.
+ * Reports the reads, then the bad ones; returns 1 when any read was bad.
  */
 int gmain(unsigned vcpu, const struct guest_bootinfo *bi)
 {
@@ -27,6 +28,7 @@ int gmain(unsigned vcpu, const struct guest_bootinfo *bi)
 		gprintf("mapread: need a=, b=, flag=, pa= and pb=\n");
 		return 2;
 	}
+	*(volatile u64 *)(flag + 1) = 1;
 	while (*flag == 0) {
 		u64 x = *a, y = *b;
 

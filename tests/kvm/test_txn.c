@@ -61,6 +61,21 @@ static int boot_mapread(struct client *cl, struct boot *b)
 }
 
 /* Stops the guest and collects what it saw. */
+/*
+ * Waits for the guest to start reading (mapread sets the word after the
+ * flag): its first touches of RAM, 2 MiB pages zeroed by an emulated CPU,
+ * can take longer than any fixed pause.
+ */
+static void started(const struct boot *b)
+{
+	volatile const uint64_t *go =
+		(volatile const uint64_t *)(b->b_ram + FLAG_GPA + 8);
+
+	for (int i = 0; i < 1000 && *go == 0; i++)
+		usleep(10000);
+	CHECK(*go != 0, "the guest started reading");
+}
+
 static void finish(struct boot *b, struct served *sv)
 {
 	uint64_t one = 1;
@@ -97,7 +112,7 @@ static void run_swaps(const char *sock, bool atomic, struct served *sv)
 	CHECK(client_connect(&cl, sock) == 0 && boot_mapread(&cl, &b) == 0,
 	      "setup: %s", cl.cl_err);
 	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
-	usleep(20000);
+	started(&b);
 	for (int i = 1; i <= 300; i++) {
 		CHECK(swap(&cl, b.b_vm, atomic, i) == 0, "swap %d: %s", i,
 		      cl.cl_err);
@@ -161,6 +176,7 @@ static void test_rollback(void)
 	      tr.memslot_ioctls);
 	/* And KVM agrees: the guest reads both patterns, no hole. */
 	CHECK(client_vm_op(&cl, b.b_vm, KVMMU__REQUEST__BODY_RUN) == 0, "run");
+	started(&b);
 	usleep(50000);
 	finish(&b, &sv);
 	CHECK(sv.sv_mmio == 0 && sv.sv_reports[1] == 0 && sv.sv_reports[0] > 0,
