@@ -139,12 +139,33 @@ int disks_targets(struct disk_specs *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * src as a value in QEMU's key=value,... syntax, where a comma ends the
+ * value unless doubled: a path with a comma (from a domain's XML, or
+ * TMPDIR) must not add options of its own.  False if it does not fit.
+ */
+static bool opt_value(char *dst, size_t len, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src != '\0'; src++) {
+		if (n + 3 > len)
+			return false;
+		if (*src == ',')
+			dst[n++] = ',';
+		dst[n++] = *src;
+	}
+	dst[n] = '\0';
+	return true;
+}
+
 /* The child: becomes the user, confined, then qemu-storage-daemon. */
 static void qsd_exec(const struct disk *d, const struct passwd *pw,
 		     pid_t parent)
 {
 	const struct disk_spec *s = d->d_spec;
-	char bd[PATH_MAX + 128], ex[sizeof(d->d_sock) + 128];
+	char bd[2 * PATH_MAX + 128], ex[2 * sizeof(d->d_sock) + 128];
+	char path[2 * PATH_MAX], sock[2 * sizeof(d->d_sock)];
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0)
@@ -162,15 +183,17 @@ static void qsd_exec(const struct disk *d, const struct passwd *pw,
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
 	    getppid() != parent)
 		_exit(127);
+	if (!opt_value(path, sizeof(path), s->ds_path) ||
+	    !opt_value(sock, sizeof(sock), d->d_sock))
+		_exit(127);
 	snprintf(bd, sizeof(bd),
 		 "driver=%s,node-name=disk,read-only=%s,file.driver=file,"
 		 "file.filename=%s",
-		 s->ds_qcow2 ? "qcow2" : "raw", s->ds_ro ? "on" : "off",
-		 s->ds_path);
+		 s->ds_qcow2 ? "qcow2" : "raw", s->ds_ro ? "on" : "off", path);
 	snprintf(ex, sizeof(ex),
 		 "type=vhost-user-blk,id=%s,node-name=disk,addr.type=unix,"
 		 "addr.path=%s,writable=%s",
-		 s->ds_target, d->d_sock, s->ds_ro ? "off" : "on");
+		 s->ds_target, sock, s->ds_ro ? "off" : "on");
 	execl(QSD, QSD, "--blockdev", bd, "--export", ex, (char *)NULL);
 	fprintf(stderr, "vmm-frontend: %s: %s: %s\n", s->ds_target, QSD,
 		strerror(errno));
