@@ -191,7 +191,7 @@ linux_guest() {
 	"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
 		--kernel "$kernel" --initrd "$dir/initrd" --memory 512 --vcpus 2 \
 		--zap-mode memslot --name linux \
-		--cmdline "console=ttyS0 panic=-1 reboot=k quiet acpi=off pci=noearly kvmmu.touch=64"
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly kvmmu.touch=64"
 }
 
 # (if, not ||: set -e holds inside the function only outside an || list)

@@ -70,9 +70,10 @@ struct frontend {
 	struct vmmap_client f_map; /* the machine's way to the VM */
 	struct pcdev f_pc;	   /* a Linux guest's legacy devices */
 	bool f_linux;
-	bool f_reset; /* the guest reset the machine */
-	int f_in_fd;  /* stdin for COM1; -1: not read */
-	double f_t0;  /* when Run was sent (mono seconds) */
+	bool f_reset;	 /* the guest reset the machine */
+	bool f_poweroff; /* the guest powered it off (ACPI S5) */
+	int f_in_fd;	 /* stdin for COM1; -1: not read */
+	double f_t0;	 /* when Run was sent (mono seconds) */
 	unsigned f_crashed;
 	unsigned f_finished; /* vCPUs done, crashed or lost */
 	/* With --connect (live.c): libvirt and the zap control in force. */

@@ -652,9 +652,20 @@ static void frontend_summary(struct frontend *f, double secs, int code)
 	client_free_reply(rep);
 }
 
+/* How a Linux guest ended well: on its own, or asked by SIGTERM. */
+static const char *linux_end(const struct frontend *f)
+{
+	if (f->f_shutdown_at > 0)
+		return f->f_poweroff ? "guest shut down (it powered off after "
+				       "the shutdown request)"
+				     : "guest shut down (it rebooted after "
+				       "the shutdown request)";
+	return f->f_poweroff ? "guest powered off" : "guest rebooted";
+}
+
 /*
- * A Linux guest: rebooted (0), or panicked (a crash).  A reboot after
- * SIGTERM's request is the guest's shutdown.
+ * A Linux guest: powered off or rebooted (0), or panicked (a crash).  A
+ * reboot after SIGTERM's request is the guest's shutdown.
  */
 static int frontend_linux_code(const struct frontend *f)
 {
@@ -666,10 +677,7 @@ static int frontend_linux_code(const struct frontend *f)
 	if (f->f_crashed)
 		return EXIT_GUEST_CRASH;
 	if (!f->f_opt->quiet)
-		printf("vmm-frontend: %s\n",
-		       f->f_shutdown_at > 0 ? "guest shut down (it rebooted "
-					      "after the shutdown request)"
-					    : "guest rebooted");
+		printf("vmm-frontend: %s\n", linux_end(f));
 	return 0;
 }
 
@@ -827,9 +835,25 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 	return code;
 }
 
-/* The kernel and initrd of a Linux guest, read whole. */
-static int load_linux(const struct options *o, struct linux_spec *ls, char *err,
-		      size_t errlen)
+/*
+ * What a Linux guest's ACPI tables say (loader/acpi.h): the PM1 block and
+ * SCI of devices/acpipm.h, the reset register 0xcf9 and PCI window of
+ * the pc machine (machine.c).
+ */
+static const struct acpi_spec linux_acpi = {
+	.as_pm1a_evt = ACPIPM_EVT,
+	.as_pm1a_cnt = ACPIPM_CNT,
+	.as_slp_typ_s5 = ACPIPM_SLP_TYP_S5,
+	.as_sci_irq = ACPIPM_SCI_IRQ,
+	.as_reset_port = MACHINE_RESET_PORT,
+	.as_reset_value = MACHINE_RESET_VALUE,
+	.as_pci_lo = GUEST_PCI_MMIO_BASE,
+	.as_pci_size = MACHINE_PCI_WINDOW,
+};
+
+/* The kernel and initrd of a Linux guest, read whole; its ACPI in *as. */
+static int load_linux(const struct options *o, struct linux_spec *ls,
+		      struct acpi_spec *as, char *err, size_t errlen)
 {
 	void *k = NULL, *i = NULL;
 	size_t klen = 0, ilen = 0;
@@ -847,7 +871,10 @@ static int load_linux(const struct options *o, struct linux_spec *ls, char *err,
 				  .ls_initrd = i,
 				  .ls_initrd_len = ilen,
 				  .ls_cmdline = o->cmdline,
-				  .ls_vcpus = o->vcpus};
+				  .ls_vcpus = o->vcpus,
+				  .ls_acpi = as};
+	*as = linux_acpi;
+	as->as_vcpus = o->vcpus;
 	return 0;
 }
 
@@ -890,6 +917,7 @@ int main(int argc, char **argv)
 	char err[256], namebuf[KVMMU_NAME_MAX + 1];
 	struct domain dom = {0};
 	struct linux_spec ls = {0};
+	struct acpi_spec acpi;
 	void *payload = NULL;
 	FILE *serial = NULL;
 	struct lv lv;
@@ -911,7 +939,7 @@ int main(int argc, char **argv)
 	default_name(&o, namebuf, sizeof(namebuf));
 	/* From here on a failure is the VMM's: a file it cannot load too. */
 	code = EXIT_VMM_ERROR;
-	if (o.kernel ? load_linux(&o, &ls, err, sizeof(err)) < 0
+	if (o.kernel ? load_linux(&o, &ls, &acpi, err, sizeof(err)) < 0
 		     : guest_load_file(o.payload, &payload, &len, err,
 				       sizeof(err)) < 0) {
 		fprintf(stderr, "vmm-frontend: %s%s\n",

@@ -73,6 +73,10 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 			f->f_reset = true;
 			return true;
 		}
+		if (err == IO_VM_POWEROFF) {
+			f->f_poweroff = true;
+			return true;
+		}
 		*alen = io->out ? 0 : len;
 		return err == IO_VCPU_DONE;
 	}
@@ -130,15 +134,17 @@ static int run_serve(struct frontend *f, unsigned i)
 }
 
 /*
- * A reset (8042, 0xcf9) ends the run, and so does the end of a kernel
- * panic's report: with panic=0 the kernel would spin forever.  So does
- * a crash of any one vCPU: its siblings may spin or wait for it (APs
- * waiting for a SIPI) until the timeout, and the machine is broken
- * anyway; DestroyVm stops them wherever they are.
+ * A reset (8042, 0xcf9) or a power-off (ACPI S5) ends the run, and so
+ * does the end of a kernel panic's report: with panic=0 the kernel
+ * would spin forever.  So does a crash of any one vCPU: its siblings
+ * may spin or wait for it (APs waiting for a SIPI) until the timeout,
+ * and the machine is broken anyway; DestroyVm stops them wherever they
+ * are.
  */
 static bool run_guest_ended(const struct frontend *f)
 {
-	return f->f_reset || f->f_pc.pc_panic_end || f->f_crashed > 0;
+	return f->f_reset || f->f_poweroff || f->f_pc.pc_panic_end ||
+	       f->f_crashed > 0;
 }
 
 /* Set by main.c's SIGINT/SIGTERM handler; read between polls. */

@@ -29,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 init=$here/init
 
 # The applets the init calls by name (the shell's builtins need none).
-APPLETS="sh mount umount uname cat mkdir dd rm reboot stty nproc ls dmesg init sync chmod"
+APPLETS="sh mount umount uname cat mkdir dd rm reboot poweroff stty nproc ls dmesg init sync chmod"
 
 bb=$(command -v busybox) || die "busybox not found: install busybox-static"
 [ -r "$init" ] || die "no init script at $init"

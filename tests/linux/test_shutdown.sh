@@ -4,11 +4,16 @@
 #
 #   tests/linux/test_shutdown.sh SRC_DIR BIN_DIR
 #
-# SIGTERM asks the guest to shut down (CTRL+ALT+DEL on its 8042): a
-# guest whose init handles it runs its shutdown action (seen on the
-# console) and reboots, and the frontend exits 0 well before its
-# --shutdown-timeout; a guest that ignores the request is stopped after
-# the timeout (143); a second SIGTERM stops it at once (143).
+# A guest's own power-off (ACPI S5 through the tables and PM1 block the
+# frontend gives it) ends the VM with exit 0 within seconds: `poweroff
+# -f` on 2 vCPUs, which still sees both and its 9 PCI functions with
+# ACPI on, and busybox init's orderly `poweroff`; with acpi=off the old
+# paths hold (MP table, legacy PCI probe, reboot).  SIGTERM asks the
+# guest to shut down (CTRL+ALT+DEL on its 8042): a guest whose init
+# handles it runs its shutdown action (seen on the console) and
+# reboots, and the frontend exits 0 well before its --shutdown-timeout;
+# a guest that ignores the request is stopped after the timeout (143); a
+# second SIGTERM stops it at once (143).
 set -u
 src=$1 bin=$2
 cache=${KVMMU_VM_CACHE:-$src/build/vm}
@@ -51,14 +56,16 @@ now() { date +%s.%N; }
 # lt A B: A < B, in seconds with fractions
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-# start NAME ACTION SHUTDOWN-TIMEOUT: the frontend in the background
-# ($fe), its guest's init told kvmmu.init=ACTION.
+# start NAME ACTION SHUTDOWN-TIMEOUT [VCPUS [CMDLINE]]: the frontend in
+# the background ($fe), its guest's init told kvmmu.init=ACTION.
 start() {
-	local name=$1 action=$2 st=$3
-	echo "== $name: kvmmu.init=$action, --shutdown-timeout $st"
+	local name=$1 action=$2 st=$3 vcpus=${4:-1} extra=${5:-}
+	echo "== $name: kvmmu.init=$action, --shutdown-timeout $st," \
+		"$vcpus vCPU(s) $extra"
 	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
 		--initrd "$dir/initrd" --memory 256 --name "$name" \
-		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly kvmmu.init=$action" \
+		--vcpus "$vcpus" \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly $extra kvmmu.init=$action" \
 		--shutdown-timeout "$st" --timeout 600 </dev/null \
 		>"$dir/$name.out" 2>"$dir/$name.err" &
 	fe=$!
@@ -88,6 +95,52 @@ finish() {
 	grep -a 'kvmmu-guest:\|vmm-frontend:' "$dir/$1.out" | cut -c1-200
 	cat "$dir/$1.err"
 }
+
+# What the guest saw of its machine: NAME VCPUS ACPI(on|off).  Device
+# 0 (the host bridge) and the 8 RAM controllers of --pci-devices 8.
+saw() {
+	local o=$dir/$1.out
+	check "$1: nproc $2" has "$o" "kvmmu-guest: nproc $2"
+	check "$1: cpuinfo $2" has "$o" "kvmmu-guest: cpuinfo $2"
+	check "$1: acpi $3" has "$o" "kvmmu-guest: acpi $3"
+	check "$1: 9 PCI functions" has "$o" "kvmmu-guest: pcidevs 9"
+}
+
+# The guest powers itself off: ACPI S5 ends the VM, exit 0, at once.
+start poweroff poweroff 120 2
+check "poweroff: the guest powers off" wait_line poweroff \
+	"kvmmu-guest: powering off"
+t0=$(now)
+finish poweroff
+check "poweroff: exit 0" test "$code" -eq 0
+check "poweroff: within seconds" lt "$took" 20
+check "poweroff: the kernel entered S5" \
+	has "$dir/poweroff.out" "reboot: Power down"
+check "poweroff: the frontend says so" \
+	has "$dir/poweroff.out" "vmm-frontend: guest powered off"
+saw poweroff 2 on
+
+# busybox init's own poweroff: its shutdown action, then S5.
+start orderly orderly 120
+check "orderly: the guest powers off" wait_line orderly \
+	"kvmmu-guest: powering off in order"
+t0=$(now)
+finish orderly
+check "orderly: exit 0" test "$code" -eq 0
+check "orderly: within seconds" lt "$took" 30
+check "orderly: the guest ran its shutdown" \
+	has "$dir/orderly.out" "kvmmu-guest: shutting down"
+check "orderly: the frontend says so" \
+	has "$dir/orderly.out" "vmm-frontend: guest powered off"
+
+# acpi=off: the tables unused, the MP table and legacy PCI probe hold.
+start acpioff reboot 120 2 acpi=off
+t0=$(now)
+finish acpioff
+check "acpioff: exit 0" test "$code" -eq 0
+check "acpioff: rebooted" \
+	has "$dir/acpioff.out" "vmm-frontend: guest rebooted"
+saw acpioff 2 off
 
 # A guest whose init handles CTRL+ALT+DEL shuts down in order.
 start graceful wait 120

@@ -1,5 +1,6 @@
 /*
- * pcdev.c: COM1, the 8042 and the CMOS clock on the ports a PC has them
+ * pcdev.c: COM1, the 8042, the CMOS clock and the ACPI PM1 block on the
+ * ports a PC has them
  * (pcdev.h).  COM1's interrupt output drives GSI 4 through the irqfd the
  * server made: a rising level is an edge on an ISA line, one eventfd
  * write, with no round trip through the server.  The 8042's keyboard
@@ -60,6 +61,7 @@ void pcdev_init(struct pcdev *p, FILE *out)
 	uart_init(&p->pc_uart, out, pcdev_irq, pcdev_line, p);
 	i8042_init(&p->pc_kbd, pcdev_kbd_irq, p);
 	cmos_init(&p->pc_cmos);
+	acpipm_init(&p->pc_pm);
 }
 
 static int pcdev_com1(void *arg, unsigned vcpu, uint16_t port, unsigned size,
@@ -96,6 +98,18 @@ static int pcdev_cmos(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 	return 0;
 }
 
+static int pcdev_pm(void *arg, unsigned vcpu, uint16_t port, unsigned size,
+		    bool out, uint8_t *data, size_t len)
+{
+	struct pcdev *p = arg;
+
+	(void)vcpu;
+	return acpipm_io(&p->pc_pm, port, size, out, data, len) ==
+			       ACPIPM_POWER_OFF
+		       ? IO_VM_POWEROFF
+		       : 0;
+}
+
 int pcdev_register(struct pcdev *p, struct iobus *bus)
 {
 	int r = iobus_add(bus, PCDEV_COM1, UART_NPORTS, pcdev_com1, p, "com1");
@@ -106,6 +120,9 @@ int pcdev_register(struct pcdev *p, struct iobus *bus)
 		r = iobus_add(bus, I8042_STATUS, 1, pcdev_kbd, p, "i8042");
 	if (r == 0)
 		r = iobus_add(bus, PCDEV_CMOS_PORT, 2, pcdev_cmos, p, "cmos");
+	if (r == 0)
+		r = iobus_add(bus, ACPIPM_EVT, ACPIPM_NPORTS, pcdev_pm, p,
+			      "acpi-pm");
 	return r;
 }
 

@@ -2,8 +2,9 @@
  * pcdev.h: the legacy PC devices a Linux guest uses, on their ISA ports:
  * COM1 (a 16550A, its interrupt on GSI 4 through an irqfd, the console on
  * the frontend's output and stdin), the 8042 (its reset ends the VM; its
- * keyboard, on GSI 1 through an irqfd, carries a shutdown request) and
- * the CMOS clock.  It also watches the console for a kernel panic.
+ * keyboard, on GSI 1 through an irqfd, carries a shutdown request), the
+ * CMOS clock and the ACPI PM1 registers (whose S5 ends the VM).  It
+ * also watches the console for a kernel panic.
  * Trust: unprivileged; port values and console bytes come from the guest.
  */
 #ifndef KVMMU_PCDEV_H
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "acpipm.h"
 #include "iobus.h"
 #include "legacy.h"
 #include "uart.h"
@@ -25,6 +27,7 @@ struct pcdev {
 	struct uart pc_uart;
 	struct i8042 pc_kbd;
 	struct cmos pc_cmos;
+	struct acpipm pc_pm;
 	int pc_com1_irq;  /* COM1's irqfd (Irqfd, GSI 4); -1: none yet */
 	int pc_kbd_irq;	  /* the 8042's (GSI 1); -1: none yet */
 	bool pc_panicked; /* "Kernel panic - not syncing" on the console */
@@ -37,7 +40,10 @@ struct pcdev {
 };
 
 void pcdev_init(struct pcdev *p, FILE *out);
-/* COM1, the 8042's two ports and the CMOS pair.  0 or -errno. */
+/*
+ * COM1, the 8042's two ports, the CMOS pair and the PM1 block (its
+ * handler says IO_VM_POWEROFF when the guest enters S5).  0 or -errno.
+ */
 int pcdev_register(struct pcdev *p, struct iobus *bus);
 /*
  * Reads what fd (the frontend's stdin) has into COM1's receive buffer.

@@ -8,6 +8,7 @@
  *   0x9000  identity page tables over the first 4 GiB, 2 MiB pages
  *   0x20000 the command line (bzimage.c)
  *   0x9fc00 the MP table (reserved in e820)
+ *   0xf0000 the ACPI tables, RSDP first (in the BIOS area e820 reserves)
  * The kernel goes to its preferred address, the initrd as high as its
  * header and the RAM allow (bzimage_place).
  * Trust: unprivileged; every size in the image is checked before use.
@@ -35,6 +36,10 @@
 #define MP_TABLE_ROOM 0x400ULL
 #define BIOS_GPA      0xf0000ULL
 #define LOW_END	      0x100000ULL
+
+_Static_assert(LINUX_ACPI_GPA >= BIOS_GPA &&
+		       LINUX_ACPI_GPA + ACPI_ROOM <= LOW_END,
+	       "the ACPI tables lie in the BIOS area e820 reserves");
 
 #define SEL_CS	0x10 /* the boot protocol's __BOOT_CS */
 #define SEL_DS	0x18 /* __BOOT_DS */
@@ -211,6 +216,10 @@ int linux_setup(uint8_t *ram, uint64_t ram_bytes, const struct linux_spec *ls,
 			(unsigned long long)(ram_bytes >> 20));
 	if (mptable_build(ram + LINUX_MP_TABLE, MP_TABLE_ROOM, LINUX_MP_TABLE,
 			  ls->ls_vcpus, err, errlen) < 0)
+		return -1;
+	if (ls->ls_acpi != NULL &&
+	    acpi_build(ram + LINUX_ACPI_GPA, ACPI_ROOM, LINUX_ACPI_GPA,
+		       ls->ls_acpi, err, errlen) < 0)
 		return -1;
 	if (bzimage_zero_page(ls->ls_kernel, &lo, e, ne, ram + lo.bl_zero_page,
 			      err, errlen) < 0)

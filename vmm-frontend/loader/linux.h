@@ -3,9 +3,10 @@
  * protocol (bzimage.h): the protected-mode kernel at its preferred
  * address, the command line and initrd where the header allows, the zero
  * page with an e820 map built from the VM's memory map, an MP table for
- * its vCPUs, and the state vCPU 0 enters the kernel with (its 64-bit
- * entry with identity page tables, or its 32-bit one), as Firecracker and
- * cloud-hypervisor boot.  Other vCPUs wait for the kernel's INIT/SIPI.
+ * its vCPUs and ACPI tables (acpi.h), and the state vCPU 0 enters the
+ * kernel with (its 64-bit entry with identity page tables, or its 32-bit
+ * one), as Firecracker and cloud-hypervisor boot.  Other vCPUs wait for
+ * the kernel's INIT/SIPI.
  * Trust: unprivileged; the kernel and initrd are untrusted input.
  */
 #ifndef KVMMU_LINUX_H
@@ -16,6 +17,7 @@
 
 #include <linux/kvm.h> /* struct layouts only */
 
+#include "acpi.h"
 #include "bzimage.h"
 #include "client.h"
 #include "kvmmu.pb-c.h"
@@ -24,6 +26,8 @@
 #define LINUX_MAX_INITRD (1ULL << 30)
 #define BZ_HEADER_PROBE	 0x206	    /* through the setup header's magic */
 #define LINUX_MP_TABLE	 0x9fc00ULL /* the last KiB below 640 KiB */
+/* The ACPI tables: in the BIOS area e820 reserves, where Linux scans. */
+#define LINUX_ACPI_GPA 0xf0000ULL
 /* KVM's pages for the TSS and identity map, in QEMU's places. */
 #define LINUX_TSS_GPA	0xfffbd000U
 #define LINUX_IDMAP_GPA 0xfeffc000U
@@ -35,6 +39,8 @@ struct linux_spec {
 	size_t ls_initrd_len;
 	const char *ls_cmdline; /* NULL: empty */
 	unsigned ls_vcpus;
+	/* The machine's ACPI tables (acpi.h); NULL: none, the MP table only. */
+	const struct acpi_spec *ls_acpi;
 };
 
 /* What vCPU 0 starts with. */

@@ -19,8 +19,9 @@
  */
 typedef int io_handler(void *arg, unsigned vcpu, uint16_t port, unsigned size,
 		       bool out, uint8_t *data, size_t len);
-#define IO_VCPU_DONE 1
-#define IO_VM_RESET  2 /* the guest reset the machine: the VM ends */
+#define IO_VCPU_DONE   1
+#define IO_VM_RESET    2 /* the guest reset the machine: the VM ends */
+#define IO_VM_POWEROFF 3 /* the guest powered off (ACPI S5): the VM ends */
 
 struct io_range {
 	uint16_t ir_base, ir_len;

@@ -24,11 +24,10 @@
 #include "machine.h"
 
 #define PCI_WIN_GPA  GUEST_PCI_MMIO_BASE
-#define PCI_WIN_SIZE 0x10000000ULL
+#define PCI_WIN_SIZE MACHINE_PCI_WINDOW
 #define ROM_GPA	     (GUEST_PCI_MMIO_BASE + PCI_WIN_SIZE)
 
-#define MACHINE_RESET_PORT 0xcf9
-#define MACHINE_RESET_CPU  0x04
+#define MACHINE_RESET_CPU 0x04
 
 uint64_t machine_extra_bytes(const struct machine *m)
 {

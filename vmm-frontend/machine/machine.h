@@ -19,6 +19,14 @@
 #include "vmmap.h"
 
 #define MACHINE_PHASES 8
+/* The pc machine's PCI window: 256 MiB from GUEST_PCI_MMIO_BASE. */
+#define MACHINE_PCI_WINDOW 0x10000000ULL
+/*
+ * Its reset control register: a write with bit 2 (reset CPU) set ends
+ * the VM as a reset; the value the FADT's reset register writes.
+ */
+#define MACHINE_RESET_PORT  0xcf9
+#define MACHINE_RESET_VALUE 0x06
 
 struct machine {
 	bool m_pc;
