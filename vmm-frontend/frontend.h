@@ -14,6 +14,7 @@
 #include "disks.h"
 #include "machine.h"
 #include "pcdev.h"
+#include "shares.h"
 #include "boot.h"
 
 struct options {
@@ -55,6 +56,8 @@ struct options {
 	const char *initrd;
 	const char *mark;	 /* --mark-line: time this console line */
 	struct disk_specs disks; /* --disk, --vhost-user-blk */
+	/* --fs, --vhost-user-fs */
+	struct share_specs shares;
 };
 
 struct lv;
@@ -88,6 +91,8 @@ struct frontend {
 	double f_shutdown_at; /* mono seconds; 0: not asked */
 	bool f_shutdown_sent; /* the request reached the guest's 8042 */
 	struct disks f_disks; /* virtio-blk and their back ends */
+	/* virtio-fs and their back ends */
+	struct shares f_shares;
 };
 
 /*

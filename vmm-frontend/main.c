@@ -68,6 +68,8 @@ static void usage(FILE *out, int code)
 		"[--no-sandbox]\n"
 		"                    [--disk PATH[,OPTS]]... [--vhost-user-blk "
 		"SOCKET[,target=vdX]]...\n"
+		"                    [--fs DIR,tag=TAG]... [--vhost-user-fs "
+		"SOCKET,tag=TAG]...\n"
 		"       vmm-frontend --socket PATH (--domain-xml FILE |\n"
 		"                    --connect URI --domain NAME) [--timeout "
 		"SEC] [--stats]\n"
@@ -111,6 +113,15 @@ static void usage(FILE *out, int code)
 		"served by the\n"
 		"                        vhost-user-blk back end listening at "
 		"SOCKET\n"
+		"  --fs DIR,tag=TAG      DIR shared with the guest as "
+		"virtio-fs "
+		"TAG (1..36 of\n"
+		"                        [A-Za-z0-9._-], unique), served by a "
+		"virtiofsd of its\n"
+		"                        own (needs root; repeatable)\n"
+		"  --vhost-user-fs SOCKET,tag=TAG  a virtio-fs share served by "
+		"the virtiofsd\n"
+		"                        listening at SOCKET\n"
 		"  --domain-xml FILE     the VM from a libvirt domain XML "
 		"file ('-': stdin)\n"
 		"  --connect URI         ... or from libvirt at URI, with "
@@ -237,7 +248,7 @@ static int parse_word(const char *s, const char *what,
 static void note_vm_flag(struct options *o, const struct option *opts, int ch)
 {
 	if (o->vm_flag != NULL || ch <= 0 ||
-	    strchr("pmclnMDZWAKIBV", ch) == NULL)
+	    strchr("pmclnMDZWAKIBVFQ", ch) == NULL)
 		return;
 	for (; opts->name; opts++) {
 		if (opts->val == ch)
@@ -304,6 +315,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"mark-line", required_argument, NULL, 'L'},
 		{"disk", required_argument, NULL, 'B'},
 		{"vhost-user-blk", required_argument, NULL, 'V'},
+		{"fs", required_argument, NULL, 'F'},
+		{"vhost-user-fs", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -424,6 +437,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 				exit(EXIT_USAGE);
 			}
 			break;
+		case 'F':
+		case 'Q':
+			if (shares_parse(&o->shares, optarg, ch == 'Q', err,
+					 sizeof(err)) < 0) {
+				fprintf(stderr, "vmm-frontend: %s\n", err);
+				exit(EXIT_USAGE);
+			}
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -442,7 +463,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 			    */
 	if (disks_targets(&o->disks, err, sizeof(err)) < 0 ||
 	    (o->disks.ds_n && !o->pc &&
-	     snprintf(err, sizeof(err), "--disk: needs --machine pc") > 0)) {
+	     snprintf(err, sizeof(err), "--disk: needs --machine pc") > 0) ||
+	    (o->shares.ss_n && !o->pc &&
+	     snprintf(err, sizeof(err), "--fs: needs --machine pc") > 0)) {
 		fprintf(stderr, "vmm-frontend: %s\n", err);
 		exit(EXIT_USAGE);
 	}
@@ -524,6 +547,8 @@ static int frontend_boot(struct frontend *f, const void *payload, size_t len,
 		fprintf(stderr, "vmm-frontend: %s\n", err);
 	if (r == 0)
 		r = disks_attach(&f->f_disks, &f->f_machine, &f->f_boot);
+	if (r == 0)
+		r = shares_attach(&f->f_shares, &f->f_machine, &f->f_boot);
 	if (r == 0 && ls != NULL)
 		r = frontend_linux(f);
 	return r;
@@ -579,9 +604,10 @@ static void frontend_json(struct frontend *f, double secs,
 	uint64_t pf = stats_vcpu_sum(st, "pf_taken");
 	uint64_t churn = m->m_last_phase >= 2 ? pf - m->m_phase_pf[2] : 0;
 	const char *mode = zap_mode_name(st->zap ? (int)st->zap->mode : 0);
-	unsigned long long vx, vk;
+	unsigned long long vx, vk, fx, fk;
 
 	disks_exits(&f->f_disks, &vx, &vk);
+	shares_exits(&f->f_shares, &fx, &fk);
 
 	printf("{\"vm\": \"%s\", \"ram_mib\": %llu, \"zap_mode\": \"%s\", "
 	       "\"pci_commit\": \"%s\", "
@@ -593,6 +619,7 @@ static void frontend_json(struct frontend *f, double secs,
 	       "\"pause_us_p99\": %llu, \"churn_s\": %.4f, "
 	       "\"mark_s\": %.4f, \"irq_edges\": %lu, \"disks\": %u, "
 	       "\"virtio_exits\": %llu, \"virtio_kick_exits\": %llu, "
+	       "\"shares\": %u, \"fs_exits\": %llu, \"fs_kick_exits\": %llu, "
 	       "\"mmio_exits\": %llu, \"io_exits\": %llu}\n",
 	       f->f_opt->name, (unsigned long long)f->f_opt->memory_mib, mode,
 	       f->f_opt->eager ? "eager" : "lazy", code, secs,
@@ -607,7 +634,7 @@ static void frontend_json(struct frontend *f, double secs,
 	       (unsigned long long)stat_of(st, "vm.pause_us_p99"),
 	       m->m_last_phase >= 6 ? m->m_phase_s[6] - m->m_phase_s[2] : 0.0,
 	       f->f_pc.pc_mark_s > 0 ? f->f_pc.pc_mark_s - f->f_t0 : 0.0,
-	       f->f_pc.pc_edges, f->f_disks.n, vx, vk,
+	       f->f_pc.pc_edges, f->f_disks.n, vx, vk, f->f_shares.n, fx, fk,
 	       (unsigned long long)f->f_dev.d_exits_mmio,
 	       (unsigned long long)f->f_dev.d_exits_io);
 }
@@ -705,6 +732,7 @@ static void frontend_free(struct frontend *f)
 	if (f->f_pc.pc_kbd_irq >= 0)
 		close(f->f_pc.pc_kbd_irq);
 	disks_stop(&f->f_disks); /* after DestroyVm: no request in flight */
+	shares_stop(&f->f_shares);
 	boot_release(&f->f_boot);
 	machine_free(&f->f_machine);
 	devices_free(&f->f_dev);
@@ -789,7 +817,8 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 
 	/* Back ends first: bad disks are refused before any VM exists. */
 	if (disks_start(&f->f_disks, &o->disks,
-			geteuid() == 0 ? o->user : NULL) < 0)
+			geteuid() == 0 ? o->user : NULL) < 0 ||
+	    shares_start(&f->f_shares, &o->shares) < 0)
 		return code;
 	if (client_connect(&f->f_cl, o->socket) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", f->f_cl.cl_err);

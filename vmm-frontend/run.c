@@ -222,7 +222,7 @@ static int run_should_stop(struct frontend *f, double t0)
 int frontend_run(struct frontend *f, double t0)
 {
 	unsigned n = f->f_opt->vcpus;
-	struct pollfd pfd[GUEST_MAX_VCPUS + 3 + DISKS_MAX];
+	struct pollfd pfd[GUEST_MAX_VCPUS + 3 + DISKS_MAX + 2 * SHARES_MAX];
 	/*
 	 * Wake up now and then to see the clock or a signal's flag: a
 	 * signal that comes between the check and poll() does not wake it.
@@ -240,6 +240,8 @@ int frontend_run(struct frontend *f, double t0)
 	pfd[n + 2] = (struct pollfd){.fd = f->f_in_fd, .events = POLLIN};
 	/* The disks' back ends: a socket that speaks has gone away. */
 	unsigned nd = disks_pollfds(&f->f_disks, &pfd[n + 3]);
+	/* ... and the shares', and virtiofsd's stderr. */
+	nd += shares_pollfds(&f->f_shares, &pfd[n + 3 + nd]);
 	while (f->f_finished < n && !run_guest_ended(f)) {
 		r = run_should_stop(f, t0);
 		if (r < 0)
@@ -276,6 +278,9 @@ int frontend_run(struct frontend *f, double t0)
 		if (pfd[n + 2].revents && pcdev_input(&f->f_pc, f->f_in_fd) < 0)
 			pfd[n + 2].fd = -1; /* end of input: stop reading */
 		r = disks_check(&f->f_disks, &pfd[n + 3]);
+		if (r == 0)
+			r = shares_check(&f->f_shares,
+					 &pfd[n + 3 + f->f_disks.n]);
 		if (r < 0)
 			return r == -EPIPE ? -EIO : r;
 	}

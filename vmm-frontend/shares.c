@@ -1,0 +1,503 @@
+/*
+ * shares.c: shared directories from the command line (shares.h).
+ *
+ * Why virtiofsd runs as root: QEMU 7.2's C virtiofsd sandboxes itself
+ * with namespaces of its own (unshare of pid, mount and net, then
+ * pivot_root into the directory), which needs CAP_SYS_ADMIN, and its
+ * chroot mode needs CAP_SYS_CHROOT; it has no user-namespace mode, so
+ * as an unprivileged user it stops at its first step ("unshare(...):
+ * Operation not permitted").  It must also create files as whichever
+ * uid and gid the guest asks.  So it is started by the frontend while
+ * that is still root, with sandbox=namespace (it sees only DIR, no
+ * network, no other process), its own seccomp filter and capabilities
+ * cut to the file server's (virtiofsd does both), no_new_privs, every
+ * fd but stdin/out/err and its socket closed, and SIGKILL when the
+ * frontend dies.  It gets a listening socket by --fd, bound in a 0700
+ * directory of root removed once the frontend has connected: nobody
+ * else can ever reach the share.  It exits when the connection closes,
+ * which is how the frontend, by then unprivileged and unable to signal
+ * a root process, stops it; then it reaps it through its pidfd.
+ * Trust: unprivileged once running; the flags are the operator's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shares.h"
+
+#define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
+#define STOP_MS	  5000 /* how long virtiofsd may take to end */
+#define GONE_MS	  1000 /* ... to be reaped once its socket closed */
+
+static bool tag_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > FS_TAG_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* DIR as an absolute, resolved path (virtiofsd pivots into it). */
+static int share_dir(struct share_spec *d, const char *flag, const char *dir,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	char *real;
+
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "%s %s: %s", flag, dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a directory", flag, dir);
+		return -1;
+	}
+	real = realpath(dir, NULL);
+	if (real == NULL || strlen(real) >= sizeof(d->ss_path)) {
+		snprintf(err, errlen, "%s %s: %s", flag, dir,
+			 real ? "path too long" : strerror(errno));
+		free(real);
+		return -1;
+	}
+	strcpy(d->ss_path, real);
+	free(real);
+	return 0;
+}
+
+int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
+		 size_t errlen)
+{
+	const char *flag = socket ? "--vhost-user-fs" : "--fs";
+	const char *comma = strchr(arg, ',');
+	struct share_spec *d;
+	size_t plen;
+
+	if (s->ss_n == SHARES_MAX) {
+		snprintf(err, errlen, "%s: at most %d shared directories", flag,
+			 SHARES_MAX);
+		return -1;
+	}
+	d = &s->ss[s->ss_n];
+	memset(d, 0, sizeof(*d));
+	d->ss_socket = socket;
+	plen = comma ? (size_t)(comma - arg) : strlen(arg);
+	if (plen == 0 || comma == NULL || strncmp(comma + 1, "tag=", 4) != 0 ||
+	    strchr(comma + 1, ',') != NULL) {
+		snprintf(err, errlen, "%s: '%s': not %s,tag=TAG", flag, arg,
+			 socket ? "SOCKET" : "DIR");
+		return -1;
+	}
+	if (!tag_ok(comma + 5)) {
+		snprintf(err, errlen,
+			 "%s: tag '%s': 1 to %d of letters, digits and ._-",
+			 flag, comma + 5, FS_TAG_MAX);
+		return -1;
+	}
+	strcpy(d->ss_tag, comma + 5);
+	for (unsigned i = 0; i < s->ss_n; i++) {
+		if (strcmp(s->ss[i].ss_tag, d->ss_tag) == 0) {
+			snprintf(err, errlen,
+				 "%s: tag '%s' is already %s's: a tag names "
+				 "one share",
+				 flag, d->ss_tag, s->ss[i].ss_path);
+			return -1;
+		}
+	}
+	if (plen >= sizeof(d->ss_path)) {
+		snprintf(err, errlen, "%s: path too long", flag);
+		return -1;
+	}
+	memcpy(d->ss_path, arg, plen);
+	d->ss_path[plen] = '\0';
+	if (!socket) {
+		char dir[PATH_MAX];
+
+		memcpy(dir, d->ss_path, plen + 1);
+		if (share_dir(d, flag, dir, err, errlen) < 0)
+			return -1;
+		if (geteuid() != 0) {
+			snprintf(err, errlen,
+				 "--fs %s: virtiofsd needs root for its "
+				 "own namespaces: start the frontend as "
+				 "root (it drops to --user), or run a "
+				 "virtiofsd and pass --vhost-user-fs",
+				 d->ss_path);
+			return -1;
+		}
+	}
+	s->ss_n++;
+	return 0;
+}
+
+/*
+ * The child: virtiofsd on the listening socket lfd, as fd 3, its stderr
+ * the pipe log (non-blocking: a frontend that does not read loses lines,
+ * never stalls the share).
+ */
+static void vfsd_exec(const struct share *s, int lfd, int log, pid_t parent)
+{
+	char src[PATH_MAX + 16];
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(log, STDERR_FILENO) < 0)
+		_exit(127);
+	if (lfd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(lfd, 3) < 0)
+		_exit(127);
+	close_range(4, ~0u, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    getppid() != parent)
+		_exit(127);
+	snprintf(src, sizeof(src), "source=%s", s->s_spec->ss_path);
+	execl(VIRTIOFSD, VIRTIOFSD, "--fd=3", "-o", src, "-o",
+	      "sandbox=namespace", "-o", "log_level=warn", (char *)NULL);
+	fprintf(stderr, "vmm-frontend: fs %s: %s: %s\n", s->s_spec->ss_tag,
+		VIRTIOFSD, strerror(errno));
+	_exit(127);
+}
+
+/* How a back end ended, for people. */
+static void status_text(const siginfo_t *si, char *buf, size_t len)
+{
+	if (si->si_code == CLD_EXITED)
+		snprintf(buf, len, "exited with status %d", si->si_status);
+	else
+		snprintf(buf, len, "killed by signal %d (%s)", si->si_status,
+			 strsignal(si->si_status));
+}
+
+/* Reaps s's virtiofsd if it ended (wait_ms: how long to wait). */
+static bool vfsd_reap(struct share *s, int wait_ms, char *how, size_t len)
+{
+	siginfo_t si = {0};
+	struct pollfd p = {s->s_pidfd, POLLIN, 0};
+
+	if (s->s_pidfd < 0)
+		return true;
+	if (poll(&p, 1, wait_ms) != 1 ||
+	    waitid(P_PIDFD, (id_t)s->s_pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return false;
+	status_text(&si, how, len);
+	close(s->s_pidfd);
+	s->s_pidfd = -1;
+	s->s_pid = 0;
+	return true;
+}
+
+/*
+ * Reads what virtiofsd wrote; each whole line is said, named, when show.
+ * 0, or -1 once its stderr is closed (it ended).
+ */
+static int vfsd_log(struct share *s, bool show)
+{
+	char buf[512];
+	ssize_t n;
+
+	while (s->s_log >= 0 && (n = read(s->s_log, buf, sizeof(buf))) != 0) {
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		for (ssize_t i = 0; i < n; i++) {
+			bool nl = buf[i] == '\n';
+
+			if (!nl && s->s_len + 1 < sizeof(s->s_line))
+				s->s_line[s->s_len++] = buf[i];
+			if (!nl)
+				continue;
+			s->s_line[s->s_len] = '\0';
+			if (show && s->s_len)
+				fprintf(stderr,
+					"vmm-frontend: fs %s: virtiofsd: %s\n",
+					s->s_spec->ss_tag, s->s_line);
+			s->s_len = 0;
+		}
+	}
+	return -1;
+}
+
+static void vfsd_dir_remove(struct share *s)
+{
+	if (s->s_dir[0] == '\0')
+		return;
+	unlink(s->s_sock);
+	rmdir(s->s_dir);
+	s->s_dir[0] = '\0';
+}
+
+/* A listening socket in a private directory: -1, or its fd. */
+static int vfsd_listen(struct share *s)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(s->s_dir, sizeof(s->s_dir), "%s/kvmmu-fs.XXXXXX",
+		 tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (mkdtemp(s->s_dir) == NULL) {
+		fprintf(stderr, "vmm-frontend: fs %s: %s: %s\n",
+			s->s_spec->ss_tag, s->s_dir, strerror(errno));
+		s->s_dir[0] = '\0';
+		return -1;
+	}
+	memcpy(s->s_sock, s->s_dir, sizeof(s->s_dir)); /* NUL-terminated */
+	strcat(s->s_sock, "/vhost-user-fs.sock");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->s_sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1) < 0) {
+		fprintf(stderr, "vmm-frontend: fs %s: socket %s: %s\n",
+			s->s_spec->ss_tag, s->s_sock, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Starts s's virtiofsd and connects to it, the device named name. */
+static int vfsd_start(struct share *s, const char *name)
+{
+	const struct share_spec *sp = s->s_spec;
+	pid_t parent = getpid();
+	char how[96];
+	int lfd = vfsd_listen(s), log[2], r;
+
+	if (lfd < 0)
+		return -1;
+	if (pipe2(log, O_CLOEXEC | O_NONBLOCK) < 0) {
+		perror("vmm-frontend: pipe");
+		close(lfd);
+		return -1;
+	}
+	fflush(NULL);
+	s->s_pid = fork();
+	if (s->s_pid == 0)
+		vfsd_exec(s, lfd, log[1], parent);
+	/* The socket listens while virtiofsd holds it, no longer. */
+	close(lfd);
+	close(log[1]);
+	s->s_log = log[0];
+	if (s->s_pid < 0) {
+		s->s_pid = 0;
+		perror("vmm-frontend: fork");
+		return -1;
+	}
+	s->s_pidfd = pidfd_open(s->s_pid, 0);
+	if (s->s_pidfd < 0) {
+		perror("vmm-frontend: pidfd_open");
+		kill(s->s_pid, SIGKILL);
+		waitpid(s->s_pid, NULL, 0);
+		s->s_pid = 0;
+		return -1;
+	}
+	r = vu_dev_open(&s->s_dev, name, s->s_sock);
+	/* Connected or not: no one else will ever reach this socket. */
+	vfsd_dir_remove(s);
+	if (r < 0) {
+		if (!vfsd_reap(s, GONE_MS, how, sizeof(how)))
+			snprintf(how, sizeof(how), "did not answer");
+		vfsd_log(s, true);
+		fprintf(stderr,
+			"vmm-frontend: fs %s: virtiofsd for %s %s (its "
+			"message above): %s\n",
+			sp->ss_tag, sp->ss_path, how, s->s_dev.vd_vu.vu_err);
+		return -1;
+	}
+	return 0;
+}
+
+static int share_start(struct share *s, unsigned i)
+{
+	const struct share_spec *sp = s->s_spec;
+	char name[VU_DEV_NAME_MAX];
+
+	s->s_pidfd = s->s_log = -1;
+	snprintf(name, sizeof(name), "fs%u", i);
+	if (sp->ss_socket) {
+		if (vu_dev_open(&s->s_dev, name, sp->ss_path) < 0) {
+			fprintf(stderr, "vmm-frontend: --vhost-user-fs %s\n",
+				s->s_dev.vd_vu.vu_err);
+			return -1;
+		}
+	} else if (vfsd_start(s, name) < 0) {
+		return -1;
+	}
+	s->s_open = true;
+	if (fs_init(&s->s_dev, sp->ss_tag) < 0) {
+		fprintf(stderr, "vmm-frontend: fs %s: %s\n", sp->ss_tag,
+			s->s_dev.vd_vu.vu_err);
+		return -1;
+	}
+	return 0;
+}
+
+int shares_start(struct shares *ss, const struct share_specs *s)
+{
+	memset(ss, 0, sizeof(*ss));
+	for (unsigned i = 0; i < s->ss_n; i++) {
+		struct share *sh = &ss->s[ss->n++];
+
+		sh->s_spec = &s->ss[i];
+		if (share_start(sh, i) < 0) {
+			shares_stop(ss);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int shares_attach(struct shares *ss, struct machine *m, const struct boot *b)
+{
+	struct vhost_user_region reg[VHOST_USER_MAX_REGIONS];
+	Kvmmu__Region **map;
+	size_t n;
+	unsigned nr = 0;
+
+	if (ss->n == 0)
+		return 0;
+	if (!m->m_pc) {
+		fprintf(stderr, "vmm-frontend: --fs needs --machine pc\n");
+		return -1;
+	}
+	/* Guest RAM only: the map's RAM regions, where we map them. */
+	map = machine_map(m, &n);
+	if (map == NULL)
+		return -1;
+	for (size_t i = 0; i < n && nr < VHOST_USER_MAX_REGIONS; i++) {
+		if (map[i]->kind != KVMMU__REGION_KIND__REGION_RAM)
+			continue;
+		reg[nr++] = (struct vhost_user_region){
+			map[i]->gpa, map[i]->size,
+			(uint64_t)(uintptr_t)(b->b_ram + map[i]->offset),
+			map[i]->offset, b->b_ram_fd};
+	}
+	machine_map_free(map, n);
+	for (unsigned i = 0; i < ss->n; i++) {
+		struct share *s = &ss->s[i];
+
+		if (vu_dev_set_ram(&s->s_dev, reg, nr) < 0 ||
+		    pci_add_fn(&m->m_pci, &s->s_dev.vd_vp.vp_fn, m->m_map) <
+			    0) {
+			fprintf(stderr,
+				"vmm-frontend: fs %s: no room on the PCI bus\n",
+				s->s_spec->ss_tag);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+unsigned shares_pollfds(const struct shares *ss, struct pollfd *pfd)
+{
+	for (unsigned i = 0; i < ss->n; i++) {
+		pfd[2 * i] = (struct pollfd){.fd = vu_dev_fd(&ss->s[i].s_dev),
+					     .events = POLLIN};
+		pfd[2 * i + 1] =
+			(struct pollfd){.fd = ss->s[i].s_log, .events = POLLIN};
+	}
+	return 2 * ss->n;
+}
+
+int shares_check(struct shares *ss, struct pollfd *pfd)
+{
+	for (unsigned i = 0; i < ss->n; i++) {
+		struct share *s = &ss->s[i];
+		const struct share_spec *sp = s->s_spec;
+		char how[96] = "";
+		pid_t pid = s->s_pid;
+
+		if (pfd[2 * i + 1].revents && vfsd_log(s, true) < 0) {
+			close(s->s_log); /* it ended: its socket says so */
+			s->s_log = pfd[2 * i + 1].fd = -1;
+		}
+		if (!pfd[2 * i].revents)
+			continue;
+		/* No request of ours is pending: only an end is readable. */
+		if (pid == 0) {
+			fprintf(stderr,
+				"vmm-frontend: fs %s: its back end "
+				"(vhost-user-fs at %s) closed the connection: "
+				"ending the VM\n",
+				sp->ss_tag, sp->ss_path);
+			return -EPIPE;
+		}
+		if (!vfsd_reap(s, GONE_MS, how, sizeof(how)))
+			snprintf(how, sizeof(how), "closed the connection");
+		vfsd_log(s, true);
+		fprintf(stderr,
+			"vmm-frontend: fs %s: its back end (virtiofsd pid %d, "
+			"directory %s) %s: ending the VM\n",
+			sp->ss_tag, (int)pid, sp->ss_path, how);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+void shares_exits(const struct shares *ss, unsigned long long *exits,
+		  unsigned long long *kicks)
+{
+	*exits = *kicks = 0;
+	for (unsigned i = 0; i < ss->n; i++) {
+		*exits += ss->s[i].s_dev.vd_vp.vp_exits;
+		*kicks += ss->s[i].s_dev.vd_vp.vp_kick_exits;
+	}
+}
+
+void shares_stop(struct shares *ss)
+{
+	char how[96];
+
+	for (unsigned i = 0; i < ss->n; i++) {
+		struct share *s = &ss->s[i];
+
+		vfsd_log(s, true); /* what it said before we closed */
+		if (s->s_open)
+			vu_dev_free(&s->s_dev);
+		s->s_open = false;
+		/*
+		 * virtiofsd ends with its connection.  One that does not is
+		 * killed by pidfd while we may (root); once we are not, by
+		 * PR_SET_PDEATHSIG when this process ends.
+		 */
+		if (s->s_pidfd >= 0 &&
+		    !vfsd_reap(s, STOP_MS, how, sizeof(how)) &&
+		    pidfd_send_signal(s->s_pidfd, SIGKILL, NULL, 0) == 0)
+			vfsd_reap(s, STOP_MS, how, sizeof(how));
+		if (s->s_pidfd >= 0) {
+			fprintf(stderr,
+				"vmm-frontend: fs %s: virtiofsd pid %d did "
+				"not end; it is killed when this process "
+				"exits\n",
+				s->s_spec->ss_tag, (int)s->s_pid);
+			close(s->s_pidfd);
+		}
+		s->s_pidfd = -1;
+		/* Its "Unexpected poll revents" at our close: not news. */
+		vfsd_log(s, false);
+		if (s->s_log >= 0)
+			close(s->s_log);
+		s->s_log = -1;
+		vfsd_dir_remove(s);
+	}
+	ss->n = 0;
+}
