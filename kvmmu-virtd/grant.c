@@ -205,6 +205,7 @@ static int grant_files(const char *xml, struct domain *dom)
 {
 	char err[300];
 
+	memset(dom, 0, sizeof(*dom)); /* domain_free() it in every case */
 	if (xml == NULL)
 		return -1;
 	return domain_parse(xml, strlen(xml), NULL, dom, err, sizeof(err));
@@ -307,7 +308,9 @@ void grant_revoke(struct virtd *d, struct vdom *v)
 	struct domain dom;
 
 	(void)d;
-	if (v->vd_uid != 0 && grant_files(v->vd_live, &dom) == 0)
+	if (v->vd_uid == 0)
+		return; /* nothing was granted: see grant_one */
+	if (grant_files(v->vd_live, &dom) == 0)
 		revoke_all(&dom, v->vd_uid);
 	domain_free(&dom);
 }
