@@ -34,6 +34,7 @@
 
 #include "admin_client.h"
 #include "domain.h"
+#include "grant.h"
 #include "rpcdefs.h"
 #include "virtd.h"
 #include "zap.h"
@@ -284,6 +285,7 @@ static void vdom_exited(struct virtd *d, struct vdom *v, int status)
 	v->vd_id = -1;
 	v->vd_state = VS_SHUTOFF;
 	vdom_changed(v);
+	grant_revoke(d, v); /* from the live XML it ran: before it goes */
 	store_drop_live(&d->d_store, v);
 	if (v->vd_config == NULL) /* undefined while it ran */
 		store_forget(&d->d_store, v);
@@ -587,10 +589,18 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 	}
 	if (store_write_live(&d->d_store, v, xml, sizeof(xml), e) < 0)
 		return -1;
+	if (grant_domain(d, v, e) < 0) {
+		store_drop_live(&d->d_store, v);
+		return -1;
+	}
 	pid = fork();
-	if (pid < 0)
-		return lverr_set(e, LV_ERR_OPERATION_FAILED, "fork: %s",
-				 strerror(errno));
+	if (pid < 0) {
+		lverr_set(e, LV_ERR_OPERATION_FAILED, "fork: %s",
+			  strerror(errno));
+		grant_revoke(d, v);
+		store_drop_live(&d->d_store, v);
+		return -1;
+	}
 	if (pid == 0)
 		spawn_child(d, v, xml);
 	v->vd_pid = pid;
@@ -601,6 +611,7 @@ int vms_start(struct virtd *d, struct vconn *c, uint32_t proc, uint32_t serial,
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		v->vd_pid = 0;
+		grant_revoke(d, v);
 		store_drop_live(&d->d_store, v);
 		return -1;
 	}
@@ -1109,6 +1120,8 @@ void vms_adopt(struct virtd *d)
 	} else {
 		reconcile(d, rep, gen, true);
 		protobuf_c_message_free_unpacked(&rep->base, NULL);
+		/* Only with the running domains known: theirs stay. */
+		grant_sweep(d);
 	}
 	poller_start(d);
 }

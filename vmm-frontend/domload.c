@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "domload.h"
@@ -91,6 +92,101 @@ static int domload_libvirt(struct frontend *f, struct domain *d, struct lv *lv,
 	return r < 0 ? -EINVAL : 0;
 }
 
+_Static_assert(DOMAIN_DISKS_MAX <= DISKS_MAX, "a domain's disks fit --disk's");
+
+/*
+ * A file the domain names must be there for this uid now: said here,
+ * naming the element and the uid, before any back end or VM is started.
+ */
+static int domload_exists(const char *what, const char *path, bool dir,
+			  char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %.300s: %s%s", what, path,
+			 strerror(errno),
+			 errno == EACCES ? " (each directory above it must "
+					   "let this uid search it)"
+					 : "");
+		if (errno == EACCES)
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 ": vmm-frontend runs as uid %u",
+				 (unsigned)getuid());
+		return -1;
+	}
+	if (dir ? !S_ISDIR(st.st_mode)
+		: !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		snprintf(err, errlen, "%s: %.300s: not a %s", what, path,
+			 dir ? "directory" : "file or a block device");
+		return -1;
+	}
+	return 0;
+}
+
+/* <disk>s are what --disk and --vhost-user-blk give. */
+static int domload_disks(const struct domain *d, struct options *o, char *err,
+			 size_t errlen)
+{
+	char what[64];
+
+	for (unsigned i = 0; i < d->d_ndisks; i++) {
+		const struct domain_disk *dk = &d->d_disks[i];
+		struct disk_spec *s = &o->disks.ds[o->disks.ds_n];
+
+		snprintf(what, sizeof(what), "devices/disk[target='%s']/%s",
+			 dk->dk_target,
+			 dk->dk_socket ? "source@path" : "source@file");
+		if (strlen(dk->dk_path) >= sizeof(s->ds_path)) {
+			snprintf(err, errlen, "%s: path too long", what);
+			return -1;
+		}
+		if (!dk->dk_socket &&
+		    domload_exists(what, dk->dk_path, false, err, errlen) < 0)
+			return -1;
+		memset(s, 0, sizeof(*s));
+		strcpy(s->ds_path, dk->dk_path);
+		s->ds_socket = dk->dk_socket;
+		s->ds_qcow2 = dk->dk_qcow2;
+		s->ds_ro = dk->dk_ro;
+		memcpy(s->ds_target, dk->dk_target, sizeof(s->ds_target));
+		o->disks.ds_n++;
+	}
+	return disks_targets(&o->disks, err, errlen);
+}
+
+/*
+ * <filesystem>s are what --fs DIR,tag=TAG and --vhost-user-fs
+ * SOCKET,tag=TAG give (virtio-fs over virtiofsd), which this frontend
+ * does not have yet: refused at start, after the directory's own check,
+ * naming what is missing.  Where --fs exists, each becomes its spec here
+ * as each <disk> becomes a --disk.
+ */
+static int domload_fs(const struct domain *d, char *err, size_t errlen)
+{
+	char what[80];
+
+	for (unsigned i = 0; i < d->d_nfs; i++) {
+		const struct domain_fs *fs = &d->d_fs[i];
+
+		snprintf(what, sizeof(what),
+			 "devices/filesystem[target='%s']/source@dir",
+			 fs->fs_tag);
+		if (fs->fs_dir &&
+		    domload_exists(what, fs->fs_dir, true, err, errlen) < 0)
+			return -1;
+	}
+	if (d->d_nfs > 0) {
+		snprintf(err, errlen,
+			 "devices/filesystem[target='%s']: this vmm-frontend "
+			 "has no virtio-fs yet (--fs DIR,tag=TAG and "
+			 "--vhost-user-fs SOCKET,tag=TAG are not built in)",
+			 d->d_fs[0].fs_tag);
+		return -1;
+	}
+	return 0;
+}
+
 static int domload_options(const struct domain *d, struct options *o, char *err,
 			   size_t errlen)
 {
@@ -114,7 +210,8 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->kernel = is_linux ? d->d_kernel : NULL;
 	o->initrd = d->d_initrd;
 	o->cmdline = d->d_cmdline;
-	o->pc = d->d_pc || is_linux;
+	/* Disks are PCI functions: the pc machine has the bus. */
+	o->pc = d->d_pc || is_linux || d->d_ndisks > 0;
 	if (o->pc)
 		o->pci_devices = domain_pci_devices(d);
 	o->zap = d->d_zap;
@@ -123,7 +220,9 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->serial_none = d->d_serial_none;
 	o->rom = d->d_rom;
 	o->rom_len = d->d_rom_len;
-	return 0;
+	if (domload_disks(d, o, err, errlen) < 0)
+		return -1;
+	return domload_fs(d, err, errlen);
 }
 
 static void domload_print(const struct options *o, const struct domain *d)
@@ -136,6 +235,8 @@ static void domload_print(const struct options *o, const struct domain *d)
 			 "option ROM %s",
 			 d->d_shmem, o->pci_devices,
 			 d->d_rom ? "from rom@file" : "built-in");
+	else if (o->pc)
+		snprintf(machine, sizeof(machine), "pc machine");
 	else
 		snprintf(machine, sizeof(machine), "plain machine");
 	if (d->d_hugetlb_kib != 0)
@@ -153,6 +254,16 @@ static void domload_print(const struct options *o, const struct domain *d)
 	       : d->d_serial	? d->d_serial
 				: "to stdout",
 	       zap_str(&d->d_zap, zap, sizeof(zap)));
+	for (unsigned i = 0; i < d->d_ndisks; i++) {
+		const struct domain_disk *dk = &d->d_disks[i];
+
+		printf("vmm-frontend: domain '%s': disk %s: %s %s%s\n",
+		       d->d_name, dk->dk_target,
+		       dk->dk_socket  ? "vhost-user-blk at"
+		       : dk->dk_qcow2 ? "qcow2 image"
+				      : "raw image",
+		       dk->dk_path, dk->dk_ro ? ", read-only" : "");
+	}
 }
 
 int domload(struct frontend *f, struct domain *d, struct lv *lv)

@@ -557,6 +557,13 @@ void domain_free(struct domain *d)
 	free(d->d_cmdline);
 	free(d->d_serial);
 	free(d->d_rom);
+	for (unsigned i = 0; i < d->d_ndisks; i++)
+		free(d->d_disks[i].dk_path);
+	for (unsigned i = 0; i < d->d_nfs; i++) {
+		free(d->d_fs[i].fs_dir);
+		free(d->d_fs[i].fs_socket);
+	}
+	d->d_ndisks = d->d_nfs = 0;
 	d->d_kernel = d->d_initrd = d->d_cmdline = d->d_serial = NULL;
 	d->d_rom = NULL;
 }

@@ -28,6 +28,31 @@
 /* Largest domain XML we read: libvirt's own are a few KiB. */
 #define DOMAIN_MAX_XML (1u << 20)
 
+/*
+ * Disks and shared directories: each a virtio-pci function whose back
+ * end is a process of its own (vhost-user).  The bounds are
+ * vmm-frontend's (DISKS_MAX): vda..vdh.
+ */
+#define DOMAIN_DISKS_MAX  8
+#define DOMAIN_FS_MAX	  8
+#define DOMAIN_FS_TAG_MAX 36 /* virtio-fs's config tag, no NUL */
+
+/* <disk type='file'|'vhostuser' device='disk'>. */
+struct domain_disk {
+	char *dk_path;	   /* the image, or the back end's socket */
+	bool dk_socket;	   /* type='vhostuser': a back end the operator runs */
+	bool dk_qcow2;	   /* driver@type='qcow2' */
+	bool dk_ro;	   /* <readonly/> */
+	char dk_target[8]; /* "vda".."vdh" */
+};
+
+/* <filesystem type='mount'> with <driver type='virtiofs'/>. */
+struct domain_fs {
+	char *fs_dir;	 /* source@dir: a virtiofsd kvmmu starts; or NULL */
+	char *fs_socket; /* source@socket: one the operator runs; or NULL */
+	char fs_tag[DOMAIN_FS_TAG_MAX + 1]; /* target@dir */
+};
+
 struct domain {
 	char d_name[KVMMU_NAME_MAX + 1];
 	char d_uuid[37]; /* canonical lower case; "" when absent */
@@ -47,6 +72,10 @@ struct domain {
 	uint8_t *d_rom;	    /* the VGA's option ROM, NULL: built-in */
 	size_t d_rom_len;
 	Kvmmu__ZapControl d_zap;
+	struct domain_disk d_disks[DOMAIN_DISKS_MAX];
+	unsigned d_ndisks;
+	struct domain_fs d_fs[DOMAIN_FS_MAX];
+	unsigned d_nfs;
 	char d_warn[1024]; /* what was ignored, "; "-separated */
 };
 

@@ -6,7 +6,8 @@
  *       or <rom file=.../>), the legacy window at 0xa0000;
  *   <shmem><model type='ivshmem-plain'/><size unit='M'>2</size></shmem>
  *       PCI devices 2..N: a 2 MiB memory BAR each;
- *   <serial>/<console> of type stdio, file or null: the 16550 at 0x3f8.
+ *   <serial>/<console> of type stdio, file or null: the 16550 at 0x3f8;
+ *   <disk> and <filesystem>: domain_disk.c.
  *
  * What libvirt adds to every x86 domain (an emulator path, a USB
  * controller, PS/2 input, a memory balloon, PCI addresses) is ignored with
@@ -35,14 +36,6 @@ static void chardev_free(struct chardev *c)
 {
 	xmlFree(c->c_type);
 	xmlFree(c->c_path);
-}
-
-static void dev_address(struct dparse *p)
-{
-	if (!p->p_addr_warned)
-		dp_warn(p, "devices/*/address: ignored (the VGA is PCI device "
-			   "1, the shmems follow in document order)");
-	p->p_addr_warned = true;
 }
 
 static int chr_source(struct dparse *p, const xmlNode *n, const char *path,
@@ -291,7 +284,7 @@ static int dev_video(struct dparse *p, const xmlNode *n)
 		} else if (dp_is(c, "rom")) {
 			r = video_rom(p, c);
 		} else if (dp_is(c, "address")) {
-			dev_address(p);
+			dp_address(p);
 		} else if (!dp_is(c, "alias")) {
 			r = dp_fail(p,
 				    "devices/video/%s: kvmmu does not "
@@ -344,7 +337,7 @@ static int shmem_child(struct dparse *p, const xmlNode *c, const char *name,
 		return shmem_size(p, c, name);
 	}
 	if (dp_is(c, "address"))
-		dev_address(p);
+		dp_address(p);
 	else if (!dp_is(c, "alias"))
 		return dp_fail(p,
 			       "devices/shmem[name='%s']/%s: kvmmu does not "
@@ -478,10 +471,16 @@ static const struct {
 	const char *name;
 	int (*fn)(struct dparse *p, const xmlNode *n);
 } dev_table[] = {
-	{"emulator", dev_emulator},	{"serial", dev_serial},
-	{"video", dev_video},		{"shmem", dev_shmem},
-	{"controller", dev_controller}, {"input", dev_input},
-	{"audio", dev_audio},		{"memballoon", dev_balloon},
+	{"emulator", dev_emulator},
+	{"serial", dev_serial},
+	{"video", dev_video},
+	{"shmem", dev_shmem},
+	{"controller", dev_controller},
+	{"input", dev_input},
+	{"audio", dev_audio},
+	{"memballoon", dev_balloon},
+	{"disk", dp_disk},
+	{"filesystem", dp_filesystem},
 };
 
 static int dev_one(struct dparse *p, const xmlNode *c)

@@ -44,6 +44,15 @@ void dp_warn(struct dparse *p, const char *fmt, ...)
 		memcpy(w + cap - 4, "...", 4);
 }
 
+void dp_address(struct dparse *p)
+{
+	if (!p->p_addr_warned)
+		dp_warn(p, "devices/*/address: ignored (the VGA is PCI device "
+			   "1, the shmems follow in document order, then the "
+			   "disks in target order)");
+	p->p_addr_warned = true;
+}
+
 bool dp_is(const xmlNode *n, const char *name)
 {
 	return n && n->type == XML_ELEMENT_NODE && n->ns == NULL &&

@@ -56,7 +56,12 @@ bool dp_attr_is(const xmlNode *n, const char *name, const char *want,
 
 /* <zap-control/>: from <metadata> or from virDomainGetMetadata. */
 int dp_zap(struct dparse *p, const xmlNode *n, Kvmmu__ZapControl *z);
+/* A device's <address>: ignored, with one warning. */
+void dp_address(struct dparse *p);
 /* <devices> (domain_dev.c). */
 int dp_devices(struct dparse *p, const xmlNode *devs);
+/* <disk> and <filesystem> (domain_disk.c). */
+int dp_disk(struct dparse *p, const xmlNode *n);
+int dp_filesystem(struct dparse *p, const xmlNode *n);
 
 #endif

@@ -5,7 +5,8 @@
 # under memslot it does not), paths resolve against the file's directory, a
 # <rom file=.../> becomes the VGA's option ROM, a serial port of type file
 # writes its file, an invalid domain is refused before any VM exists, and
-# flags that describe the VM are refused next to a domain.
+# flags that describe the VM are refused next to a domain; the disk
+# example runs with its image and is refused, naming it, without.
 # Usage: test_domain_xml.sh BIN_DIR GUEST_DIR SOURCE_DIR
 set -eu
 TEST=libvirt.domain_xml
@@ -80,5 +81,29 @@ fe flags --domain-xml "$domains/kvmmu-hello.xml" --vcpus 2 || st=$?
 check "--vcpus next to a domain is refused (exit $st)" test "$st" -eq 2
 check "... saying so" grep -q "^vmm-frontend: --vcpus: the domain defines" \
 	"$TMP/flags.err"
+
+# The disk example, its image made beside a copy (as the file says).
+mkdir "$TMP/e" "$TMP/e/guest"
+cp "$GUEST/hello.bin" "$TMP/e/guest/"
+sed -e "s|\.\./\.\./build/guest|guest|" \
+	-e "s|\.\./\.\./build/kvmmu-disk.img|kvmmu-disk.img|" \
+	"$domains/kvmmu-disk.xml" >"$TMP/e/disk.xml"
+vms=$(grep -c rpc_create_vm "$TMP/mmu-server.log")
+st=0
+fe nodisk --domain-xml "$TMP/e/disk.xml" || st=$?
+check "kvmmu-disk.xml without its image: refused (exit $st)" test "$st" -eq 2
+check "... naming the element and the file" \
+	grep -qF "devices/disk[target='vda']/source@file: $TMP/e/kvmmu-disk.img: No such file or directory" \
+	"$TMP/nodisk.err"
+check "... before any VM existed" \
+	test "$(grep -c rpc_create_vm "$TMP/mmu-server.log")" -eq "$vms"
+truncate -s 64M "$TMP/e/kvmmu-disk.img"
+chmod 0666 "$TMP/e/kvmmu-disk.img" # the frontend drops to nobody
+check "kvmmu-disk.xml runs" fe disk --domain-xml "$TMP/e/disk.xml"
+check "... with its disk" \
+	grep -qF "disk vda: raw image $TMP/e/kvmmu-disk.img" "$TMP/disk.out"
+check "... and greets" grep -q "^Hello from a CPL3 guest" "$TMP/disk.out"
+check "... its back end gone with it" \
+	not pgrep -f "^/usr/bin/qemu-storage-daemon .*$TMP/e/"
 check "mmu-server exits clean" srv_stop
 report

@@ -267,6 +267,76 @@ static void test_minimal(void)
 	domain_free(&d);
 }
 
+/* Disks and filesystems: what each maps to, paths as other paths are. */
+static void test_disks(void)
+{
+	struct domain d;
+
+	ACCEPTED(DOM("", "",
+		     "<disk type='file' device='disk'><driver name='qemu' "
+		     "type='qcow2'/><source file='img/a.qcow2'/><target "
+		     "dev='vdb' bus='virtio'/><readonly/><address type='pci' "
+		     "domain='0' bus='0' slot='4' function='0'/></disk>"
+		     "<disk type='file' device='disk'><source "
+		     "file='/abs/b.img'/><target dev='vda'/><alias "
+		     "name='virtio-disk0'/></disk>"
+		     "<disk type='vhostuser' device='disk'><driver "
+		     "name='qemu' type='raw'/><source type='unix' "
+		     "path='/run/blk.sock'/><target dev='vdc' "
+		     "bus='virtio'/></disk>"
+		     "<filesystem type='mount' accessmode='passthrough'>"
+		     "<driver type='virtiofs' queue='1024'/><source "
+		     "dir='share'/><target dir='host_share'/></filesystem>"
+		     "<filesystem type='mount'><driver type='virtiofs'/>"
+		     "<source socket='/run/fs.sock'/><target dir='fs2'/>"
+		     "</filesystem>"),
+		 &d);
+	CHECK(d.d_ndisks == 3 && d.d_nfs == 2, "3 disks, 2 filesystems: %u %u",
+	      d.d_ndisks, d.d_nfs);
+	CHECK(strcmp(d.d_disks[0].dk_path, "/base/img/a.qcow2") == 0 &&
+		      d.d_disks[0].dk_qcow2 && d.d_disks[0].dk_ro &&
+		      !d.d_disks[0].dk_socket &&
+		      strcmp(d.d_disks[0].dk_target, "vdb") == 0,
+	      "qcow2, readonly, relative to the file: %s",
+	      d.d_disks[0].dk_path);
+	CHECK(strcmp(d.d_disks[1].dk_path, "/abs/b.img") == 0 &&
+		      !d.d_disks[1].dk_qcow2 && !d.d_disks[1].dk_ro &&
+		      strcmp(d.d_disks[1].dk_target, "vda") == 0,
+	      "no driver: raw, writable; vd* without bus: virtio");
+	CHECK(d.d_disks[2].dk_socket &&
+		      strcmp(d.d_disks[2].dk_path, "/run/blk.sock") == 0 &&
+		      strcmp(d.d_disks[2].dk_target, "vdc") == 0,
+	      "vhostuser: the socket");
+	CHECK(strcmp(d.d_fs[0].fs_dir, "/base/share") == 0 &&
+		      d.d_fs[0].fs_socket == NULL &&
+		      strcmp(d.d_fs[0].fs_tag, "host_share") == 0,
+	      "filesystem: a directory and its tag");
+	CHECK(d.d_fs[1].fs_dir == NULL &&
+		      strcmp(d.d_fs[1].fs_socket, "/run/fs.sock") == 0 &&
+		      strcmp(d.d_fs[1].fs_tag, "fs2") == 0,
+	      "filesystem: a back end's socket");
+	CHECK(strstr(d.d_warn, "address") != NULL, "address: warned: %s",
+	      d.d_warn);
+	domain_free(&d);
+	CHECK(d.d_ndisks == 0 && d.d_nfs == 0, "freed");
+	/* From libvirt (no base): relative paths are refused. */
+	{
+		static const char xml[] =
+			DOM("", "",
+			    "<disk type='file' device='disk'><source "
+			    "file='a.img'/><target dev='vda' "
+			    "bus='virtio'/></disk>");
+		char err[256];
+
+		CHECK(domain_parse(xml, strlen(xml), NULL, &d, err,
+				   sizeof(err)) < 0 &&
+			      strstr(err, "devices/disk/source@file: 'a.img' "
+					  "is relative") != NULL,
+		      "relative image from libvirt: %s", err);
+		domain_free(&d);
+	}
+}
+
 static char tmpdir[64];
 
 static const char *tmp_file(const char *name, const void *data, size_t len)
@@ -437,6 +507,7 @@ int main(void)
 	test_full();
 	test_minimal();
 	test_rom();
+	test_disks();
 	test_warnings();
 	test_libvirt_output("qemu-driver.xml", true);
 	test_libvirt_output("test-driver-live.xml", false);

@@ -17,6 +17,13 @@
 	"<metadata><k:zap-control xmlns:k='urn:kvmmu:domain:1' " attrs         \
 	"/></metadata>"
 
+#define DISK(type, device, body)                                               \
+	"<disk type='" type "' device='" device "'>" body "</disk>"
+#define RAW		 "<driver name='qemu' type='raw'/>"
+#define VDA		 "<target dev='vda' bus='virtio'/>"
+#define VIRTIOFS	 "<driver type='virtiofs'/>"
+#define FS(driver, body) "<filesystem type='mount'>" driver body "</filesystem>"
+
 static const struct {
 	const char *xml, *want;
 } refusals[] = {
@@ -152,8 +159,124 @@ static const struct {
 	{DOM("", "<cmdline>cycles=1 devices=x</cmdline>", VGA),
 	 "os/cmdline: devices=x"},
 	/* devices: what kvmmu does not have. */
-	{DOM("", "", "<disk type='file' device='disk'/>"),
-	 "devices/disk: kvmmu cannot provide"},
+	/* disks: virtio-blk from an image or a vhost-user socket only. */
+	{DOM("", "", DISK("file", "cdrom", RAW "<source file='/i'/>" VDA)),
+	 "devices/disk[device='cdrom']: kvmmu has disks only"},
+	{DOM("", "", DISK("file", "lun", "")), "devices/disk[device='lun']"},
+	{DOM("", "", DISK("block", "disk", "<source dev='/dev/sda'/>" VDA)),
+	 "devices/disk[type='block']: kvmmu's disks are type='file'"},
+	{DOM("", "",
+	     DISK("network", "disk",
+		  "<source protocol='nbd' name='x'><host "
+		  "name='h'/></source>" VDA)),
+	 "devices/disk[type='network']"},
+	{DOM("", "", "<disk device='disk'>" VDA "</disk>"),
+	 "devices/disk[type='']"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  RAW "<source file='/i'/><target dev='sda' bus='sata'/>")),
+	 "devices/disk[target='sda']/target@bus: 'sata'"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  RAW "<source file='/i'/><target dev='hda' bus='ide'/>")),
+	 "target@bus: 'ide'"},
+	{DOM("", "",
+	     DISK("file", "disk", "<source file='/i'/><target dev='sda'/>")),
+	 "devices/disk/target@dev: 'sda'; kvmmu's disks are vda..vdh"},
+	{DOM("", "",
+	     DISK("file", "disk", "<source file='/i'/><target dev='vdi'/>")),
+	 "target@dev: 'vdi'"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  "<driver name='tap'/><source file='/i'/>" VDA)),
+	 "devices/disk/driver@name: 'tap'"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  "<driver name='qemu' type='vmdk'/><source file='/i'/>" VDA)),
+	 "devices/disk/driver@type: 'vmdk'; kvmmu reads 'raw' or 'qcow2'"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  "<driver name='qemu' type='raw' cache='none'/>"
+		  "<source file='/i'/>" VDA)),
+	 "devices/disk/driver@cache"},
+	{DOM("", "", DISK("file", "disk", RAW VDA)),
+	 "devices/disk[target='vda']/source: missing (file='IMAGE')"},
+	{DOM("", "", DISK("file", "disk", RAW "<source file='/i'/>")),
+	 "devices/disk/target: missing"},
+	{DOM("", "", DISK("file", "disk", "<source dev='/i'/>" VDA)),
+	 "devices/disk/source@dev"},
+	{DOM("", "", DISK("file", "disk", "<source file=''/>" VDA)),
+	 "devices/disk/source@file: empty path"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  "<source file='/i'><seclabel/></source>" VDA)),
+	 "devices/disk/source/seclabel"},
+	{DOM("", "",
+	     DISK("file", "disk",
+		  "<source file='/i'/>" VDA "<boot order='1'/>")),
+	 "devices/disk/boot: kvmmu does not support this"},
+	{DOM("", "",
+	     DISK("file", "disk", "<source file='/i'/>" VDA "<shareable/>")),
+	 "devices/disk/shareable"},
+	{DOM("", "",
+	     DISK("file", "disk", "<source file='/i'/>" VDA)
+		     DISK("file", "disk", "<source file='/j'/>" VDA)),
+	 "devices/disk[target='vda']: two disks with this target"},
+	{DOM("", "",
+	     DISK("vhostuser", "disk",
+		  "<source type='unix' path='/s'/>" VDA "<readonly/>")),
+	 "devices/disk[type='vhostuser']/readonly"},
+	{DOM("", "",
+	     DISK("vhostuser", "disk", "<source type='tcp' path='/s'/>" VDA)),
+	 "devices/disk/source@type"},
+	{DOM("", "", DISK("vhostuser", "disk", "<source file='/s'/>" VDA)),
+	 "devices/disk/source@file"},
+	{DOM("", "",
+	     DISK("vhostuser", "disk",
+		  "<driver name='qemu' type='qcow2'/>"
+		  "<source type='unix' path='/s'/>" VDA)),
+	 "devices/disk/driver@type: 'qcow2'; kvmmu reads 'raw' (the vhost"},
+	/* filesystems: virtio-fs, a directory or a back end's socket. */
+	{DOM("", "", FS("", "<source dir='/d'/><target dir='t'/>")),
+	 "devices/filesystem/driver: missing (type='virtiofs'"},
+	{DOM("", "",
+	     "<filesystem type='mount'><driver type='path'/>"
+	     "<source dir='/d'/><target dir='t'/></filesystem>"),
+	 "devices/filesystem/driver@type: 'path'"},
+	{DOM("", "",
+	     "<filesystem type='block'>" VIRTIOFS
+	     "<source dev='/dev/sda'/><target dir='t'/></filesystem>"),
+	 "devices/filesystem[type='block']"},
+	{DOM("", "",
+	     "<filesystem type='mount' accessmode='mapped'>" VIRTIOFS
+	     "<source dir='/d'/><target dir='t'/></filesystem>"),
+	 "devices/filesystem@accessmode"},
+	{DOM("", "",
+	     FS(VIRTIOFS, "<source dir='/d' socket='/s'/><target dir='t'/>")),
+	 "devices/filesystem/source: one of dir='DIR'"},
+	{DOM("", "", FS(VIRTIOFS, "<source/><target dir='t'/>")),
+	 "devices/filesystem/source: one of"},
+	{DOM("", "", FS(VIRTIOFS, "<target dir='t'/>")),
+	 "devices/filesystem/source: missing"},
+	{DOM("", "", FS(VIRTIOFS, "<source dir='/d'/>")),
+	 "devices/filesystem/target: missing"},
+	{DOM("", "", FS(VIRTIOFS, "<source dir='/d'/><target dir='a b'/>")),
+	 "devices/filesystem/target@dir: 'a b'"},
+	{DOM("", "",
+	     FS(VIRTIOFS, "<source dir='/d'/><target dir='"
+			  "a123456789a123456789a123456789a1234567'/>")),
+	 "devices/filesystem/target@dir: 'a1234"},
+	{DOM("", "",
+	     FS(VIRTIOFS, "<source dir='/d'/><target dir='t'/><readonly/>")),
+	 "devices/filesystem/readonly: kvmmu does not support this"},
+	{DOM("", "",
+	     FS(VIRTIOFS, "<binary path='/usr/libexec/virtiofsd'/>"
+			  "<source dir='/d'/><target dir='t'/>")),
+	 "devices/filesystem/binary"},
+	{DOM("", "",
+	     FS(VIRTIOFS, "<source dir='/d'/><target dir='t'/>")
+		     FS(VIRTIOFS, "<source socket='/s'/><target dir='t'/>")),
+	 "devices/filesystem[target='t']: two filesystems with this tag"},
 	{DOM("", "", "<interface type='user'/>"), "devices/interface"},
 	{DOM("", "", "<graphics type='vnc'/>"), "devices/graphics"},
 	{DOM("", "", "<hostdev mode='subsystem' type='pci'/>"),

@@ -1,0 +1,210 @@
+#!/bin/bash
+# test_virtd_disk.sh: libvirt.virtd_disk, domains with <disk> through
+# kvmmu-virtd and virsh, on payload guests (the disk is attached and
+# served, not read: a payload has no virtio-blk driver).
+# Usage: test_virtd_disk.sh BIN_DIR GUEST_DIR SRC.
+#
+# define, start, domblklist, destroy of a domain with a raw disk; its
+# uid is granted the image (a POSIX ACL entry, rw- or r-- for a
+# <readonly/> one, or on a vhost-user socket) for the domain's life only,
+# and the image's mode is as before afterwards; a restarted daemon
+# adopts the domain and its qemu-storage-daemon goes on; the refusals at
+# define, each with its exact message; a missing image and an image the
+# uid cannot reach refused at start, a <filesystem> refused at start
+# (no virtio-fs in this frontend yet); nothing left behind: no frontend,
+# no back end, no live XML, no socket directory, no ACL entry.
+set -eu
+BIN=$1 GUEST=$2 SRC=$3
+TEST=libvirt.virtd_disk
+. "$SRC/tests/libvirt/lib.sh"
+require_kvm
+command -v virsh >/dev/null || skip "virsh is not installed"
+[ -x /usr/bin/qemu-storage-daemon ] ||
+	skip "qemu-storage-daemon is not installed (deploy/install-deps.sh)"
+[ "$(id -u)" -eq 0 ] || skip "needs root (frontends run as uids of their own)"
+setup
+U="kvmmu+unix:///system?socket=$TMP/virtd-sock"
+vs() { timeout 60 virsh -q -c "$U" "$@"; }
+UID0=1879048192
+
+admin_server_start
+virtd_start
+
+# acl FILE: the file's named user entries, "user:UID:perm" each.
+acl() {
+	/usr/bin/python3 - "$1" <<'PY'
+import os, struct, sys
+try:
+    b = os.getxattr(sys.argv[1], "system.posix_acl_access")
+except OSError:
+    sys.exit(0)
+for o in range(4, len(b), 8):
+    tag, perm, uid = struct.unpack_from("<HHI", b, o)
+    if tag == 2:
+        print("user:%d:%s" % (uid, "".join(c if perm & m else "-"
+              for c, m in (("r", 4), ("w", 2), ("x", 1)))))
+PY
+}
+mode() { stat -c %a "$1"; }
+qsd_pids() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$TMP/" || :; }
+# The frontends of this test's server, by the pids mmu-server names.
+fe_pids() {
+	"$BIN/mmuctl" --socket "$TMP/admin.sock" --json list |
+		/usr/bin/python3 -c 'import json, sys
+for v in json.load(sys.stdin).get("vms", []):
+    print(v.get("ownerPid", v.get("owner_pid", 0)))'
+}
+leftovers() {
+	[ -z "$(qsd_pids)" ] && [ -z "$(fe_pids)" ] &&
+		[ -z "$(ls "$TMP/state/run")" ] &&
+		[ -z "$(find /tmp -maxdepth 1 -name 'kvmmu-disk.*' -user "$UID0" 2>/dev/null)" ]
+}
+
+mkdir -p "$TMP/img"
+truncate -s 16M "$TMP/img/a.img"
+truncate -s 16M "$TMP/img/b.img"
+chmod 0600 "$TMP/img/a.img"
+chmod 0640 "$TMP/img/b.img"
+
+# dom NAME DEVICES: a payload that runs until stopped, with DEVICES.
+dom() {
+	cat <<XML
+<domain type='kvm'><name>$1</name><memory unit='MiB'>64</memory>
+<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type>
+<kernel>$GUEST/memtouch.bin</kernel><cmdline>passes=1000000000</cmdline></os>
+<devices><serial type='null'/>$2</devices></domain>
+XML
+}
+disk() { # FILE TARGET [EXTRA]
+	echo "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$1'/><target dev='$2' bus='virtio'/>${3:-}</disk>"
+}
+
+dom d1 "$(disk "$TMP/img/a.img" vda)$(disk "$TMP/img/b.img" vdb "<readonly/>")" >"$TMP/d1.xml"
+check "define a domain with two disks" vs define "$TMP/d1.xml"
+check "no ACL entry before the start" test -z "$(acl "$TMP/img/a.img")"
+check "start" vs start d1
+check "running" eval 'vs domstate d1 | grep -q running'
+check "the image granted to its uid, rw ($(acl "$TMP/img/a.img"))" \
+	test "$(acl "$TMP/img/a.img")" = "user:$UID0:rw-"
+check "the readonly one r-- ($(acl "$TMP/img/b.img"))" \
+	test "$(acl "$TMP/img/b.img")" = "user:$UID0:r--"
+check "two qemu-storage-daemons, as the domain's uid" \
+	eval '[ "$(qsd_pids | wc -l)" -eq 2 ] &&
+	      for p in $(qsd_pids); do
+		[ "$(stat -c %u /proc/$p)" = "$UID0" ] || exit 1
+	      done'
+check "domblklist: vda and vdb" \
+	eval 'vs domblklist d1 | grep -Eq "^ *vda +$TMP/img/a.img" &&
+	      vs domblklist d1 | grep -Eq "^ *vdb +$TMP/img/b.img"'
+check "the log names the disks" \
+	grep -q "disk vda: raw image $TMP/img/a.img" "$TMP/state/log/d1.log"
+
+# A restart of the daemon: adopted, back ends and grants untouched.
+qsd_before=$(qsd_pids | sort | tr '\n' ' ')
+kill "$virtd_pid"
+wait "$virtd_pid" || :
+virtd_start
+check "restarted: d1 adopted" \
+	wait_grep "$TMP/virtd.log" "domain 'd1' is still running" 5
+check "its back ends run on, the same processes" \
+	test "$(qsd_pids | sort | tr '\n' ' ')" = "$qsd_before"
+check "its grants stay" test "$(acl "$TMP/img/a.img")" = "user:$UID0:rw-"
+check "destroy" vs destroy d1
+check "shut off" eval 'vs domstate d1 | grep -q "shut off"'
+check "the grants are taken back" \
+	eval '[ -z "$(acl "$TMP/img/a.img")" ] && [ -z "$(acl "$TMP/img/b.img")" ]'
+check "the modes are as before ($(mode "$TMP/img/a.img") $(mode "$TMP/img/b.img"))" \
+	test "$(mode "$TMP/img/a.img") $(mode "$TMP/img/b.img")" = "600 640"
+check "nothing left behind" leftovers
+
+# An entry of a domain that ended while the daemon was down is swept.
+check "start again" vs start d1
+kill -9 "$virtd_pid"
+wait "$virtd_pid" 2>/dev/null || :
+for p in $(fe_pids); do kill -INT "$p"; done
+for _ in $(seq 100); do [ -z "$(fe_pids)" ] && break; sleep 0.1; done
+check "the daemon was down: the entry stays" \
+	test "$(acl "$TMP/img/a.img")" = "user:$UID0:rw-"
+virtd_start
+check "restarted: the stale entry swept" test -z "$(acl "$TMP/img/a.img")"
+vs undefine d1 >/dev/null
+
+# A vhost-user disk: the operator's back end; its socket granted.
+/usr/bin/qemu-storage-daemon \
+	--blockdev "driver=file,node-name=f,filename=$TMP/img/b.img" \
+	--export "type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=$TMP/img/blk.sock,writable=on" \
+	>"$TMP/qsd.log" 2>&1 &
+op_qsd=$!
+bg_pids="$bg_pids $op_qsd"
+for _ in $(seq 100); do [ -S "$TMP/img/blk.sock" ] && break; sleep 0.1; done
+chmod 0600 "$TMP/img/blk.sock"
+dom d2 "<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='$TMP/img/blk.sock'/><target dev='vda' bus='virtio'/></disk>" >"$TMP/d2.xml"
+check "a vhost-user disk: define, start" \
+	eval 'vs define "$TMP/d2.xml" >/dev/null && vs start d2 >/dev/null'
+check "its socket granted rw" \
+	test "$(acl "$TMP/img/blk.sock")" = "user:$UID0:rw-"
+check "destroyed: taken back" \
+	eval 'vs destroy d2 >/dev/null && [ -z "$(acl "$TMP/img/blk.sock")" ]'
+vs undefine d2 >/dev/null
+kill "$op_qsd"
+fe_wait "$op_qsd" || :
+
+# Refused at define, each naming what (the exact message).
+refused() { # WHAT DEVICES MESSAGE
+	dom bad "$2" >"$TMP/bad.xml"
+	vs define "$TMP/bad.xml" >"$TMP/bad.out" 2>&1 && return 1
+	grep -qF -- "$3" "$TMP/bad.out" || {
+		echo "$TEST: $1: got:" >&2
+		cat "$TMP/bad.out" >&2
+		return 1
+	}
+}
+check "a cdrom: refused" refused cdrom \
+	"<disk type='file' device='cdrom'><source file='/x.iso'/><target dev='vda'/></disk>" \
+	"devices/disk[device='cdrom']: kvmmu has disks only (device='disk', virtio-blk)"
+check "a sata disk: refused" refused sata \
+	"<disk type='file' device='disk'><source file='/x.img'/><target dev='sda' bus='sata'/></disk>" \
+	"devices/disk[target='sda']/target@bus: 'sata'; kvmmu's disks are on bus='virtio'"
+check "a network disk: refused" refused network \
+	"<disk type='network' device='disk'><source protocol='nbd' name='x'/><target dev='vda'/></disk>" \
+	"devices/disk[type='network']: kvmmu's disks are type='file' (an image) or type='vhostuser' (a back end's socket)"
+check "a vmdk image: refused" refused vmdk \
+	"$(echo "<disk type='file' device='disk'><driver name='qemu' type='vmdk'/><source file='/x.img'/><target dev='vda'/></disk>")" \
+	"devices/disk/driver@type: 'vmdk'; kvmmu reads 'raw' or 'qcow2' images"
+check "two disks on vda: refused" refused twovda \
+	"$(disk /x.img vda)$(disk /y.img vda)" \
+	"devices/disk[target='vda']: two disks with this target"
+check "two filesystems with one tag: refused" refused twotags \
+	"<filesystem type='mount'><driver type='virtiofs'/><source dir='/a'/><target dir='t'/></filesystem><filesystem type='mount'><driver type='virtiofs'/><source dir='/b'/><target dir='t'/></filesystem>" \
+	"devices/filesystem[target='t']: two filesystems with this tag"
+check "a relative image: refused" refused relative "$(disk a.img vda)" \
+	"devices/disk/source@file: 'a.img' is relative; a domain from libvirt needs an absolute path"
+check "nothing defined by the refusals" not eval 'vs list --all --name | grep -qx bad'
+
+# Refused at start, nothing left behind.
+dom d3 "$(disk "$TMP/img/missing.img" vda)" >"$TMP/d3.xml"
+vs define "$TMP/d3.xml" >/dev/null
+check "a missing image: refused at start" \
+	eval 'vs start d3 2>&1 | grep -qF "domain '"'d3'"': devices/disk[target='"'vda'"']/source@file: Cannot access storage file '"'$TMP/img/missing.img'"': No such file or directory"'
+check "  shut off, nothing left behind" \
+	eval 'vs domstate d3 | grep -q "shut off" && leftovers'
+mkdir -m 0700 "$TMP/private"
+truncate -s 1M "$TMP/private/c.img"
+dom d4 "$(disk "$TMP/private/c.img" vda)" >"$TMP/d4.xml"
+vs define "$TMP/d4.xml" >/dev/null
+check "an image the uid cannot reach: refused at start, naming uid and file" \
+	eval 'vs start d4 2>&1 | grep -qF "uid $UID0, which runs it, cannot open $TMP/private/c.img: Permission denied"'
+check "  its grant taken back, nothing left behind" \
+	eval '[ -z "$(acl "$TMP/private/c.img")" ] && leftovers'
+mkdir "$TMP/share"
+dom d5 "<filesystem type='mount'><driver type='virtiofs'/><source dir='$TMP/nodir'/><target dir='share'/></filesystem>" >"$TMP/d5.xml"
+vs define "$TMP/d5.xml" >/dev/null
+check "a missing shared directory: refused at start" \
+	eval 'vs start d5 2>&1 | grep -qF "devices/filesystem[target='"'share'"']/source@dir: $TMP/nodir: No such file or directory"'
+sed -e "s|$TMP/nodir|$TMP/share|" -e "s|<name>d5<|<name>d6<|" "$TMP/d5.xml" >"$TMP/d6.xml"
+vs define "$TMP/d6.xml" >/dev/null
+check "a filesystem: refused at start (no virtio-fs here yet)" \
+	eval 'vs start d6 >/dev/null 2>&1; ! vs domstate d6 | grep -q running &&
+	      grep -q "has no virtio-fs yet" "$TMP/state/log/d6.log"'
+check "  nothing left behind" leftovers
+report

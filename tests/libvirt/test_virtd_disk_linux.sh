@@ -1,0 +1,110 @@
+#!/bin/bash
+# test_virtd_disk_linux.sh: libvirt.virtd_disk_linux, `virsh start` of a
+# domain with a <disk> that boots Debian's 6.12 kernel with
+# root=/dev/vda through kvmmu-virtd.  Usage: test_virtd_disk_linux.sh
+# BIN_DIR GUEST_DIR SRC.
+#
+# The ext4 root is made here (mke2fs -d, nothing mounted) with the disk
+# test's init (tests/linux/disk/), root-owned and 0600: only the grant
+# kvmmu-virtd gives the domain's uid lets its qemu-storage-daemon open
+# it.  The guest writes /hello and reboots, which ends the domain (shut
+# off); the host reads the bytes back with debugfs, and the grant is
+# gone.  Label linux-guest: it needs a KVM that runs a stock kernel
+# (deploy/vm/run).
+set -eu
+BIN=$1 GUEST=$2 SRC=$3
+TEST=libvirt.virtd_disk_linux
+. "$SRC/tests/libvirt/lib.sh"
+require_kvm
+command -v virsh >/dev/null || skip "virsh is not installed"
+[ "$(id -u)" -eq 0 ] || skip "needs root (frontends run as uids of their own)"
+for t in mke2fs debugfs busybox cpio /usr/bin/qemu-storage-daemon; do
+	command -v "$t" >/dev/null ||
+		{ echo "FAIL $TEST: no $t (deploy/install-deps.sh)"; exit 1; }
+done
+cache=${KVMMU_VM_CACHE:-$SRC/build/vm}
+kernel=${KVMMU_LINUX_KERNEL:-$cache/backports/vmlinuz}
+if ! [ -r "$kernel" ]; then
+	"$SRC/deploy/vm/kernel.sh" backports "$cache" >/dev/null ||
+		skip "no kernel at $kernel"
+fi
+deb=$(ls "$cache"/backports/linux-image-*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || { echo "FAIL $TEST: no kernel package in $cache/backports"; exit 1; }
+setup
+U="kvmmu+unix:///system?socket=$TMP/virtd-sock"
+vs() { timeout 60 virsh -q -c "$U" "$@"; }
+
+admin_server_start
+virtd_start
+
+# The initramfs: virtio_blk and ext4 from the kernel package, then root=.
+mkdir -p "$TMP/pkg" "$TMP/ird/bin" "$TMP/ird/lib/modules" "$TMP/ird/dev" \
+	"$TMP/ird/proc" "$TMP/ird/sys"
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$TMP/pkg" --wildcards \
+	'*/crc16.ko.xz' '*/crc32c_generic.ko.xz' '*/mbcache.ko.xz' \
+	'*/jbd2.ko.xz' '*/ext4.ko.xz' '*/virtio_blk.ko.xz'
+for m in crc16 crc32c_generic mbcache jbd2 ext4 virtio_blk; do
+	xz -dc "$(find "$TMP/pkg" -name "$m.ko.xz")" >"$TMP/ird/lib/modules/$m.ko"
+	echo "$m" >>"$TMP/ird/lib/modules/order"
+done
+bb=$(command -v busybox)
+applets() { for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/$a"; done; }
+cp "$bb" "$TMP/ird/bin/busybox"
+applets "$TMP/ird/bin"
+cp "$SRC/tests/linux/disk/initramfs-init" "$TMP/ird/init"
+chmod 755 "$TMP/ird/init"
+(cd "$TMP/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$TMP/any/initrd"
+cp "$kernel" "$TMP/any/vmlinuz"
+chmod a+r "$TMP/any/initrd" "$TMP/any/vmlinuz"
+
+# The root: busybox and the disk test's init; root's, 0600.
+mkdir -p "$TMP/root/bin" "$TMP/root/sbin" "$TMP/root/dev" "$TMP/root/proc" "$TMP/root/sys"
+cp "$bb" "$TMP/root/bin/busybox"
+applets "$TMP/root/bin"
+cp "$SRC/tests/linux/disk/disk-init" "$TMP/root/sbin/init"
+chmod 755 "$TMP/root/sbin/init"
+mkdir -m 0755 "$TMP/img"
+mke2fs -q -t ext4 -d "$TMP/root" -L kvmmu-root "$TMP/img/root.raw" 64M
+chmod 0600 "$TMP/img/root.raw"
+
+cat >"$TMP/lxd.xml" <<XML
+<domain type='kvm'><name>lxd</name>
+<memory unit='MiB'>512</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type>
+<kernel>$TMP/any/vmlinuz</kernel><initrd>$TMP/any/initrd</initrd>
+<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b</cmdline></os>
+<devices><serial type='stdio'><target port='0'/></serial>
+<disk type='file' device='disk'><driver name='qemu' type='raw'/>
+<source file='$TMP/img/root.raw'/><target dev='vda' bus='virtio'/></disk>
+</devices></domain>
+XML
+log=$TMP/state/log/lxd.log
+
+# domstate WANT SECS: waits for `virsh domstate --reason lxd`.
+domstate() {
+	local i got=""
+	for i in $(seq $(($2 * 10))); do
+		got=$(vs domstate lxd --reason 2>&1 || :)
+		[ "$got" = "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "$TEST: domstate lxd: '$got', want '$1'" >&2
+	tail -20 "$log" >&2
+	return 1
+}
+
+check "define" vs define "$TMP/lxd.xml"
+check "start" vs start lxd
+check "the guest mounted its root rw from /dev/vda" \
+	wait_grep "$log" "kvmmu-guest: root rw" 300
+check "it wrote /hello" wait_grep "$log" "kvmmu-guest: wrote /hello" 120
+check "its reboot ends the domain: shut off (shutdown)" \
+	domstate "shut off (shutdown)" 300
+check "the host reads the guest's bytes" \
+	test "$(debugfs -R 'cat /hello' "$TMP/img/root.raw" 2>/dev/null)" = hello-virsh-5e2b
+check "the image is root's 0600 again, no ACL left" \
+	eval '[ "$(stat -c "%u %a" "$TMP/img/root.raw")" = "0 600" ] &&
+	      ! /usr/bin/python3 -c "import os, sys
+os.getxattr(sys.argv[1], \"system.posix_acl_access\")" "$TMP/img/root.raw" 2>/dev/null'
+check "undefine" vs undefine lxd
+report
