@@ -157,32 +157,26 @@ static int domload_disks(const struct domain *d, struct options *o, char *err,
 
 /*
  * <filesystem>s are what --fs DIR,tag=TAG and --vhost-user-fs
- * SOCKET,tag=TAG give (virtio-fs over virtiofsd), which this frontend
- * does not have yet: refused at start, after the directory's own check,
- * naming what is missing.  Where --fs exists, each becomes its spec here
- * as each <disk> becomes a --disk.
+ * SOCKET,tag=TAG give (virtio-fs over virtiofsd).
  */
-static int domload_fs(const struct domain *d, char *err, size_t errlen)
+static int domload_fs(const struct domain *d, struct options *o, char *err,
+		      size_t errlen)
 {
 	char what[80];
 
 	for (unsigned i = 0; i < d->d_nfs; i++) {
 		const struct domain_fs *fs = &d->d_fs[i];
+		const char *path = fs->fs_dir ? fs->fs_dir : fs->fs_socket;
 
 		snprintf(what, sizeof(what),
-			 "devices/filesystem[target='%s']/source@dir",
-			 fs->fs_tag);
+			 "devices/filesystem[target='%s']/source@%s",
+			 fs->fs_tag, fs->fs_dir ? "dir" : "socket");
 		if (fs->fs_dir &&
 		    domload_exists(what, fs->fs_dir, true, err, errlen) < 0)
 			return -1;
-	}
-	if (d->d_nfs > 0) {
-		snprintf(err, errlen,
-			 "devices/filesystem[target='%s']: this vmm-frontend "
-			 "has no virtio-fs yet (--fs DIR,tag=TAG and "
-			 "--vhost-user-fs SOCKET,tag=TAG are not built in)",
-			 d->d_fs[0].fs_tag);
-		return -1;
+		if (shares_add(&o->shares, path, fs->fs_dir == NULL, fs->fs_tag,
+			       err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -222,7 +216,7 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->rom_len = d->d_rom_len;
 	if (domload_disks(d, o, err, errlen) < 0)
 		return -1;
-	return domload_fs(d, err, errlen);
+	return domload_fs(d, o, err, errlen);
 }
 
 static void domload_print(const struct options *o, const struct domain *d)

@@ -78,18 +78,25 @@ static int share_dir(struct share_spec *d, const char *flag, const char *dir,
 		free(real);
 		return -1;
 	}
+	/* virtiofsd's -o source= ends at a comma: it would add options. */
+	if (strchr(real, ',') != NULL) {
+		snprintf(err, errlen,
+			 "%s %s: a comma in the path: virtiofsd's "
+			 "-o source= cannot take one",
+			 flag, real);
+		free(real);
+		return -1;
+	}
 	strcpy(d->ss_path, real);
 	free(real);
 	return 0;
 }
 
-int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
-		 size_t errlen)
+int shares_add(struct share_specs *s, const char *path, bool socket,
+	       const char *tag, char *err, size_t errlen)
 {
 	const char *flag = socket ? "--vhost-user-fs" : "--fs";
-	const char *comma = strchr(arg, ',');
 	struct share_spec *d;
-	size_t plen;
 
 	if (s->ss_n == SHARES_MAX) {
 		snprintf(err, errlen, "%s: at most %d shared directories", flag,
@@ -99,20 +106,13 @@ int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 	d = &s->ss[s->ss_n];
 	memset(d, 0, sizeof(*d));
 	d->ss_socket = socket;
-	plen = comma ? (size_t)(comma - arg) : strlen(arg);
-	if (plen == 0 || comma == NULL || strncmp(comma + 1, "tag=", 4) != 0 ||
-	    strchr(comma + 1, ',') != NULL) {
-		snprintf(err, errlen, "%s: '%s': not %s,tag=TAG", flag, arg,
-			 socket ? "SOCKET" : "DIR");
-		return -1;
-	}
-	if (!tag_ok(comma + 5)) {
+	if (!tag_ok(tag)) {
 		snprintf(err, errlen,
 			 "%s: tag '%s': 1 to %d of letters, digits and ._-",
-			 flag, comma + 5, FS_TAG_MAX);
+			 flag, tag, FS_TAG_MAX);
 		return -1;
 	}
-	strcpy(d->ss_tag, comma + 5);
+	strcpy(d->ss_tag, tag);
 	for (unsigned i = 0; i < s->ss_n; i++) {
 		if (strcmp(s->ss[i].ss_tag, d->ss_tag) == 0) {
 			snprintf(err, errlen,
@@ -122,16 +122,16 @@ int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 			return -1;
 		}
 	}
-	if (plen >= sizeof(d->ss_path)) {
-		snprintf(err, errlen, "%s: path too long", flag);
+	if (path[0] == '\0' || strlen(path) >= sizeof(d->ss_path)) {
+		snprintf(err, errlen, "%s: path %s", flag,
+			 path[0] ? "too long" : "empty");
 		return -1;
 	}
-	memcpy(d->ss_path, arg, plen);
-	d->ss_path[plen] = '\0';
+	strcpy(d->ss_path, path);
 	if (!socket) {
 		char dir[PATH_MAX];
 
-		memcpy(dir, d->ss_path, plen + 1);
+		strcpy(dir, d->ss_path);
 		if (share_dir(d, flag, dir, err, errlen) < 0)
 			return -1;
 		if (geteuid() != 0) {
@@ -146,6 +146,29 @@ int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 	}
 	s->ss_n++;
 	return 0;
+}
+
+int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
+		 size_t errlen)
+{
+	const char *flag = socket ? "--vhost-user-fs" : "--fs";
+	const char *comma = strchr(arg, ',');
+	char path[PATH_MAX];
+	size_t plen = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (plen == 0 || comma == NULL || strncmp(comma + 1, "tag=", 4) != 0 ||
+	    strchr(comma + 1, ',') != NULL) {
+		snprintf(err, errlen, "%s: '%s': not %s,tag=TAG", flag, arg,
+			 socket ? "SOCKET" : "DIR");
+		return -1;
+	}
+	if (plen >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", flag);
+		return -1;
+	}
+	memcpy(path, arg, plen);
+	path[plen] = '\0';
+	return shares_add(s, path, socket, comma + 5, err, errlen);
 }
 
 /*

@@ -26,7 +26,7 @@
 #include "fs.h"
 #include "machine.h"
 
-#define SHARES_MAX 4
+#define SHARES_MAX 8 /* lib/domain's DOMAIN_FS_MAX */
 
 struct share_spec {
 	char ss_path[PATH_MAX]; /* the directory, or the back end's socket */
@@ -64,6 +64,9 @@ struct shares {
  */
 int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 		 size_t errlen);
+/* The same for a path and a tag given apart (a domain's <filesystem>). */
+int shares_add(struct share_specs *s, const char *path, bool socket,
+	       const char *tag, char *err, size_t errlen);
 /*
  * Starts the virtiofsds (while root, which virtiofsd needs) and
  * connects to each, virtio-fs functions made.  On failure says why on
