@@ -104,7 +104,9 @@ boot() {
 	{ cat "$share/from-host"; echo "$msg"; } >"$dir/want"
 	check "$name: the host reads the guest's exact bytes" \
 		cmp -s "$dir/want" "$share/from-guest"
-	check "$name: nothing on stderr" test ! -s "$dir/$name.err"
+	# The sanitizer build's frontend says once that it has no seccomp
+	# filter (sandbox.c); nothing else may come.
+	check "$name: nothing on stderr" eval '! grep -v "^vmm-frontend: sanitizer build: no seccomp" "$dir/$name.err" | grep -q .'
 	check "$name: no kick reached the frontend" \
 		test "$(field fs_kick_exits "$name")" = 0
 }
