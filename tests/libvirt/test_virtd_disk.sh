@@ -15,7 +15,9 @@
 # an image another domain has open for writing (writable or <readonly/>)
 # refused at start, the log naming the lock, the first domain running on;
 # a vhost-user disk and a shared directory whose socket nothing listens
-# on refused at start, shut off (failed); nothing left behind: no
+# on refused at start, shut off (failed); a back end killed under a
+# running domain ends it, shut off (failed), its log naming the back end,
+# another domain running on; nothing left behind: no
 # frontend, no back end, no live XML, no socket directory, no ACL entry.
 set -eu
 BIN=$1 GUEST=$2 SRC=$3
@@ -242,6 +244,27 @@ check "d7 destroyed: nothing left behind" \
 	eval 'vs destroy d7 >/dev/null && leftovers && [ -z "$(acl "$TMP/img/a.img")" ]'
 check "d8 starts once d7 is off" eval 'vs start d8 >/dev/null && vs destroy d8 >/dev/null'
 for n in d7 d8 d9; do vs undefine "$n" >/dev/null; done
+
+# A back end killed under a running domain: it ends, with a reason virsh
+# shows, its log naming the back end; another domain runs on.
+dom d12 "$(disk "$TMP/img/a.img" vda)" >"$TMP/d12.xml"
+dom d13 "$(disk "$TMP/img/b.img" vda)" >"$TMP/d13.xml"
+vs define "$TMP/d12.xml" >/dev/null
+vs define "$TMP/d13.xml" >/dev/null
+check "d12 and d13 start" eval 'vs start d12 >/dev/null && vs start d13 >/dev/null'
+qsd=$(pgrep -f "^/usr/bin/qemu-storage-daemon .*$TMP/img/a.img")
+kill -9 $qsd
+for _ in $(seq 100); do vs domstate d12 | grep -q "shut off" && break; sleep 0.1; done
+check "d12's qemu-storage-daemon killed: shut off (failed)" \
+	eval 'vs domstate --reason d12 | grep -qx "shut off (failed)"'
+check "  its log names the back end and how it ended" \
+	grep -qF "vda: its back end (qemu-storage-daemon pid $qsd, image $TMP/img/a.img) killed by signal 9 (Killed): ending the VM" \
+	"$TMP/state/log/d12.log"
+check "  its grant taken back" test -z "$(acl "$TMP/img/a.img")"
+check "d13 runs on" eval 'vs domstate d13 | grep -q running'
+check "d13 destroyed: nothing left behind" \
+	eval 'vs destroy d13 >/dev/null && leftovers'
+for n in d12 d13; do vs undefine "$n" >/dev/null; done
 
 # A socket nothing listens on, for a vhost-user disk and for a shared
 # directory: refused at start, the log saying so, its grant taken back.

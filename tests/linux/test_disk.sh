@@ -43,35 +43,8 @@ check() {
 }
 has() { grep -qF -- "$2" "$1"; }
 
-# The modules, in dependency order, from the kernel package.
-mods="crc16 crc32c_generic mbcache jbd2 ext4 virtio_blk"
-mkdir -p "$dir/pkg" "$dir/ird/bin" "$dir/ird/lib/modules"
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/pkg" --wildcards \
-	'*/crc16.ko.xz' '*/crc32c_generic.ko.xz' '*/mbcache.ko.xz' \
-	'*/jbd2.ko.xz' '*/ext4.ko.xz' '*/virtio_blk.ko.xz' ||
-	{ echo "FAIL: modules from $deb"; exit 1; }
-for m in $mods; do
-	xz -dc "$(find "$dir/pkg" -name "$m.ko.xz")" >"$dir/ird/lib/modules/$m.ko"
-	echo "$m" >>"$dir/ird/lib/modules/order"
-done
-bb=$(command -v busybox)
-cp "$bb" "$dir/ird/bin/busybox"
-# Relative links: busybox --install -s would point at the host's path.
-applets() { for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/$a"; done; }
-applets "$dir/ird/bin"
-mkdir -p "$dir/ird/dev" "$dir/ird/proc" "$dir/ird/sys"
-cp "$src/tests/linux/disk/initramfs-init" "$dir/ird/init"
-chmod 755 "$dir/ird/init"
-(cd "$dir/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$dir/initrd"
-
-# The root: busybox and its init, 64 MiB of ext4, nothing mounted.
-mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/dev" "$dir/root/proc" "$dir/root/sys"
-cp "$bb" "$dir/root/bin/busybox"
-applets "$dir/root/bin"
-cp "$src/tests/linux/disk/disk-init" "$dir/root/sbin/init"
-chmod 755 "$dir/root/sbin/init"
-mke2fs -q -t ext4 -d "$dir/root" -L kvmmu-root "$dir/root.raw" 64M ||
-	{ echo "FAIL: mke2fs"; exit 1; }
+# The initramfs and the root image (tests/linux/disk/build.sh).
+"$src/tests/linux/disk/build.sh" "$src" "$deb" "$dir" || exit 1
 qemu-img convert -f raw -O qcow2 "$dir/root.raw" "$dir/root.qcow2"
 cp "$dir/root.raw" "$dir/ro.raw"
 chmod 666 "$dir"/*.raw "$dir"/*.qcow2
