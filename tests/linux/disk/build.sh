@@ -4,7 +4,8 @@
 #                 (virtio_blk, ext4 and what ext4 needs, from KERNEL_DEB)
 #                 and initramfs-init, which mounts root= and switches to it
 #   DIR/root.raw  64 MiB of ext4 made with mke2fs -d (nothing mounted):
-#                 busybox and disk-init as /sbin/init
+#                 busybox and disk-init as /sbin/init; busybox init's
+#                 /etc/inittab and its actions (kept) for the shutdown test
 # Says what failed and exits 1.
 set -eu
 src=$1 deb=$2 dir=$3
@@ -34,9 +35,12 @@ chmod 755 "$dir/ird/init"
 (cd "$dir/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$dir/initrd"
 rm -rf "$dir/ird"
 
-mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/dev" "$dir/root/proc" "$dir/root/sys"
+mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/etc" "$dir/root/dev" \
+	"$dir/root/proc" "$dir/root/sys"
 applets "$dir/root/bin"
 cp "$src/tests/linux/disk/disk-init" "$dir/root/sbin/init"
-chmod 755 "$dir/root/sbin/init"
+cp "$src/tests/linux/disk/kept" "$dir/root/sbin/kept"
+cp "$src/tests/linux/disk/inittab" "$dir/root/etc/inittab"
+chmod 755 "$dir/root/sbin/init" "$dir/root/sbin/kept"
 mke2fs -q -t ext4 -d "$dir/root" -L kvmmu-root "$dir/root.raw" 64M || fail mke2fs
 rm -rf "$dir/root"
