@@ -4,9 +4,10 @@
  * domain's own (vms.c), which no file grants anything; libvirt's DAC
  * driver chowns each image to QEMU's user for the domain's life.  Here
  * the owner stays: at start the daemon adds one POSIX ACL entry to each
- * image (and each vhost-user socket) the domain names, user:UID:rw- (r--
- * for a <readonly/> disk), and at the domain's end removes that entry,
- * the ACL's mask recomputed as setfacl does.  An image the operator
+ * image (and each vhost-user socket, a disk's or a shared directory's:
+ * a client must be able to write a socket to connect) the domain names,
+ * user:UID:rw- (r-- for a <readonly/> disk), and at the domain's end removes
+ * that entry, the ACL's mask recomputed as setfacl does.  An image the operator
  * changes meanwhile keeps the change; two domains on one read-only image
  * each have their own entry.  Entries of a domain that ended while the
  * daemon was down are swept at its next start.
@@ -211,56 +212,71 @@ static int grant_files(const char *xml, struct domain *dom)
 	return domain_parse(xml, strlen(xml), NULL, dom, err, sizeof(err));
 }
 
-static void revoke_all(const struct domain *dom, uid_t uid)
+/* fn(path, arg) for each file a domain's uid is granted. */
+static void each_file(const struct domain *dom,
+		      void (*fn)(const char *path, void *arg), void *arg)
 {
-	for (unsigned i = 0; i < dom->d_ndisks; i++) {
-		int r = grant_drop(dom->d_disks[i].dk_path, uid, 1, NULL, 0);
-
-		if (r < 0 && r != -ENOENT)
-			fprintf(stderr,
-				"kvmmu-virtd: %s: taking back uid %u's "
-				"access: %s\n",
-				dom->d_disks[i].dk_path, (unsigned)uid,
-				strerror(-r));
-	}
+	for (unsigned i = 0; i < dom->d_ndisks; i++)
+		fn(dom->d_disks[i].dk_path, arg);
+	for (unsigned i = 0; i < dom->d_nfs; i++)
+		if (dom->d_fs[i].fs_socket)
+			fn(dom->d_fs[i].fs_socket, arg);
 }
 
-/* One disk: there, granted, reachable; -1 with e otherwise. */
-static int grant_one(struct vdom *v, const struct domain_disk *dk, gid_t gid,
-		     struct lverr *e)
+static void revoke_one(const char *path, void *arg)
 {
-	const char *what = dk->dk_socket ? "source@path" : "source@file";
-	bool write = dk->dk_socket || !dk->dk_ro;
+	uid_t uid = *(const uid_t *)arg;
+	int r = grant_drop(path, uid, 1, NULL, 0);
+
+	if (r < 0 && r != -ENOENT)
+		fprintf(stderr,
+			"kvmmu-virtd: %s: taking back uid %u's access: "
+			"%s\n",
+			path, (unsigned)uid, strerror(-r));
+}
+
+static void revoke_all(const struct domain *dom, uid_t uid)
+{
+	each_file(dom, revoke_one, &uid);
+}
+
+/*
+ * One file (an image, or a back end's socket, which a client must be
+ * able to write to connect), named by elem when it is missing: there,
+ * granted, reachable; -1 with e otherwise.
+ */
+static int grant_one(struct vdom *v, const char *path, const char *elem,
+		     bool write, gid_t gid, struct lverr *e)
+{
 	struct stat st;
 	int r;
 
-	if (stat(dk->dk_path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return lverr_set(e, LV_ERR_SYSTEM_ERROR,
-				 "domain '%s': devices/disk[target='%s']/%s: "
-				 "Cannot access storage file '%s': %s",
-				 v->vd_name, dk->dk_target, what, dk->dk_path,
-				 strerror(errno));
+				 "domain '%s': %s: Cannot access storage file "
+				 "'%s': %s",
+				 v->vd_name, elem, path, strerror(errno));
 	if (v->vd_uid == 0)
 		return 0; /* --domain-uids 0:0: the frontend's own user */
-	r = grant_add(dk->dk_path, v->vd_uid, write);
+	r = grant_add(path, v->vd_uid, write);
 	if (r < 0)
 		return lverr_set(e, LV_ERR_SYSTEM_ERROR,
 				 "domain '%s': %s: cannot grant uid %u %s "
 				 "access (a POSIX ACL entry): %s%s",
-				 v->vd_name, dk->dk_path, (unsigned)v->vd_uid,
+				 v->vd_name, path, (unsigned)v->vd_uid,
 				 write ? "read-write" : "read-only",
 				 strerror(-r),
 				 r == -EOPNOTSUPP ? " (its file system has no "
 						    "POSIX ACLs)"
 						  : "");
-	r = uid_access(v->vd_uid, gid, dk->dk_path, write);
+	r = uid_access(v->vd_uid, gid, path, write);
 	if (r < 0)
 		return lverr_set(e, LV_ERR_SYSTEM_ERROR,
 				 "domain '%s': uid %u, which runs it, cannot "
 				 "open %s: %s (granted on the file itself; "
 				 "every directory above it must let others "
 				 "search it: chmod o+x DIR)",
-				 v->vd_name, (unsigned)v->vd_uid, dk->dk_path,
+				 v->vd_name, (unsigned)v->vd_uid, path,
 				 strerror(-r));
 	return 0;
 }
@@ -280,10 +296,19 @@ int grant_domain(struct virtd *d, struct vdom *v, struct lverr *e)
 	}
 	/* The frontend's one group: that of mmu-server's socket (vms.c). */
 	gid = stat(d->d_mmu_socket, &st) == 0 ? st.st_gid : 0;
-	for (unsigned i = 0; r == 0 && i < dom.d_ndisks; i++)
-		r = grant_one(v, &dom.d_disks[i], gid, e);
+	for (unsigned i = 0; r == 0 && i < dom.d_ndisks; i++) {
+		const struct domain_disk *dk = &dom.d_disks[i];
+		char elem[64];
+
+		snprintf(elem, sizeof(elem), "devices/disk[target='%s']/%s",
+			 dk->dk_target,
+			 dk->dk_socket ? "source@path" : "source@file");
+		r = grant_one(v, dk->dk_path, elem, dk->dk_socket || !dk->dk_ro,
+			      gid, e);
+	}
 	for (unsigned i = 0; r == 0 && i < dom.d_nfs; i++) {
 		const struct domain_fs *fs = &dom.d_fs[i];
+		char elem[96];
 
 		if (fs->fs_dir && stat(fs->fs_dir, &st) < 0)
 			r = lverr_set(e, LV_ERR_SYSTEM_ERROR,
@@ -291,6 +316,11 @@ int grant_domain(struct virtd *d, struct vdom *v, struct lverr *e)
 				      "'%s']/source@dir: %s: %s",
 				      v->vd_name, fs->fs_tag, fs->fs_dir,
 				      strerror(errno));
+		snprintf(elem, sizeof(elem),
+			 "devices/filesystem[target='%s']/source@socket",
+			 fs->fs_tag);
+		if (r == 0 && fs->fs_socket)
+			r = grant_one(v, fs->fs_socket, elem, true, gid, e);
 	}
 	if (r < 0 && v->vd_uid != 0)
 		revoke_all(&dom, v->vd_uid);
@@ -315,17 +345,30 @@ void grant_revoke(struct virtd *d, struct vdom *v)
 	domain_free(&dom);
 }
 
+struct sweep {
+	struct virtd *d;
+	const uid_t *keep;
+	size_t nkeep;
+};
+
+static void sweep_one(const char *path, void *arg)
+{
+	const struct sweep *s = arg;
+
+	grant_drop(path, s->d->d_uid_base, s->d->d_uid_count, s->keep,
+		   s->nkeep);
+}
+
 /* Entries of the uid range in xml's files, but running domains'. */
 static void sweep_xml(struct virtd *d, const char *xml, const uid_t *keep,
 		      size_t nkeep)
 {
 	struct domain dom;
 
-	if (grant_files(xml, &dom) == 0) {
-		for (unsigned i = 0; i < dom.d_ndisks; i++)
-			grant_drop(dom.d_disks[i].dk_path, d->d_uid_base,
-				   d->d_uid_count, keep, nkeep);
-	}
+	struct sweep s = {d, keep, nkeep};
+
+	if (grant_files(xml, &dom) == 0)
+		each_file(&dom, sweep_one, &s);
 	domain_free(&dom);
 }
 

@@ -37,11 +37,16 @@
 /*
  * QEMU's image locking (block/file-posix.c): a read lock on byte 100 +
  * n says "I hold permission n", on byte 200 + n "I do not share it";
- * n = 1 is write.  A block export shares every permission, so two
- * qemu-storage-daemons would both write one image: the frontend takes
- * the locks a QEMU VM with a writable disk takes, so another kvmmu VM's
- * back end, or a QEMU, is refused ("Failed to get ... write lock").
+ * n = 0 is consistent read, n = 1 write.  A block export shares every
+ * permission, so two qemu-storage-daemons would both write one image,
+ * and a read-only one would read an image another VM writes: the
+ * frontend takes the locks a QEMU VM's disk takes (writable: holds
+ * write, shares no write; read-only: holds consistent read, shares no
+ * write), so another kvmmu VM's back end, or a QEMU, is refused ("Failed
+ * to get ... write lock"), and checks, as QEMU does, that no one holds
+ * write when it shares none.
  */
+#define LOCK_PERM_READ	  100
 #define LOCK_PERM_WRITE	  101
 #define LOCK_SHARED_WRITE 201
 
@@ -318,27 +323,42 @@ static int qsd_start(struct disk *d, const struct passwd *pw)
 	return 0;
 }
 
-/* After our back end has the image open: no one else may write it. */
+/*
+ * After our back end has the image open: no one else may write it (a
+ * read-only disk too: its guest would read an image changing under it).
+ */
 static int disk_lock(struct disk *d)
 {
 	struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 1};
+	const char *why = NULL;
 	int r = 0;
 
 	d->d_lock = open(d->d_spec->ds_path, O_RDONLY | O_CLOEXEC);
 	if (d->d_lock < 0)
 		r = -1;
-	l.l_start = LOCK_PERM_WRITE;
+	l.l_start = d->d_spec->ds_ro ? LOCK_PERM_READ : LOCK_PERM_WRITE;
 	if (r == 0)
 		r = fcntl(d->d_lock, F_OFD_SETLK, &l);
 	l.l_start = LOCK_SHARED_WRITE;
 	if (r == 0)
 		r = fcntl(d->d_lock, F_OFD_SETLK, &l);
+	/* Our own locks are no conflict: any on "holds write" is another's. */
+	l = (struct flock){.l_type = F_WRLCK,
+			   .l_whence = SEEK_SET,
+			   .l_start = LOCK_PERM_WRITE,
+			   .l_len = 1};
+	if (r == 0 && d->d_spec->ds_ro &&
+	    (r = fcntl(d->d_lock, F_OFD_GETLK, &l)) == 0 &&
+	    l.l_type != F_UNLCK) {
+		why = "its write lock is held by another process";
+		r = -1;
+	}
 	if (r < 0)
 		fprintf(stderr,
 			"vmm-frontend: %s: %s: %s (another VM or program has "
 			"the image open for writing)\n",
 			d->d_spec->ds_target, d->d_spec->ds_path,
-			strerror(errno));
+			why ? why : strerror(errno));
 	return r;
 }
 
@@ -365,7 +385,7 @@ static int disk_start(struct disk *d, const struct passwd *pw)
 				d->d_dev.vd_vu.vu_err);
 			return -1;
 		}
-	} else if (qsd_start(d, pw) < 0 || (!s->ds_ro && disk_lock(d) < 0)) {
+	} else if (qsd_start(d, pw) < 0 || disk_lock(d) < 0) {
 		return -1;
 	}
 	d->d_open = true;

@@ -10,9 +10,15 @@
 # and the image's mode is as before afterwards; a restarted daemon
 # adopts the domain and its qemu-storage-daemon goes on; the refusals at
 # define, each with its exact message; a missing image and an image the
-# uid cannot reach refused at start, a <filesystem> refused at start
-# (no virtio-fs in this frontend yet); nothing left behind: no frontend,
-# no back end, no live XML, no socket directory, no ACL entry.
+# uid cannot reach refused at start, a missing shared directory and a
+# <filesystem> with a source dir (virtiofsd needs root) refused at start;
+# an image another domain has open for writing (writable or <readonly/>)
+# refused at start, the log naming the lock, the first domain running on;
+# a vhost-user disk and a shared directory whose socket nothing listens
+# on refused at start, shut off (failed); a back end killed under a
+# running domain ends it, shut off (failed), its log naming the back end,
+# another domain running on; nothing left behind: no
+# frontend, no back end, no live XML, no socket directory, no ACL entry.
 set -eu
 BIN=$1 GUEST=$2 SRC=$3
 TEST=libvirt.virtd_disk
@@ -209,4 +215,71 @@ check "a filesystem with source dir, frontend not root: refused at start" \
 	eval 'vs start d6 >/dev/null 2>&1; ! vs domstate d6 | grep -q running &&
 	      grep -q "virtiofsd needs root.*--vhost-user-fs" "$TMP/state/log/d6.log"'
 check "  nothing left behind" leftovers
+
+# An image another domain has open for writing: refused at start, the
+# log naming the lock; the first domain runs on.
+dom d7 "$(disk "$TMP/img/a.img" vda)" >"$TMP/d7.xml"
+sed -e "s|<name>d7<|<name>d8<|" "$TMP/d7.xml" >"$TMP/d8.xml"
+sed -e "s|<name>d7<|<name>d9<|" -e "s|<target dev='vda' bus='virtio'/>|&<readonly/>|" \
+	"$TMP/d7.xml" >"$TMP/d9.xml"
+vs define "$TMP/d7.xml" >/dev/null
+vs define "$TMP/d8.xml" >/dev/null
+vs define "$TMP/d9.xml" >/dev/null
+check "d7 on a.img: start" vs start d7
+check "d8 on the same image: refused at start, pointing at its log" \
+	eval 'vs start d8 2>&1 | grep -qF "domain '"'d8'"': vmm-frontend exited before mmu-server ran the VM; see $TMP/state/log/d8.log"'
+check "  its log names the lock" \
+	grep -qF 'Failed to get "write" lock' "$TMP/state/log/d8.log"
+check "d9, the same image readonly: refused at start too" \
+	eval '! vs start d9 >/dev/null 2>&1 &&
+	      grep -qF "its write lock is held by another process" "$TMP/state/log/d9.log"'
+check "  both shut off (failed)" \
+	eval 'vs domstate --reason d8 | grep -qx "shut off (failed)" &&
+	      vs domstate --reason d9 | grep -qx "shut off (failed)"'
+check "  d7 runs on, its grant kept, one back end" \
+	eval 'vs domstate d7 | grep -q running &&
+	      [ "$(acl "$TMP/img/a.img")" = "user:$UID0:rw-" ] &&
+	      [ "$(qsd_pids | wc -l)" -eq 1 ]'
+check "d7 destroyed: nothing left behind" \
+	eval 'vs destroy d7 >/dev/null && leftovers && [ -z "$(acl "$TMP/img/a.img")" ]'
+check "d8 starts once d7 is off" eval 'vs start d8 >/dev/null && vs destroy d8 >/dev/null'
+for n in d7 d8 d9; do vs undefine "$n" >/dev/null; done
+
+# A back end killed under a running domain: it ends, with a reason virsh
+# shows, its log naming the back end; another domain runs on.
+dom d12 "$(disk "$TMP/img/a.img" vda)" >"$TMP/d12.xml"
+dom d13 "$(disk "$TMP/img/b.img" vda)" >"$TMP/d13.xml"
+vs define "$TMP/d12.xml" >/dev/null
+vs define "$TMP/d13.xml" >/dev/null
+check "d12 and d13 start" eval 'vs start d12 >/dev/null && vs start d13 >/dev/null'
+qsd=$(pgrep -f "^/usr/bin/qemu-storage-daemon .*$TMP/img/a.img")
+kill -9 $qsd
+for _ in $(seq 100); do vs domstate d12 | grep -q "shut off" && break; sleep 0.1; done
+check "d12's qemu-storage-daemon killed: shut off (failed)" \
+	eval 'vs domstate --reason d12 | grep -qx "shut off (failed)"'
+check "  its log names the back end and how it ended" \
+	grep -qF "vda: its back end (qemu-storage-daemon pid $qsd, image $TMP/img/a.img) killed by signal 9 (Killed): ending the VM" \
+	"$TMP/state/log/d12.log"
+check "  its grant taken back" test -z "$(acl "$TMP/img/a.img")"
+check "d13 runs on" eval 'vs domstate d13 | grep -q running'
+check "d13 destroyed: nothing left behind" \
+	eval 'vs destroy d13 >/dev/null && leftovers'
+for n in d12 d13; do vs undefine "$n" >/dev/null; done
+
+# A socket nothing listens on, for a vhost-user disk and for a shared
+# directory: refused at start, the log saying so, its grant taken back.
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TMP/img/dead.sock"
+dom d10 "<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='$TMP/img/dead.sock'/><target dev='vda' bus='virtio'/></disk>" >"$TMP/d10.xml"
+dom d11 "<filesystem type='mount'><driver type='virtiofs'/><source socket='$TMP/img/dead.sock'/><target dir='share'/></filesystem>" >"$TMP/d11.xml"
+for n in d10 d11; do
+	vs define "$TMP/$n.xml" >/dev/null
+	check "$n, a dead socket: refused at start" not vs start "$n"
+	check "  its log says no back end listens there" \
+		grep -qF "$TMP/img/dead.sock: Connection refused (no vhost-user back end listens there)" \
+		"$TMP/state/log/$n.log"
+	check "  shut off (failed), no grant left, nothing left behind" \
+		eval 'vs domstate --reason "$n" | grep -qx "shut off (failed)" &&
+		      [ -z "$(acl "$TMP/img/dead.sock")" ] && leftovers'
+	vs undefine "$n" >/dev/null
+done
 report

@@ -10,7 +10,10 @@
 # root.  The guest writes /hello and ends; the host reads its bytes back
 # with debugfs.  The same from a qcow2 image; a readonly disk refuses
 # the write.  Exits that reached the frontend at the disk must be far
-# below one per request.
+# below one per request.  A graceful shutdown loses nothing: busybox
+# init on the disk writes a file and does not sync, SIGTERM to the
+# frontend (CTRL+ALT+DEL) runs its shutdown, and the host reads the
+# file's bytes; SIGINT (no shutdown) loses them, as a control.
 set -u
 src=$1 bin=$2
 cache=${KVMMU_VM_CACHE:-$src/build/vm}
@@ -43,35 +46,8 @@ check() {
 }
 has() { grep -qF -- "$2" "$1"; }
 
-# The modules, in dependency order, from the kernel package.
-mods="crc16 crc32c_generic mbcache jbd2 ext4 virtio_blk"
-mkdir -p "$dir/pkg" "$dir/ird/bin" "$dir/ird/lib/modules"
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/pkg" --wildcards \
-	'*/crc16.ko.xz' '*/crc32c_generic.ko.xz' '*/mbcache.ko.xz' \
-	'*/jbd2.ko.xz' '*/ext4.ko.xz' '*/virtio_blk.ko.xz' ||
-	{ echo "FAIL: modules from $deb"; exit 1; }
-for m in $mods; do
-	xz -dc "$(find "$dir/pkg" -name "$m.ko.xz")" >"$dir/ird/lib/modules/$m.ko"
-	echo "$m" >>"$dir/ird/lib/modules/order"
-done
-bb=$(command -v busybox)
-cp "$bb" "$dir/ird/bin/busybox"
-# Relative links: busybox --install -s would point at the host's path.
-applets() { for a in $("$bb" --list); do [ "$a" = busybox ] || ln -sf busybox "$1/$a"; done; }
-applets "$dir/ird/bin"
-mkdir -p "$dir/ird/dev" "$dir/ird/proc" "$dir/ird/sys"
-cp "$src/tests/linux/disk/initramfs-init" "$dir/ird/init"
-chmod 755 "$dir/ird/init"
-(cd "$dir/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$dir/initrd"
-
-# The root: busybox and its init, 64 MiB of ext4, nothing mounted.
-mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/dev" "$dir/root/proc" "$dir/root/sys"
-cp "$bb" "$dir/root/bin/busybox"
-applets "$dir/root/bin"
-cp "$src/tests/linux/disk/disk-init" "$dir/root/sbin/init"
-chmod 755 "$dir/root/sbin/init"
-mke2fs -q -t ext4 -d "$dir/root" -L kvmmu-root "$dir/root.raw" 64M ||
-	{ echo "FAIL: mke2fs"; exit 1; }
+# The initramfs and the root image (tests/linux/disk/build.sh).
+"$src/tests/linux/disk/build.sh" "$src" "$deb" "$dir" || exit 1
 qemu-img convert -f raw -O qcow2 "$dir/root.raw" "$dir/root.qcow2"
 cp "$dir/root.raw" "$dir/ro.raw"
 chmod 666 "$dir"/*.raw "$dir"/*.qcow2
@@ -122,6 +98,44 @@ boot ro "$dir/ro.raw,readonly" ro nothing
 check "readonly: exit 0" test "$code" -eq 0
 check "readonly: root ro" has "$dir/ro.out" "kvmmu-guest: root ro"
 check "readonly: the write refused" grep -q "write refused: .*Read-only" "$dir/ro.out"
+# stop NAME SIGNAL MSG: busybox init on the disk (tests/linux/disk/kept)
+# writes MSG to /kept and does not sync; once it says so, SIGNAL to the
+# frontend.  Writeback is off and the journal commits every 600 s: only
+# the shutdown's remount writes /kept out.
+stop() {
+	local name=$1 sig=$2 msg=$3 fe i
+	cp "$dir/root.raw" "$dir/$name.raw"
+	chmod 666 "$dir/$name.raw"
+	echo "== $name: SIG$sig once /kept is written, not synced"
+	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
+		--initrd "$dir/initrd" --memory 512 --name "$name" \
+		--disk "$dir/$name.raw" --shutdown-timeout 120 \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.rootinit=/bin/init kvmmu.rootflags=commit=600 kvmmu.msg=$msg" \
+		--timeout 400 </dev/null >"$dir/$name.out" 2>"$dir/$name.err" &
+	fe=$!
+	for i in $(seq 3000); do
+		has "$dir/$name.out" "kvmmu-guest: wrote /kept, not synced" && break
+		kill -0 "$fe" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -"$sig" "$fe"
+	code=0
+	wait "$fe" || code=$?
+	grep -a 'kvmmu-guest:' "$dir/$name.out" | cut -c1-200
+	cat "$dir/$name.err"
+	kept=$(debugfs -R 'cat /kept' "$dir/$name.raw" 2>/dev/null)
+}
+stop kept TERM kept-5b0e
+check "kept: the guest wrote /kept" has "$dir/kept.out" "kvmmu-guest: wrote /kept, not synced"
+check "kept: SIGTERM: the guest shut down in order" has "$dir/kept.out" "kvmmu-guest: shutting down"
+check "kept: exit 0 (got $code)" test "$code" -eq 0
+check "kept: the host reads /kept's exact bytes ('$kept')" test "$kept" = kept-5b0e
+# The control: stopped at once (SIGINT), the same write is lost, so the
+# test can see a loss.
+stop lost INT lost-77c3
+check "lost: the guest wrote /kept" has "$dir/lost.out" "kvmmu-guest: wrote /kept, not synced"
+check "lost: SIGINT: exit 143 (got $code)" test "$code" -eq 143
+check "lost: /kept is not in the image ('$kept')" test "$kept" != lost-77c3
 check "the server is still up" kill -0 "$srv"
 echo "test_disk: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,0 +1,144 @@
+#!/bin/bash
+# test_backend_kill.sh: kvm.linux_backend_kill, a disk's back end killed
+# under a Linux guest reading it, another VM beside it on the same server.
+#
+#   tests/linux/test_backend_kill.sh SRC_DIR BIN_DIR
+#
+# Two frontends on one mmu-server boot Debian's 6.12 kernel with
+# root=/dev/vda from images of their own (tests/linux/disk/build.sh), and
+# both read their disks in a loop (disk-init's kvmmu.loop).  kill -9 of
+# the victim's qemu-storage-daemon: its frontend says which disk, the
+# back end's pid and "killed by signal 9", destroys its VM and exits 1
+# (docs/running.md) within seconds.  The bystander reads on, then is told
+# (a line on its console) to stop, writes /hello and reboots: exit 0, the
+# host reads its bytes.  The server carries on; afterwards no
+# qemu-storage-daemon of the test runs, no private socket directory is
+# left, no VM is on the server and its fds are at their baseline.
+set -u
+src=$1 bin=$2
+cache=${KVMMU_VM_CACHE:-$src/build/vm}
+kernel=${KVMMU_LINUX_KERNEL:-$cache/backports/vmlinuz}
+deb=$(ls "$cache"/backports/linux-image-*.deb 2>/dev/null | head -1)
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "SKIP kvm.linux_backend_kill: /dev/kvm cannot be opened; needs KVM" \
+		"(deploy/vm/run provides it)"
+	exit 77
+fi
+for t in mke2fs debugfs /usr/bin/qemu-storage-daemon; do
+	command -v "$t" >/dev/null ||
+		{ echo "FAIL kvm.linux_backend_kill: no $t (deploy/install-deps.sh)"; exit 1; }
+done
+[ -r "$kernel" ] && [ -n "$deb" ] ||
+	{ echo "FAIL kvm.linux_backend_kill: no kernel package in $cache/backports"; exit 1; }
+# Short: the frontend takes a TMPDIR under 32 bytes for its socket
+# directories, which the test then finds there.
+dir=$(mktemp -d /tmp/kvmmu-bk.XXXXXX)
+chmod 755 "$dir"
+export TMPDIR=$dir
+srv="" victim="" bystander=""
+fails=0 passes=0
+cleanup() {
+	for p in $victim $bystander; do kill -INT "$p" 2>/dev/null && wait "$p"; done
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+check() {
+	local what=$1
+	shift
+	if "$@"; then passes=$((passes + 1)); else fails=$((fails + 1)); echo "FAIL: $what"; fi
+}
+has() { grep -qF -- "$2" "$1"; }
+not_has() { ! has "$@"; }
+# wait_line NAME TEXT PID: until NAME's console shows TEXT (300 s at most).
+wait_line() {
+	local i
+	for i in $(seq 3000); do
+		has "$dir/$1.out" "$2" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+"$src/tests/linux/disk/build.sh" "$src" "$deb" "$dir" || exit 1
+mv "$dir/root.raw" "$dir/victim.raw"
+cp "$dir/victim.raw" "$dir/bystander.raw"
+chmod 666 "$dir"/*.raw
+
+"$bin/mmu-server" -d --socket "$dir/mmu.sock" --admin-socket "$dir/admin.sock" \
+	2>"$dir/server.log" &
+srv=$!
+for _ in $(seq 200); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
+fds() { ls "/proc/$srv/fd" | wc -l; }
+vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | grep -c ' running\| paused' || :; }
+qsds() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$dir/" || :; }
+base=$(fds)
+
+# boot NAME MODE [MSG]: a frontend in the background, its pid in $pid;
+# its console input from NAME.in (a FIFO the test keeps open).
+boot() {
+	mkfifo "$dir/$1.in"
+	exec {fd}<>"$dir/$1.in"
+	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
+		--initrd "$dir/initrd" --memory 256 --name "$1" \
+		--disk "$dir/$1.raw" \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.loop=$2 kvmmu.msg=${3:-}" \
+		--timeout 600 --json <"$dir/$1.in" >"$dir/$1.out" 2>"$dir/$1.err" &
+	pid=$!
+}
+show() {
+	echo "-- $1:"
+	grep -a 'kvmmu-guest:' "$dir/$1.out" | cut -c1-200
+	grep -a '"vm"' "$dir/$1.out" | cut -c1-200
+	cat "$dir/$1.err"
+}
+
+boot victim forever
+victim=$pid
+boot bystander line hello-bystander-27e1
+bystander=$pid
+bystander_in=$fd
+check "the victim reads its disk in a loop" \
+	wait_line victim "kvmmu-guest: reading in a loop" "$victim"
+check "so does the bystander" \
+	wait_line bystander "kvmmu-guest: reading in a loop" "$bystander"
+qsd=$(pgrep -f "^/usr/bin/qemu-storage-daemon .*$dir/victim.raw")
+check "the victim's qemu-storage-daemon found ($qsd)" test -n "$qsd"
+sleep 1
+t0=$(date +%s)
+kill -9 "$qsd"
+st=0
+wait "$victim" || st=$?
+victim=""
+took=$(($(date +%s) - t0))
+show victim
+check "the victim's frontend exits 1 (got $st)" test "$st" -eq 1
+check "within seconds ($took s)" test "$took" -lt 20
+check "it names the disk, the back end and how it ended" has "$dir/victim.err" \
+	"vmm-frontend: vda: its back end (qemu-storage-daemon pid $qsd, image $dir/victim.raw) killed by signal 9 (Killed): ending the VM"
+check "the server carries on" kill -0 "$srv"
+check "the server ended the victim's VM" \
+	grep -q "vm [0-9]* 'victim' destroyed" "$dir/server.log"
+check "the bystander runs on" eval 'kill -0 $bystander && [ "$(vms)" -eq 1 ]'
+sleep 2
+echo go >&"$bystander_in"
+check "the bystander read on to the end" \
+	wait_line bystander "kvmmu-guest: reads done" "$bystander"
+st=0
+wait "$bystander" || st=$?
+bystander=""
+show bystander
+check "the bystander finishes normally: exit 0 (got $st)" test "$st" -eq 0
+check "  it wrote /hello" has "$dir/bystander.out" "kvmmu-guest: wrote /hello"
+check "  the host reads its bytes" \
+	test "$(debugfs -R 'cat /hello' "$dir/bystander.raw" 2>/dev/null)" = hello-bystander-27e1
+check "  no read failed" not_has "$dir/bystander.out" "kvmmu-guest: read failed"
+check "no qemu-storage-daemon left ($(qsds | tr '\n' ' '))" test -z "$(qsds)"
+check "no socket directory left" \
+	test -z "$(find "$dir" -mindepth 1 -maxdepth 1 -name 'kvmmu-disk.*')"
+check "no VM on the server, its fds at their baseline ($(fds), $base)" \
+	eval '[ "$(vms)" -eq 0 ] && [ "$(fds)" -eq "$base" ]'
+check "the server is still up" kill -0 "$srv"
+echo "test_backend_kill: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
