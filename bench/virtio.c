@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -211,22 +212,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
 static const char *kernel_deb(const char *kernel)
 {
 	static char path[640];
-	char dir[512], cmd[700];
-	FILE *p;
+	char pat[600];
+	const char *slash = strrchr(kernel, '/');
+	glob_t gl;
 
-	snprintf(dir, sizeof(dir), "%s", kernel);
-	if (strrchr(dir, '/') == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		*strrchr(dir, '/') = '\0';
-	snprintf(cmd, sizeof(cmd), "ls '%s'/linux-image-*.deb 2>/dev/null",
-		 dir);
-	p = popen(cmd, "re");
-	if (p == NULL || fgets(path, sizeof(path), p) == NULL)
-		path[0] = '\0';
-	if (p != NULL)
-		pclose(p);
-	path[strcspn(path, "\n")] = '\0';
+	snprintf(pat, sizeof(pat), "%.*s/linux-image-*.deb",
+		 slash ? (int)(slash - kernel) : 1, slash ? kernel : ".");
+	path[0] = '\0';
+	if (glob(pat, 0, NULL, &gl) == 0 && gl.gl_pathc > 0)
+		snprintf(path, sizeof(path), "%s", gl.gl_pathv[0]);
+	globfree(&gl);
 	return path[0] ? path : NULL;
 }
 
