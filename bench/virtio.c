@@ -22,9 +22,10 @@
  * read through a pipe for every VMM), the IOPS of four patterns of 4 KiB
  * O_DIRECT requests on /dev/vda, one at a time, --seconds each
  * (sequential read, random read, sequential write, random write), and
- * for kvmmu the exits that reached the frontend at the disk (its --json
- * virtio_exits and virtio_kick_exits), whose kvmmu - kvmmu-idle
- * difference per request of the round is the steady state's.  Medians
+ * for kvmmu the exits that reached the frontend (its --json io_exits +
+ * mmio_exits; of them the disk's, virtio_exits and virtio_kick_exits),
+ * whose kvmmu - kvmmu-idle difference per request of the round is the
+ * steady state's.  Medians
  * and min-max over --runs rounds; ratios per round, then median and
  * min-max: kvmmu / qemu-vu IOPS per pattern (the same back end), kvmmu /
  * qemu-vu and kvmmu / qemu-blk boot time.  Targets (issue 21): <= 0.05
@@ -87,7 +88,9 @@ struct run {
 	double r_boot;
 	double r_iops[NPAT];
 	double r_ops; /* requests over the four patterns */
-	double r_exits, r_kicks;
+	/* kvmmu: exits the frontend served (port I/O and MMIO), and of them
+	 * the disk's, and of those its queue notifications. */
+	double r_fexits, r_exits, r_kicks;
 };
 
 struct opts {
@@ -286,6 +289,7 @@ static void boot(const struct opts *o, const char *const *argv,
 
 	*r = (struct run){.r_boot = LX_NONE,
 			  .r_iops = {LX_NONE, LX_NONE, LX_NONE, LX_NONE},
+			  .r_fexits = LX_NONE,
 			  .r_exits = LX_NONE,
 			  .r_kicks = LX_NONE};
 	e = lx_spawn(w, argv, errpath);
@@ -346,8 +350,17 @@ static void run_kvmmu(const struct opts *o, bool io, const char *what,
 			lx_path("vmm.err"));
 	r->r_exits = lx_json_num(w.w_json, "virtio_exits");
 	r->r_kicks = lx_json_num(w.w_json, "virtio_kick_exits");
-	if (r->r_exits == LX_NONE || r->r_kicks == LX_NONE) {
-		snprintf(why, sizeof(why), "no virtio_exits in its JSON line");
+	r->r_fexits = lx_json_num(w.w_json, "io_exits");
+	if (r->r_fexits != LX_NONE &&
+	    lx_json_num(w.w_json, "mmio_exits") != LX_NONE)
+		r->r_fexits += lx_json_num(w.w_json, "mmio_exits");
+	else
+		r->r_fexits = LX_NONE;
+	if (r->r_exits == LX_NONE || r->r_kicks == LX_NONE ||
+	    r->r_fexits == LX_NONE) {
+		snprintf(why, sizeof(why),
+			 "no virtio_exits, io_exits or mmio_exits in its JSON "
+			 "line");
 		lx_fail(what, &w, why, lx_path("vmm.err"));
 	}
 }
@@ -493,18 +506,22 @@ static struct spread ratio_spread(enum conf a, enum conf b, size_t off,
 	return lx_spread_of(v, runs);
 }
 
-/* kvmmu's exits at the disk per request: (I/O run - idle run) / requests. */
-static struct spread per_request(bool kicks, int runs)
+/*
+ * kvmmu's exits of one kind (a field of struct run) per request in the
+ * steady state: (I/O run - idle run) / the I/O run's requests.
+ */
+static struct spread per_request(size_t off, int runs)
 {
 	double v[MAX_RUNS];
 
 	for (int k = 0; k < runs; k++) {
-		const struct run *io = &results[C_KVMMU][k];
-		const struct run *idle = &results[C_IDLE][k];
-		double x = kicks ? io->r_kicks - idle->r_kicks
-				 : io->r_exits - idle->r_exits;
+		const char *io = (const char *)&results[C_KVMMU][k];
+		const char *idle = (const char *)&results[C_IDLE][k];
+		double x = *(const double *)(io + off) -
+			   *(const double *)(idle + off);
+		double ops = results[C_KVMMU][k].r_ops;
 
-		v[k] = io->r_ops > 0 ? (x < 0 ? 0 : x) / io->r_ops : LX_NONE;
+		v[k] = ops > 0 ? (x < 0 ? 0 : x) / ops : LX_NONE;
 	}
 	return lx_spread_of(v, runs);
 }
@@ -564,14 +581,16 @@ static void print_tables(FILE *out, const struct opts *o)
 		fprintf(out, "\n");
 	}
 	fprintf(out, "\nratios, per round then median [min-max]:\n");
-	s = per_request(false, runs);
+	s = per_request(FIG(r_fexits), runs);
 	fprintf(out,
-		"  kvmmu's frontend exits at the disk per request: %s "
+		"  kvmmu's exits that reached the frontend, per request: %s "
 		"(target <= 0.05: %s)\n",
 		cell(s, 4), met(s.s_med != LX_NONE && s.s_med <= 0.05));
 	all = s.s_med != LX_NONE && s.s_med <= 0.05;
-	fprintf(out, "    of them queue notifications: %s\n",
-		cell(per_request(true, runs), 4));
+	fprintf(out,
+		"    of them at the disk: %s, its queue notifications: %s\n",
+		cell(per_request(FIG(r_exits), runs), 4),
+		cell(per_request(FIG(r_kicks), runs), 4));
 	for (int p = 0; p < NPAT; p++) {
 		s = ratio_spread(C_KVMMU, C_QEMU_VU, FIG(r_iops[p]), runs);
 		fprintf(out,
@@ -623,6 +642,8 @@ static void json_round(const struct run *r)
 	}
 	printf(", \"requests\": ");
 	json_num_out(r->r_ops, 0);
+	printf(", \"frontend_exits\": ");
+	json_num_out(r->r_fexits, 0);
 	printf(", \"virtio_exits\": ");
 	json_num_out(r->r_exits, 0);
 	printf(", \"virtio_kick_exits\": ");
@@ -680,9 +701,14 @@ static void print_json(const struct opts *o)
 		json_config((enum conf)c, runs);
 	}
 	printf("], \"ratios\": {");
-	json_spread("kvmmu_exits_per_request", per_request(false, runs), 5);
+	json_spread("kvmmu_frontend_exits_per_request",
+		    per_request(FIG(r_fexits), runs), 5);
 	printf(", ");
-	json_spread("kvmmu_kick_exits_per_request", per_request(true, runs), 5);
+	json_spread("kvmmu_virtio_exits_per_request",
+		    per_request(FIG(r_exits), runs), 5);
+	printf(", ");
+	json_spread("kvmmu_kick_exits_per_request",
+		    per_request(FIG(r_kicks), runs), 5);
 	for (int p = 0; p < NPAT; p++) {
 		char key[48];
 
@@ -706,8 +732,8 @@ static void print_json(const struct opts *o)
 	json_spread("boot_kvmmu_qemu_blk",
 		    ratio_spread(C_KVMMU, C_QEMU_BLK, FIG(r_boot), runs), 4);
 	printf("}, \"targets\": {");
-	json_bool("exits_per_request_at_most_0.05", per_request(false, runs),
-		  0.05, true);
+	json_bool("frontend_exits_per_request_at_most_0.05",
+		  per_request(FIG(r_fexits), runs), 0.05, true);
 	for (int p = 0; p < NPAT; p++) {
 		char key[48];
 
@@ -732,8 +758,9 @@ static void progress(int k, int runs, enum conf c, const struct run *r)
 	for (int p = 0; c != C_IDLE && p < NPAT; p++)
 		fprintf(stderr, ", %s %.0f", pat_names[p], r->r_iops[p]);
 	if (r->r_exits != LX_NONE)
-		fprintf(stderr, ", virtio exits %.0f (kicks %.0f)", r->r_exits,
-			r->r_kicks);
+		fprintf(stderr,
+			", frontend exits %.0f, at the disk %.0f (kicks %.0f)",
+			r->r_fexits, r->r_exits, r->r_kicks);
 	fprintf(stderr, "\n");
 }
 
