@@ -10,8 +10,9 @@
  *
  *   kvmmu        vmm-frontend --disk IMG: virtio-blk over the
  *                qemu-storage-daemon the frontend starts (vhost-user)
- *   kvmmu-idle   the same, the guest doing no I/O: its exits are the
- *                boot's and shutdown's, subtracted from kvmmu's
+ *   kvmmu-base   the same, the guest doing one request per pattern: its
+ *                exits are the boot's, the shutdown's and those of the
+ *                tool's console lines, subtracted from kvmmu's
  *   qemu-vu      qemu-system-x86_64 -machine pc -accel kvm with
  *                vhost-user-blk-pci on a qemu-storage-daemon started
  *                here with the frontend's own arguments (the same back
@@ -24,8 +25,8 @@
  * (sequential read, random read, sequential write, random write), and
  * for kvmmu the exits that reached the frontend (its --json io_exits +
  * mmio_exits; of them the disk's, virtio_exits and virtio_kick_exits),
- * whose kvmmu - kvmmu-idle difference per request of the round is the
- * steady state's.  Medians
+ * whose kvmmu - kvmmu-base difference per request more is the steady
+ * state's.  Medians
  * and min-max over --runs rounds; ratios per round, then median and
  * min-max: kvmmu / qemu-vu IOPS per pattern (the same back end), kvmmu /
  * qemu-vu and kvmmu / qemu-blk boot time.  Targets (issue 21): <= 0.05
@@ -65,13 +66,14 @@
 	"console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda ro"
 #define MAX_RUNS 32
 
-enum conf { C_KVMMU, C_IDLE, C_QEMU_VU, C_QEMU_BLK, NCONF };
+enum conf { C_KVMMU, C_BASE, C_QEMU_VU, C_QEMU_BLK, NCONF };
 
-static const char *const conf_names[NCONF] = {"kvmmu", "kvmmu-idle", "qemu-vu",
+static const char *const conf_names[NCONF] = {"kvmmu", "kvmmu-base", "qemu-vu",
 					      "qemu-blk"};
 static const char *const conf_what[NCONF] = {
 	"vmm-frontend --disk: virtio-blk, qemu-storage-daemon over vhost-user",
-	"the same, the guest doing no I/O (exits of boot and shutdown)",
+	"the same, 1 request per pattern (the exits of boot, shutdown and "
+	"console)",
 	"QEMU vhost-user-blk-pci, a qemu-storage-daemon with the same "
 	"arguments",
 	"QEMU virtio-blk-pci, -drive cache=none,aio=threads",
@@ -252,10 +254,13 @@ static void build_image(const struct opts *o)
 	lx_run_tool(argv, "bench/virtio-image.sh", 300, NULL, &w);
 }
 
-static void guest_cmdline(char *buf, size_t len, const struct opts *o, bool io)
+/* full: --seconds per pattern; else one request per pattern. */
+static void guest_cmdline(char *buf, size_t len, const struct opts *o,
+			  bool full)
 {
-	snprintf(buf, len, "%s kvmmu.io=%llu kvmmu.region=%d,%d", CMDLINE,
-		 io ? (unsigned long long)o->o_secs : 0ULL, FS_MIB, REGION_MIB);
+	snprintf(buf, len, "%s kvmmu.io=%llu kvmmu.ops=%d kvmmu.region=%d,%d",
+		 CMDLINE, full ? (unsigned long long)o->o_secs : 1ULL,
+		 full ? 0 : 1, FS_MIB, REGION_MIB);
 }
 
 /* "kvmmu-guest: io MODE ops N secs S iops X mbs Y" into the run. */
@@ -281,7 +286,7 @@ static void io_line(const char *line, void *arg)
 
 /* Runs a VMM to its end, the run's figures from its console. */
 static void boot(const struct opts *o, const char *const *argv,
-		 const char *what, bool io, struct run *r, struct watch *w)
+		 const char *what, struct run *r, struct watch *w)
 {
 	const char *errpath = lx_path("vmm.err");
 	char why[200];
@@ -306,7 +311,7 @@ static void boot(const struct opts *o, const char *const *argv,
 	r->r_boot = w->w_banner_s;
 	if (g_release[0] == '\0')
 		snprintf(g_release, sizeof(g_release), "%s", w->w_banner);
-	for (int p = 0; io && p < NPAT; p++) {
+	for (int p = 0; p < NPAT; p++) {
 		if (r->r_iops[p] == LX_NONE) {
 			snprintf(why, sizeof(why), "no '%s' line from vio",
 				 pat_names[p]);
@@ -315,7 +320,7 @@ static void boot(const struct opts *o, const char *const *argv,
 	}
 }
 
-static void run_kvmmu(const struct opts *o, bool io, const char *what,
+static void run_kvmmu(const struct opts *o, bool full, const char *what,
 		      struct run *r)
 {
 	char mib[24], tmo[24], disk[160], cmdline[256], why[80];
@@ -343,8 +348,8 @@ static void run_kvmmu(const struct opts *o, bool io, const char *what,
 	snprintf(mib, sizeof(mib), "%llu", (unsigned long long)o->o_ram);
 	snprintf(tmo, sizeof(tmo), "%llu", (unsigned long long)o->o_timeout);
 	snprintf(disk, sizeof(disk), "%s", lx_path("root.raw"));
-	guest_cmdline(cmdline, sizeof(cmdline), o, io);
-	boot(o, argv, what, io, r, &w);
+	guest_cmdline(cmdline, sizeof(cmdline), o, full);
+	boot(o, argv, what, r, &w);
 	if (w.w_json[0] == '\0')
 		lx_fail(what, &w, "no JSON summary line from the frontend",
 			lx_path("vmm.err"));
@@ -473,7 +478,7 @@ static void run_qemu(const struct opts *o, enum conf c, const char *what,
 		argv[n++] = "virtio-blk-pci,drive=d0";
 	}
 	argv[n] = NULL;
-	boot(o, argv, what, true, r, &w);
+	boot(o, argv, what, r, &w);
 	qsd_stop();
 }
 
@@ -508,7 +513,7 @@ static struct spread ratio_spread(enum conf a, enum conf b, size_t off,
 
 /*
  * kvmmu's exits of one kind (a field of struct run) per request in the
- * steady state: (I/O run - idle run) / the I/O run's requests.
+ * steady state: (kvmmu - kvmmu-base) / the requests kvmmu made more.
  */
 static struct spread per_request(size_t off, int runs)
 {
@@ -516,10 +521,11 @@ static struct spread per_request(size_t off, int runs)
 
 	for (int k = 0; k < runs; k++) {
 		const char *io = (const char *)&results[C_KVMMU][k];
-		const char *idle = (const char *)&results[C_IDLE][k];
+		const char *base = (const char *)&results[C_BASE][k];
 		double x = *(const double *)(io + off) -
-			   *(const double *)(idle + off);
-		double ops = results[C_KVMMU][k].r_ops;
+			   *(const double *)(base + off);
+		double ops =
+			results[C_KVMMU][k].r_ops - results[C_BASE][k].r_ops;
 
 		v[k] = ops > 0 ? (x < 0 ? 0 : x) / ops : LX_NONE;
 	}
@@ -573,7 +579,7 @@ static void print_tables(FILE *out, const struct opts *o)
 			cell(fig_spread((enum conf)c, FIG(r_boot), runs), 2));
 		for (int p = 0; p < NPAT; p++)
 			fprintf(out, " %-24s",
-				c == C_IDLE
+				c == C_BASE
 					? "-"
 					: cell(fig_spread((enum conf)c,
 							  FIG(r_iops[p]), runs),
@@ -659,7 +665,7 @@ static void json_config(enum conf c, int runs)
 	for (int p = 0; p < NPAT; p++) {
 		printf(p ? ", " : "");
 		json_spread(pat_names[p],
-			    c == C_IDLE
+			    c == C_BASE
 				    ? (struct spread){LX_NONE, LX_NONE, LX_NONE}
 				    : fig_spread(c, FIG(r_iops[p]), runs),
 			    1);
@@ -755,7 +761,7 @@ static void progress(int k, int runs, enum conf c, const struct run *r)
 {
 	fprintf(stderr, NAME ": round %d/%d, %-10s banner at %.2f s", k + 1,
 		runs, conf_names[c], r->r_boot);
-	for (int p = 0; c != C_IDLE && p < NPAT; p++)
+	for (int p = 0; c != C_BASE && p < NPAT; p++)
 		fprintf(stderr, ", %s %.0f", pat_names[p], r->r_iops[p]);
 	if (r->r_exits != LX_NONE)
 		fprintf(stderr,
@@ -804,7 +810,7 @@ int main(int argc, char **argv)
 
 			snprintf(what, sizeof(what), "%s, round %d/%d",
 				 conf_names[c], k + 1, runs);
-			if (c == C_KVMMU || c == C_IDLE)
+			if (c == C_KVMMU || c == C_BASE)
 				run_kvmmu(&o, c == C_KVMMU, what, r);
 			else
 				run_qemu(&o, c, what, r);
