@@ -62,6 +62,7 @@
 #include "bench.h"
 #include "clock.h"
 #include "harness.h"
+#include "lxrun.h"
 
 /*
  * pci=noearly: the emulated CPU of the project's VM runner is an AMD K8,
@@ -72,19 +73,14 @@
  */
 #define CMDLINE                                                                \
 	"console=ttyS0 panic=-1 reboot=k quiet pci=noearly kvmmu.touch=64"
-#define BANNER	   "kvmmu-guest: banner"
-#define REBOOTING  "kvmmu-guest: rebooting"
-#define PANIC	   "Kernel panic"
-#define NDEVS	   8
-#define NCONF	   5 /* four kvmmu configurations, then QEMU */
-#define QEMU	   4
-#define MAX_RAMS   8
-#define MAX_RUNS   32
-#define TAIL_LINES 20
-#define POLL_MS	   200 /* debugfs poll; 20 ms once init says it reboots */
-#define DEBUGFS	   "/sys/kernel/debug"
-#define THP_DIR	   "/sys/kernel/mm/transparent_hugepage"
-#define NONE	   (-1.0) /* a figure that could not be measured: null */
+#define NDEVS	 8
+#define NCONF	 5 /* four kvmmu configurations, then QEMU */
+#define QEMU	 4
+#define MAX_RAMS 8
+#define MAX_RUNS 32
+#define DEBUGFS	 "/sys/kernel/debug"
+#define THP_DIR	 "/sys/kernel/mm/transparent_hugepage"
+#define NONE	 LX_NONE
 
 enum fig { F_PF, F_IOCTLS, F_ZAPPED, F_BOOT, NFIG };
 
@@ -121,35 +117,12 @@ struct opts {
 	bool o_json;
 };
 
-/* A child whose stdout is read line by line. */
-struct watch {
-	pid_t w_pid;
-	int w_fd;	   /* its stdout; -1 after end of file */
-	uint64_t w_t0;	   /* when it was spawned */
-	double w_banner_s; /* spawn to the banner line, or NONE */
-	bool w_rebooting, w_panic;
-	const char *w_find; /* a text to look for, or NULL */
-	bool w_found;
-	int w_status;
-	char w_banner[160];
-	char w_json[4096]; /* kvmmu's summary line */
-	char w_line[4096];
-	size_t w_n;
-	char w_tail[TAIL_LINES][200];
-	unsigned w_ntail;
-};
-
-/* What cleanup() undoes, whichever way the benchmark ends. */
+/* What cleanup() undoes (lx_cleanup() the rest), whichever way it ends. */
 static struct {
-	pid_t child;	   /* the process being watched, or 0 */
-	struct srv srv;	   /* s_pid 0 when not running */
-	char dir[64];	   /* the temp dir, "" when none */
 	char thp_old[32];  /* shmem_enabled to put back, "" when untouched */
 	char backing[200]; /* the server's "RAM backing:" log line */
 	bool debugfs_mounted;
 } g;
-
-static volatile sig_atomic_t g_signal;
 
 static struct run results[MAX_RAMS][NCONF][MAX_RUNS];
 
@@ -189,16 +162,6 @@ static void usage(FILE *out, int code)
 		"arguments, 77 no\n"
 		"/dev/kvm.\n");
 	exit(code);
-}
-
-static const char *path_in_dir(const char *name)
-{
-	static char buf[4][128];
-	static int i;
-	char *p = buf[i++ % 4];
-
-	snprintf(p, 128, "%s/%s", g.dir, name);
-	return p;
 }
 
 static int write_str(const char *path, const char *s)
@@ -264,16 +227,7 @@ static int read_num(const char *path, double *v)
 
 static void cleanup(void)
 {
-	static const char *const files[] = {"initrd", "vmm.err", "qemu.trace",
-					    "server.log"};
-
-	if (g.child > 0) {
-		kill(g.child, SIGKILL);
-		waitpid(g.child, NULL, 0);
-		g.child = 0;
-	}
-	if (g.srv.s_pid > 0)
-		srv_stop(&g.srv);
+	lx_cleanup(); /* first: no child may run on a put-back setting */
 	if (g.thp_old[0] != '\0') {
 		if (write_str(THP_DIR "/shmem_enabled", g.thp_old) < 0)
 			fprintf(stderr,
@@ -286,233 +240,6 @@ static void cleanup(void)
 		umount2(DEBUGFS, MNT_DETACH);
 		g.debugfs_mounted = false;
 	}
-	if (g.dir[0] != '\0') {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-			unlink(path_in_dir(files[i]));
-		rmdir(g.dir);
-		g.dir[0] = '\0';
-	}
-}
-
-static void on_signal(int sig)
-{
-	g_signal = sig;
-}
-
-static double since(uint64_t t0)
-{
-	return (double)(mono_ns() - t0) / 1e9;
-}
-
-/* In the child: stdin /dev/null, stdout out, stderr errpath (or out). */
-static void spawn_child(const char *const *argv, int out, const char *errpath)
-{
-	int in = open("/dev/null", O_RDONLY);
-	int err = errpath ? open(errpath,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-			  : out;
-
-	/* Never outlive the benchmark (a frontend drops this with root). */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (in < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-	    dup2(err, 2) < 0)
-		_exit(127);
-	execvp(argv[0], (char *const *)argv);
-	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int spawn(struct watch *w, const char *const *argv, const char *errpath)
-{
-	int p[2], r;
-
-	memset(w, 0, sizeof(*w));
-	w->w_fd = -1;
-	w->w_banner_s = NONE;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	w->w_t0 = mono_ns();
-	w->w_pid = fork();
-	if (w->w_pid < 0) {
-		r = -errno;
-		close(p[0]);
-		close(p[1]);
-		return r;
-	}
-	if (w->w_pid == 0)
-		spawn_child(argv, p[1], errpath);
-	close(p[1]);
-	w->w_fd = p[0];
-	g.child = w->w_pid;
-	return 0;
-}
-
-static void watch_line(struct watch *w)
-{
-	char *line = w->w_line;
-	const char *rel;
-
-	line[w->w_n] = '\0';
-	line[strcspn(line, "\r")] = '\0';
-	w->w_n = 0;
-	if (w->w_banner_s == NONE && strstr(line, BANNER)) {
-		w->w_banner_s = since(w->w_t0);
-		rel = strstr(line, BANNER) + strlen(BANNER);
-		rel += strspn(rel, " ");
-		if (strncmp(rel, "linux ", 6) == 0)
-			rel += 6;
-		snprintf(w->w_banner, sizeof(w->w_banner), "%s", rel);
-	}
-	if (strstr(line, REBOOTING))
-		w->w_rebooting = true;
-	if (strstr(line, PANIC))
-		w->w_panic = true;
-	if (w->w_find && strstr(line, w->w_find))
-		w->w_found = true;
-	if (strncmp(line, "{\"vm\"", 5) == 0)
-		snprintf(w->w_json, sizeof(w->w_json), "%s", line);
-	snprintf(w->w_tail[w->w_ntail++ % TAIL_LINES], sizeof(w->w_tail[0]),
-		 "%.*s", (int)sizeof(w->w_tail[0]) - 1, line);
-}
-
-static void watch_read(struct watch *w)
-{
-	char buf[4096];
-	ssize_t n = read(w->w_fd, buf, sizeof(buf));
-
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0) {
-		if (w->w_n > 0)
-			watch_line(w);
-		close(w->w_fd);
-		w->w_fd = -1;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n')
-			watch_line(w);
-		else if (w->w_n < sizeof(w->w_line) - 1)
-			w->w_line[w->w_n++] = buf[i];
-	}
-}
-
-static int watch_kill(struct watch *w, int r)
-{
-	kill(w->w_pid, SIGKILL);
-	waitpid(w->w_pid, &w->w_status, 0);
-	if (w->w_fd >= 0)
-		close(w->w_fd);
-	w->w_fd = -1;
-	g.child = 0;
-	return r;
-}
-
-/*
- * Reads the child's output until it exits (0), calling tick (if any)
- * about every POLL_MS, and every 20 ms once init said it reboots;
- * kills it after limit_s seconds (-ETIMEDOUT) or on a signal (-EINTR).
- */
-static int watch_run(struct watch *w, double limit_s, void (*tick)(void *),
-		     void *arg)
-{
-	uint64_t last = 0;
-
-	for (;;) {
-		int every = w->w_rebooting ? 20 : POLL_MS;
-		struct pollfd pfd = {.fd = w->w_fd, .events = POLLIN};
-
-		if (tick && since(last) * 1000 >= every) {
-			tick(arg);
-			last = mono_ns();
-		}
-		if (g_signal)
-			return watch_kill(w, -EINTR);
-		if (since(w->w_t0) > limit_s)
-			return watch_kill(w, -ETIMEDOUT);
-		if (w->w_fd >= 0) {
-			if (poll(&pfd, 1, every) > 0)
-				watch_read(w);
-			continue;
-		}
-		if (waitpid(w->w_pid, &w->w_status, WNOHANG) == w->w_pid) {
-			g.child = 0;
-			return 0;
-		}
-		poll(NULL, 0, every);
-	}
-}
-
-static void print_file_tail(const char *path, const char *prefix)
-{
-	char lines[TAIL_LINES][200], line[200];
-	unsigned n = 0;
-	FILE *f = fopen(path, "re");
-
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(lines[n++ % TAIL_LINES], sizeof(lines[0]), "%s", line);
-	}
-	fclose(f);
-	for (unsigned i = n > TAIL_LINES ? n - TAIL_LINES : 0; i < n; i++)
-		fprintf(stderr, "  %s| %s\n", prefix, lines[i % TAIL_LINES]);
-}
-
-/* Says why what failed, with its last output, and ends the benchmark. */
-static void fail(const char *what, const struct watch *w, const char *why,
-		 const char *errpath)
-{
-	unsigned n = w ? w->w_ntail : 0;
-
-	fprintf(stderr, "bench-linux-boot: FAIL: %s: %s\n", what, why);
-	for (unsigned i = n > TAIL_LINES ? n - TAIL_LINES : 0; i < n; i++)
-		fprintf(stderr, "  stdout| %s\n", w->w_tail[i % TAIL_LINES]);
-	if (errpath)
-		print_file_tail(errpath, "stderr");
-	exit(g_signal ? 128 + g_signal : 1);
-}
-
-/* How a watched child ended, as a reason to fail, or NULL if cleanly. */
-static const char *watch_verdict(const struct watch *w, int r, unsigned timeout,
-				 bool boot, char *buf, size_t len)
-{
-	if (r == -EINTR)
-		snprintf(buf, len, "interrupted by signal %d: killed",
-			 (int)g_signal);
-	else if (r == -ETIMEDOUT)
-		snprintf(buf, len, "no end within %u s (%s): killed", timeout,
-			 w->w_banner_s == NONE ? "the banner never came"
-					       : "after the banner");
-	else if (r < 0)
-		snprintf(buf, len, "%s", strerror(-r));
-	else if (WIFSIGNALED(w->w_status))
-		snprintf(buf, len, "killed by signal %d",
-			 WTERMSIG(w->w_status));
-	else if (WEXITSTATUS(w->w_status) != 0)
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(w->w_status));
-	else if (boot && w->w_banner_s == NONE)
-		snprintf(buf, len, "exit 0, but the init banner never came");
-	else if (boot && (w->w_panic || !w->w_rebooting))
-		snprintf(buf, len,
-			 "exit 0, but the guest did not end with init's "
-			 "reboot%s",
-			 w->w_panic ? " (the kernel panicked)" : "");
-	else
-		return NULL;
-	return buf;
-}
-
-/* A number after "key": in kvmmu's JSON line; NONE when absent. */
-static double json_num(const char *line, const char *key)
-{
-	char pat[64];
-	const char *at;
-
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	at = strstr(line, pat);
-	return at ? strtod(at + strlen(pat), NULL) : NONE;
 }
 
 static void run_kvmmu(const struct opts *o, const char *initrd,
@@ -520,10 +247,10 @@ static void run_kvmmu(const struct opts *o, const char *initrd,
 		      struct run *res, char *release, size_t len)
 {
 	char mib[16], tmo[16], devs[16], why[160];
-	const char *errpath = path_in_dir("vmm.err");
+	const char *errpath = lx_path("vmm.err");
 	const char *argv[] = {bin_path("vmm-frontend"),
 			      "--socket",
-			      g.srv.s_sock,
+			      lx.lx_srv.s_sock,
 			      "--kernel",
 			      o->o_kernel,
 			      "--initrd",
@@ -541,7 +268,7 @@ static void run_kvmmu(const struct opts *o, const char *initrd,
 			      "--cmdline",
 			      CMDLINE,
 			      "--mark-line",
-			      BANNER,
+			      LX_BANNER,
 			      "--json",
 			      "--timeout",
 			      tmo,
@@ -552,31 +279,31 @@ static void run_kvmmu(const struct opts *o, const char *initrd,
 	snprintf(mib, sizeof(mib), "%u", ram);
 	snprintf(tmo, sizeof(tmo), "%u", o->o_timeout);
 	snprintf(devs, sizeof(devs), "%d", NDEVS);
-	r = spawn(&w, argv, errpath);
+	r = lx_spawn(&w, argv, errpath);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "fork: %s", strerror(-r));
-		fail(what, NULL, why, NULL);
+		lx_fail(what, NULL, why, NULL);
 	}
 	/* The frontend's own --timeout goes first; this is the backstop. */
-	r = watch_run(&w, o->o_timeout + 15.0, NULL, NULL);
-	if (watch_verdict(&w, r, o->o_timeout, true, why, sizeof(why)))
-		fail(what, &w, why, errpath);
+	r = lx_watch_run(&w, o->o_timeout + 15.0, NULL, NULL);
+	if (lx_verdict(&w, r, o->o_timeout, true, why, sizeof(why)))
+		lx_fail(what, &w, why, errpath);
 	if (w.w_json[0] == '\0')
-		fail(what, &w, "no JSON summary line from the frontend",
-		     errpath);
+		lx_fail(what, &w, "no JSON summary line from the frontend",
+			errpath);
 	res->r_status = WEXITSTATUS(w.w_status);
 	res->r_fig[F_BOOT] = w.w_banner_s;
-	res->r_fig[F_PF] = json_num(w.w_json, "pf_taken");
-	res->r_fig[F_ZAPPED] = json_num(w.w_json, "shadow_zapped");
-	res->r_fig[F_IOCTLS] = json_num(w.w_json, "memslot_ioctls");
-	res->r_mark_s = json_num(w.w_json, "mark_s");
+	res->r_fig[F_PF] = lx_json_num(w.w_json, "pf_taken");
+	res->r_fig[F_ZAPPED] = lx_json_num(w.w_json, "shadow_zapped");
+	res->r_fig[F_IOCTLS] = lx_json_num(w.w_json, "memslot_ioctls");
+	res->r_mark_s = lx_json_num(w.w_json, "mark_s");
 	if (release[0] == '\0')
 		snprintf(release, len, "%s", w.w_banner);
 	for (int f = 0; f < NFIG; f++) {
 		if (res->r_fig[f] == NONE) {
 			snprintf(why, sizeof(why), "no %s in its JSON line",
 				 fig_names[f]);
-			fail(what, &w, why, errpath);
+			lx_fail(what, &w, why, errpath);
 		}
 	}
 }
@@ -657,8 +384,8 @@ static void run_qemu(const struct opts *o, const char *initrd, bool trace,
 		"-display", "none",	 "-serial", "stdio",	"-no-reboot",
 		"-kernel",  o->o_kernel, "-initrd", initrd,	"-append",
 		CMDLINE};
-	const char *errpath = path_in_dir("vmm.err");
-	const char *tracepath = path_in_dir("qemu.trace");
+	const char *errpath = lx_path("vmm.err");
+	const char *tracepath = lx_path("qemu.trace");
 	char mib[16], tracearg[192], why[160];
 	struct qemu_probe q = {.q_pf = NONE, .q_zapped = NONE};
 	int n = 21, r;
@@ -683,15 +410,15 @@ static void run_qemu(const struct opts *o, const char *initrd, bool trace,
 		argv[n++] = tracearg;
 	}
 	argv[n] = NULL;
-	r = spawn(&w, argv, errpath);
+	r = lx_spawn(&w, argv, errpath);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "fork: %s", strerror(-r));
-		fail(what, NULL, why, NULL);
+		lx_fail(what, NULL, why, NULL);
 	}
 	q.q_pid = w.w_pid;
-	r = watch_run(&w, o->o_timeout, qemu_tick, &q);
-	if (watch_verdict(&w, r, o->o_timeout, true, why, sizeof(why)))
-		fail(what, &w, why, errpath);
+	r = lx_watch_run(&w, o->o_timeout, qemu_tick, &q);
+	if (lx_verdict(&w, r, o->o_timeout, true, why, sizeof(why)))
+		lx_fail(what, &w, why, errpath);
 	res->r_status = WEXITSTATUS(w.w_status);
 	res->r_fig[F_BOOT] = w.w_banner_s;
 	res->r_fig[F_PF] = q.q_pf;
@@ -700,23 +427,6 @@ static void run_qemu(const struct opts *o, const char *initrd, bool trace,
 	res->r_mark_s = NONE;
 	if (release[0] == '\0')
 		snprintf(release, len, "%s", w.w_banner);
-}
-
-/* Runs argv to its end, its output kept for a failure; exits on one. */
-static void run_tool(const char *const *argv, const char *what, double limit_s,
-		     const char *find, struct watch *w)
-{
-	char why[160];
-	int r = spawn(w, argv, NULL);
-
-	if (r < 0) {
-		snprintf(why, sizeof(why), "fork: %s", strerror(-r));
-		fail(what, NULL, why, NULL);
-	}
-	w->w_find = find;
-	r = watch_run(w, limit_s, NULL, NULL);
-	if (watch_verdict(w, r, (unsigned)limit_s, false, why, sizeof(why)))
-		fail(what, w, why, NULL);
 }
 
 /* Whether QEMU can trace memslot ioctls (exits if QEMU does not run). */
@@ -730,7 +440,7 @@ static bool qemu_probe_trace(const struct opts *o)
 		 "'%s -trace help' (QEMU: Debian's qemu-system-x86, or "
 		 "--qemu PATH)",
 		 o->o_qemu);
-	run_tool(argv, what, 60, "kvm_set_user_memory", &w);
+	lx_run_tool(argv, what, 60, "kvm_set_user_memory", &w);
 	return w.w_found;
 }
 
@@ -741,7 +451,7 @@ static void build_initrd(const char *out)
 			      out, NULL};
 	static struct watch w;
 
-	run_tool(argv, "tests/linux/mkinitramfs.sh", 300, NULL, &w);
+	lx_run_tool(argv, "tests/linux/mkinitramfs.sh", 300, NULL, &w);
 }
 
 /*
@@ -754,7 +464,7 @@ static void server_backing(void)
 {
 	static const char key[] = "RAM backing: ";
 	char line[512], *p;
-	FILE *f = fopen(path_in_dir("server.log"), "re");
+	FILE *f = fopen(lx_path("server.log"), "re");
 
 	snprintf(g.backing, sizeof(g.backing), "unknown");
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
@@ -775,31 +485,8 @@ static void server_backing(void)
 static void start_server(const char *backing)
 {
 	const char *extra[] = {"--ram-backing", backing, NULL};
-	int saved = dup(2);
-	int log = open(path_in_dir("server.log"),
-		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int r;
 
-	if (saved < 0 || log < 0) {
-		fprintf(stderr, "bench-linux-boot: server log: %s\n",
-			strerror(errno));
-		exit(1);
-	}
-	dup2(log, 2);
-	r = srv_start(&g.srv, extra);
-	dup2(saved, 2);
-	close(saved);
-	close(log);
-	if (r < 0) {
-		if (r != -ETIMEDOUT) /* else cleanup() stops it */
-			g.srv.s_pid = 0;
-		fprintf(stderr,
-			"bench-linux-boot: FAIL: mmu-server did not start: "
-			"%s\n",
-			strerror(-r));
-		print_file_tail(path_in_dir("server.log"), "server");
-		exit(1);
-	}
+	lx_start_server(extra);
 }
 
 /* Host facts that change the figures. */
@@ -930,24 +617,6 @@ static unsigned long parse_uint(const char *s, const char *what,
 	return v;
 }
 
-/*
- * $KVMMU_LINUX_KERNEL, else the VM runner's 6.12 kernel: in its cache
- * (it says where in $KVMMU_VM_CACHE), else in this build tree's.
- */
-static const char *default_kernel(void)
-{
-	static char path[512];
-	const char *env = getenv("KVMMU_LINUX_KERNEL");
-	const char *cache = getenv("KVMMU_VM_CACHE");
-
-	if (env != NULL && env[0] != '\0')
-		return env;
-	snprintf(path, sizeof(path), "%s/backports/vmlinuz",
-		 cache != NULL && cache[0] != '\0' ? cache
-						   : KVMMU_BUILD_DIR "/vm");
-	return path;
-}
-
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -966,7 +635,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){
-		.o_kernel = default_kernel(),
+		.o_kernel = lx_default_kernel(),
 		.o_qemu = "qemu-system-x86_64",
 		.o_thp = "keep",
 		.o_ram = {512, 2048},
@@ -1021,42 +690,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage(stderr, 2);
 }
 
-/* Median, min and max of v[0..n); all NONE if any value is. */
-struct spread {
-	double s_med, s_lo, s_hi;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static struct spread spread_of(const double *v, int n)
-{
-	double s[MAX_RUNS];
-
-	for (int i = 0; i < n; i++) {
-		if (v[i] == NONE)
-			return (struct spread){NONE, NONE, NONE};
-		s[i] = v[i];
-	}
-	qsort(s, (size_t)n, sizeof(s[0]), cmp_double);
-	return (struct spread){
-		n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2,
-		s[0],
-		s[n - 1],
-	};
-}
-
 static struct spread fig_spread(int ri, int c, enum fig f, int runs)
 {
 	double v[MAX_RUNS];
 
 	for (int k = 0; k < runs; k++)
 		v[k] = results[ri][c][k].r_fig[f];
-	return spread_of(v, runs);
+	return lx_spread_of(v, runs);
 }
 
 /* a/b of one figure, per round, then median and min-max over rounds. */
@@ -1070,7 +710,7 @@ static struct spread ratio_spread(int ri, int a, int b, enum fig f, int runs)
 
 		v[k] = x == NONE || y == NONE || y <= 0 ? NONE : x / y;
 	}
-	return spread_of(v, runs);
+	return lx_spread_of(v, runs);
 }
 
 /* kvmmu's configuration with the fewest faults (then the fastest boot). */
@@ -1398,7 +1038,6 @@ static void progress(unsigned ram, int k, int runs, int c, const struct run *r)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	char initrd[128], what[192];
 	struct opts o;
 	struct host h;
@@ -1416,25 +1055,15 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	lx_init("bench-linux-boot");
 	atexit(cleanup);
-	snprintf(g.dir, sizeof(g.dir), "/tmp/kvmmu-linux-boot.XXXXXX");
-	if (mkdtemp(g.dir) == NULL) {
-		fprintf(stderr, "bench-linux-boot: mkdtemp: %s\n",
-			strerror(errno));
-		g.dir[0] = '\0';
-		return 1;
-	}
-	chmod(g.dir, 0755); /* the frontends run as nobody once set up */
 	trace = qemu_probe_trace(&o);
 	debugfs = debugfs_ready();
 	set_shmem_thp(o.o_thp);
 	memset(&h, 0, sizeof(h));
 	host_facts(&h);
 	snprintf(initrd, sizeof(initrd), "%s",
-		 o.o_initrd ? o.o_initrd : path_in_dir("initrd"));
+		 o.o_initrd ? o.o_initrd : lx_path("initrd"));
 	if (o.o_initrd == NULL)
 		build_initrd(initrd);
 	start_server(o.o_backing ? o.o_backing : "huge");
@@ -1462,10 +1091,10 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (srv_stop(&g.srv) != 0) {
+	if (srv_stop(&lx.lx_srv) != 0) {
 		fprintf(stderr, "bench-linux-boot: mmu-server did not exit "
 				"cleanly; its log:\n");
-		print_file_tail(path_in_dir("server.log"), "server");
+		lx_print_file_tail(lx_path("server.log"), "server");
 	}
 	server_backing();
 	if (o.o_json) {

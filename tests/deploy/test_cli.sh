@@ -27,7 +27,7 @@ run() {
 
 programs="mmu-server vmm-frontend mmuctl kvmmu-virtd"
 benches="bench-memslot bench-portio bench-zap-modes bench-allones
-bench-admin bench-cluster bench-linux-boot"
+bench-admin bench-cluster bench-linux-boot bench-virtio"
 for p in $programs $benches; do
 	for h in --help -h; do
 		run "$p" $h
@@ -115,6 +115,11 @@ run bench-linux-boot --runs 0
 check '[ $rc -eq 2 ]' "bench-linux-boot --runs 0 exits 2 (got $rc)"
 run bench-linux-boot --shmem-thp always
 check '[ $rc -eq 2 ]' "bench-linux-boot --shmem-thp always exits 2 (got $rc)"
+for a in "--runs 0" "--seconds 601" "--ram 64" "--timeout x"; do
+	# shellcheck disable=SC2086
+	run bench-virtio $a
+	check '[ $rc -eq 2 ]' "bench-virtio $a exits 2 (got $rc)"
+done
 
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
