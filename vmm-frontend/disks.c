@@ -431,19 +431,13 @@ int disks_start(struct disks *ds, const struct disk_specs *s, const char *user)
 	return 0;
 }
 
-int disks_attach(struct disks *ds, struct machine *m, const struct boot *b)
+int vu_guest_ram(struct machine *m, const struct boot *b,
+		 struct vhost_user_region *reg)
 {
-	struct vhost_user_region reg[VHOST_USER_MAX_REGIONS];
 	Kvmmu__Region **map;
 	size_t n;
-	unsigned nr = 0;
+	int nr = 0;
 
-	if (ds->n == 0)
-		return 0;
-	if (!m->m_pc) {
-		fprintf(stderr, "vmm-frontend: disks need --machine pc\n");
-		return -1;
-	}
 	/* Guest RAM only: the map's RAM regions, where we map them. */
 	map = machine_map(m, &n);
 	if (map == NULL)
@@ -457,10 +451,27 @@ int disks_attach(struct disks *ds, struct machine *m, const struct boot *b)
 			map[i]->offset, b->b_ram_fd};
 	}
 	machine_map_free(map, n);
+	return nr;
+}
+
+int disks_attach(struct disks *ds, struct machine *m, const struct boot *b)
+{
+	struct vhost_user_region reg[VHOST_USER_MAX_REGIONS];
+	int nr;
+
+	if (ds->n == 0)
+		return 0;
+	if (!m->m_pc) {
+		fprintf(stderr, "vmm-frontend: disks need --machine pc\n");
+		return -1;
+	}
+	nr = vu_guest_ram(m, b, reg);
+	if (nr < 0)
+		return -1;
 	for (unsigned i = 0; i < ds->n; i++) {
 		struct disk *d = &ds->d[i];
 
-		if (vu_dev_set_ram(&d->d_dev, reg, nr) < 0 ||
+		if (vu_dev_set_ram(&d->d_dev, reg, (unsigned)nr) < 0 ||
 		    pci_add_fn(&m->m_pci, &d->d_dev.vd_vp.vp_fn, m->m_map) <
 			    0) {
 			fprintf(stderr,

@@ -80,4 +80,12 @@ void disks_exits(const struct disks *ds, unsigned long long *exits,
 /* Closes every connection, stops and reaps the back ends we started. */
 void disks_stop(struct disks *ds);
 
+/*
+ * The vhost-user memory table every back end gets (disks and shares):
+ * guest RAM only, the machine map's RAM regions where this process maps
+ * them.  The count (at most VHOST_USER_MAX_REGIONS), or -1.
+ */
+int vu_guest_ram(struct machine *m, const struct boot *b,
+		 struct vhost_user_region *reg);
+
 #endif

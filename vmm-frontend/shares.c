@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "disks.h"
 #include "shares.h"
 
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
@@ -392,9 +393,7 @@ int shares_start(struct shares *ss, const struct share_specs *s)
 int shares_attach(struct shares *ss, struct machine *m, const struct boot *b)
 {
 	struct vhost_user_region reg[VHOST_USER_MAX_REGIONS];
-	Kvmmu__Region **map;
-	size_t n;
-	unsigned nr = 0;
+	int nr;
 
 	if (ss->n == 0)
 		return 0;
@@ -402,23 +401,13 @@ int shares_attach(struct shares *ss, struct machine *m, const struct boot *b)
 		fprintf(stderr, "vmm-frontend: --fs needs --machine pc\n");
 		return -1;
 	}
-	/* Guest RAM only: the map's RAM regions, where we map them. */
-	map = machine_map(m, &n);
-	if (map == NULL)
+	nr = vu_guest_ram(m, b, reg);
+	if (nr < 0)
 		return -1;
-	for (size_t i = 0; i < n && nr < VHOST_USER_MAX_REGIONS; i++) {
-		if (map[i]->kind != KVMMU__REGION_KIND__REGION_RAM)
-			continue;
-		reg[nr++] = (struct vhost_user_region){
-			map[i]->gpa, map[i]->size,
-			(uint64_t)(uintptr_t)(b->b_ram + map[i]->offset),
-			map[i]->offset, b->b_ram_fd};
-	}
-	machine_map_free(map, n);
 	for (unsigned i = 0; i < ss->n; i++) {
 		struct share *s = &ss->s[i];
 
-		if (vu_dev_set_ram(&s->s_dev, reg, nr) < 0 ||
+		if (vu_dev_set_ram(&s->s_dev, reg, (unsigned)nr) < 0 ||
 		    pci_add_fn(&m->m_pci, &s->s_dev.vd_vp.vp_fn, m->m_map) <
 			    0) {
 			fprintf(stderr,
