@@ -1,16 +1,20 @@
 #!/bin/bash
 # test_virtd_disk_linux.sh: libvirt.virtd_disk_linux, `virsh start` of a
-# domain with a <disk> that boots Debian's 6.12 kernel with
-# root=/dev/vda through kvmmu-virtd.  Usage: test_virtd_disk_linux.sh
+# domain with a <disk> and a <filesystem> that boots Debian's 6.12 kernel
+# with root=/dev/vda through kvmmu-virtd.  Usage: test_virtd_disk_linux.sh
 # BIN_DIR GUEST_DIR SRC.
 #
 # The ext4 root is made here (mke2fs -d, nothing mounted) with the disk
 # test's init (tests/linux/disk/), root-owned and 0600: only the grant
 # kvmmu-virtd gives the domain's uid lets its qemu-storage-daemon open
-# it.  The guest writes /hello and reboots, which ends the domain (shut
-# off); the host reads the bytes back with debugfs, and the grant is
-# gone.  Label linux-guest: it needs a KVM that runs a stock kernel
-# (deploy/vm/run).
+# it.  The filesystem is a <source socket=.../>, a virtiofsd this
+# script runs as root on a directory holding a file the host wrote.  The
+# guest writes /hello, copies the share's from-host to from-guest (the
+# disk test's init with kvmmu.fs=), and reboots, which ends the domain
+# (shut off); the host reads the bytes back with debugfs and from the
+# share, the grants on the image and the socket are gone, and so is
+# virtiofsd (it ends with its one connection).  Label linux-guest: it
+# needs a KVM that runs a stock kernel (deploy/vm/run).
 set -eu
 BIN=$1 GUEST=$2 SRC=$3
 TEST=libvirt.virtd_disk_linux
@@ -18,7 +22,8 @@ TEST=libvirt.virtd_disk_linux
 require_kvm
 command -v virsh >/dev/null || skip "virsh is not installed"
 [ "$(id -u)" -eq 0 ] || skip "needs root (frontends run as uids of their own)"
-for t in mke2fs debugfs busybox cpio /usr/bin/qemu-storage-daemon; do
+vfsd=/usr/lib/qemu/virtiofsd
+for t in mke2fs debugfs busybox cpio /usr/bin/qemu-storage-daemon "$vfsd"; do
 	command -v "$t" >/dev/null ||
 		{ echo "FAIL $TEST: no $t (deploy/install-deps.sh)"; exit 1; }
 done
@@ -58,7 +63,8 @@ cp "$kernel" "$TMP/any/vmlinuz"
 chmod a+r "$TMP/any/initrd" "$TMP/any/vmlinuz"
 
 # The root: busybox and the disk test's init; root's, 0600.
-mkdir -p "$TMP/root/bin" "$TMP/root/sbin" "$TMP/root/dev" "$TMP/root/proc" "$TMP/root/sys"
+mkdir -p "$TMP/root/bin" "$TMP/root/sbin" "$TMP/root/dev" "$TMP/root/proc" \
+	"$TMP/root/sys" "$TMP/root/mnt"
 cp "$bb" "$TMP/root/bin/busybox"
 applets "$TMP/root/bin"
 cp "$SRC/tests/linux/disk/disk-init" "$TMP/root/sbin/init"
@@ -67,15 +73,28 @@ mkdir -m 0755 "$TMP/img"
 mke2fs -q -t ext4 -d "$TMP/root" -L kvmmu-root "$TMP/img/root.raw" 64M
 chmod 0600 "$TMP/img/root.raw"
 
+# The share: a file the host wrote, served by a virtiofsd of root's
+# (QEMU 7.2's needs root for its namespaces), whose socket (root's, 0700)
+# kvmmu-virtd grants the domain's uid for the domain's life.
+mkdir -m 0755 "$TMP/share" "$TMP/fs"
+head -c 100000 /dev/urandom >"$TMP/share/from-host"
+"$vfsd" --socket-path="$TMP/fs/vfsd.sock" -o source="$TMP/share" \
+	-o sandbox=namespace -o log_level=warn 2>"$TMP/vfsd.err" &
+vfsd_pid=$!
+bg_pids="$bg_pids $vfsd_pid"
+for _ in $(seq 100); do [ -S "$TMP/fs/vfsd.sock" ] && break; sleep 0.05; done
+
 cat >"$TMP/lxd.xml" <<XML
 <domain type='kvm'><name>lxd</name>
 <memory unit='MiB'>512</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type>
 <kernel>$TMP/any/vmlinuz</kernel><initrd>$TMP/any/initrd</initrd>
-<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b</cmdline></os>
+<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b kvmmu.fs=hostshare</cmdline></os>
 <devices><serial type='stdio'><target port='0'/></serial>
 <disk type='file' device='disk'><driver name='qemu' type='raw'/>
 <source file='$TMP/img/root.raw'/><target dev='vda' bus='virtio'/></disk>
+<filesystem type='mount'><driver type='virtiofs'/>
+<source socket='$TMP/fs/vfsd.sock'/><target dir='hostshare'/></filesystem>
 </devices></domain>
 XML
 log=$TMP/state/log/lxd.log
@@ -98,13 +117,38 @@ check "start" vs start lxd
 check "the guest mounted its root rw from /dev/vda" \
 	wait_grep "$log" "kvmmu-guest: root rw" 300
 check "it wrote /hello" wait_grep "$log" "kvmmu-guest: wrote /hello" 120
+check "it copied a file in the share" \
+	wait_grep "$log" "kvmmu-guest: copied hostshare" 120
 check "its reboot ends the domain: shut off (shutdown)" \
 	domstate "shut off (shutdown)" 300
 check "the host reads the guest's bytes" \
 	test "$(debugfs -R 'cat /hello' "$TMP/img/root.raw" 2>/dev/null)" = hello-virsh-5e2b
-check "the image is root's 0600 again, no ACL left" \
-	eval '[ "$(stat -c "%u %a" "$TMP/img/root.raw")" = "0 600" ] &&
-	      ! /usr/bin/python3 -c "import os, sys
-os.getxattr(sys.argv[1], \"system.posix_acl_access\")" "$TMP/img/root.raw" 2>/dev/null'
+check "the host reads the guest's copy in the share" \
+	cmp -s "$TMP/share/from-host" "$TMP/share/from-guest"
+# no_acl FILE MODE: root's, that mode, and no ACL.
+no_acl() {
+	[ "$(stat -c "%u %a" "$1")" = "0 $2" ] &&
+		! /usr/bin/python3 -c "import os, sys
+os.getxattr(sys.argv[1], 'system.posix_acl_access')" "$1" 2>/dev/null
+}
+check "the image is root's 0600 again, no ACL left" no_acl "$TMP/img/root.raw" 600
+check "the socket is root's 0700 again, no ACL left" no_acl "$TMP/fs/vfsd.sock" 700
+# virtiofsd ends once its one client (the frontend) has gone: a zombie
+# of this shell's, then reaped.
+vfsd_gone() {
+	local i st
+	for i in $(seq 100); do
+		st=$(awk '{ print $3 }' "/proc/$vfsd_pid/stat" 2>/dev/null || :)
+		if [ -z "$st" ] || [ "$st" = Z ]; then
+			fe_wait "$vfsd_pid" || :
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+check "virtiofsd ended with the domain" vfsd_gone
+check "no virtiofsd left on the share" \
+	test "$(pgrep -f "$vfsd.*$TMP/share" | wc -l)" -eq 0
 check "undefine" vs undefine lxd
 report
