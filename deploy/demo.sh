@@ -4,7 +4,8 @@
 # (2 vCPUs touching guest RAM, with KVM's and the server's statistics),
 # and bootchurn (a firmware-then-OS boot that reprograms PCI BARs and the
 # VGA window) under KVM's default zap-all and under targeted zaps; then
-# Debian's Linux kernel boots on 2 vCPUs to a busybox init.
+# Debian's Linux kernel boots on 2 vCPUs from an ext4 disk (virtio-blk,
+# made at demo time) to a busybox init.
 # Started as root, the frontend runs as 'nobody', and the demo shows
 # which process holds what: /dev/kvm and the VM in the server, only the
 # RAM memfd and sockets in the frontend.
@@ -21,9 +22,16 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 only=""
+# --linux-only [DISK_DIR]: what deploy/vm/run runs; DISK_DIR holds the
+# Linux guest's initrd and root.raw, made by the host (in the VM's
+# emulated CPU making them takes half a minute).
+disk_from=""
 case "${1:-}" in
 "") ;;
---linux-only) only=linux ;;
+--linux-only)
+	only=linux
+	disk_from=${2:-}
+	;;
 *)
 	echo "usage: deploy/demo.sh" >&2
 	exit 2
@@ -64,9 +72,10 @@ stop_server() {
 	[ -n "$srvpid" ] && kill "$srvpid" 2>/dev/null && wait "$srvpid" || :
 	srvpid=""
 }
+vmdisk=""
 cleanup() {
 	stop_server
-	rm -rf "$dir"
+	rm -rf "$dir" ${vmdisk:+"$vmdisk"}
 }
 trap cleanup EXIT INT TERM
 
@@ -177,21 +186,78 @@ payloads() {
 	echo "   switch through libvirt is in deploy/domains/demo.sh; see docs/libvirt.md)"
 }
 
-# Debian's kernel on 2 vCPUs: needs a KVM that runs a stock kernel.
+# Debian's kernel on 2 vCPUs: needs a KVM that runs a stock kernel.  Its
+# root is an ext4 disk made now (tests/linux/disk/build.sh, mke2fs -d:
+# nothing mounted) holding the test guest's init (tests/linux/init);
+# an initramfs loads virtio_blk and ext4 and switches to it.
+# make_disk DIR: DIR/initrd and DIR/root.raw, the Linux guest's.
+make_disk() {
+	[ -r build/vm/backports/vmlinuz ] ||
+		deploy/vm/kernel.sh backports build/vm >/dev/null
+	for deb in build/vm/backports/linux-image-*.deb; do break; done
+	if ! [ -r "$deb" ]; then
+		echo "demo.sh: no kernel package in build/vm/backports (deploy/vm/kernel.sh)" >&2
+		exit 1
+	fi
+	if ! tests/linux/disk/build.sh "$top" "$deb" "$1" "$top/tests/linux/init" \
+		>"$dir/disk.log" 2>&1; then
+		cat "$dir/disk.log"
+		echo "demo.sh: building the root disk image failed (tests/linux/disk/build.sh)" >&2
+		exit 1
+	fi
+}
 linux_guest() {
 	echo
 	kernel=build/vm/backports/vmlinuz
 	[ -r "$kernel" ] || deploy/vm/kernel.sh backports build/vm >/dev/null
 	echo "== linux: Debian's kernel ($(cat build/vm/backports/version)) boots through"
 	echo "   kvmmu on 2 vCPUs, no firmware: the bzImage loaded by the boot protocol,"
-	echo "   an initramfs built now from busybox-static (tests/linux/), the console"
-	echo "   on COM1 with its interrupts through an irqfd; the kernel sizes the 8"
-	echo "   PCI BARs the frontend placed, init prints what it sees and reboots."
-	tests/linux/mkinitramfs.sh "$dir/initrd"
+	echo "   its root an ext4 disk image made now (mke2fs -d, busybox-static and"
+	echo "   the init of tests/linux/) on virtio-blk, served by qemu-storage-daemon"
+	echo "   over vhost-user; an initramfs loads virtio_blk and ext4 and mounts it."
+	echo "   The console on COM1 with its interrupts through an irqfd; the kernel"
+	echo "   sizes the 8 PCI BARs the frontend placed, init prints what it sees"
+	echo "   and reboots."
+	if [ -n "$disk_from" ]; then
+		mkdir "$dir/disk"
+		cp "$disk_from/initrd" "$disk_from/root.raw" "$dir/disk/" || {
+			echo "demo.sh: no root disk image in $disk_from" >&2
+			exit 1
+		}
+	else
+		make_disk "$dir/disk"
+	fi
+	# The frontend drops root before it starts qemu-storage-daemon, which
+	# opens the image as that user (the tests do the same).
+	chmod 0666 "$dir/disk/root.raw"
+	rc=0
 	"$top/build/bin/vmm-frontend" --socket "$sock" --timeout 600 \
-		--kernel "$kernel" --initrd "$dir/initrd" --memory 512 --vcpus 2 \
-		--zap-mode memslot --name linux \
-		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly kvmmu.touch=64"
+		--kernel "$kernel" --initrd "$dir/disk/initrd" --memory 512 --vcpus 2 \
+		--zap-mode memslot --name linux --disk "$dir/disk/root.raw" --json \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda kvmmu.touch=64" \
+		</dev/null >"$dir/linux.out" || rc=$?
+	grep -av '^{"vm"' "$dir/linux.out" || :
+	if [ "$rc" -ne 0 ]; then
+		echo "demo.sh: the Linux guest's frontend exited with status $rc" >&2
+		exit 1
+	fi
+	root=$(sed -n 's/.*kvmmu-guest: root //p' "$dir/linux.out" | tr -d '\r')
+	case $root in
+	"/dev/vda ext4 "*) ;;
+	*)
+		echo "demo.sh: the guest's root is '${root:-not said}', not /dev/vda's ext4" >&2
+		exit 1
+		;;
+	esac
+	json=$(grep -a '^{"vm"' "$dir/linux.out") || {
+		echo "demo.sh: the frontend printed no --json summary" >&2
+		exit 1
+	}
+	num() { echo "$json" | sed -n 's/.*"'"$1"'": \([0-9]*\).*/\1/p'; }
+	echo "-- the root is the disk: the guest's / in /proc/mounts is '$root'"
+	echo "-- vmm-frontend (--json): $(num virtio_exits) exits reached it at the disk" \
+		"($(num virtio_kick_exits) of them kicks), of $(num io_exits) port I/O" \
+		"and $(num mmio_exits) MMIO exits forwarded in all"
 }
 
 # (if, not ||: set -e holds inside the function only outside an || list)
@@ -203,7 +269,11 @@ if [ -n "$linux_in_vm" ]; then
 	echo
 	echo "== linux: this host's KVM runs only kvmmu's payloads: the Linux guest"
 	echo "   boots through kvmmu inside a VM (deploy/vm/run) instead"
-	./deploy/vm/run --timeout 1200 -- ./deploy/demo.sh --linux-only
+	# Made here, in the tree the VM shares; removed on exit.
+	vmdisk=build/demo-disk
+	rm -rf "$vmdisk"
+	make_disk "$vmdisk"
+	./deploy/vm/run --timeout 1200 -- ./deploy/demo.sh --linux-only "$vmdisk"
 else
 	linux_guest
 fi

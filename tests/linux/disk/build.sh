@@ -1,14 +1,15 @@
 #!/bin/sh
-# build.sh SRC_DIR KERNEL_DEB DIR: the disk tests' guest, made in DIR:
+# build.sh SRC_DIR KERNEL_DEB DIR [INIT]: the disk tests' guest, made in DIR:
 #   DIR/initrd    busybox, the modules Debian builds as modules
 #                 (virtio_blk, ext4 and what ext4 needs, from KERNEL_DEB)
 #                 and initramfs-init, which mounts root= and switches to it
 #   DIR/root.raw  64 MiB of ext4 made with mke2fs -d (nothing mounted):
-#                 busybox and disk-init as /sbin/init; busybox init's
+#                 busybox and disk-init (or INIT: the demo gives
+#                 tests/linux/init) as /sbin/init; busybox init's
 #                 /etc/inittab and its actions (kept) for the shutdown test
 # Says what failed and exits 1.
 set -eu
-src=$1 deb=$2 dir=$3
+src=$1 deb=$2 dir=$3 init=${4:-$1/tests/linux/disk/disk-init}
 fail() { echo "FAIL: $*"; exit 1; }
 mods="crc16 crc32c_generic mbcache jbd2 ext4 virtio_blk"
 mkdir -p "$dir/pkg" "$dir/ird/bin" "$dir/ird/lib/modules"
@@ -38,7 +39,7 @@ rm -rf "$dir/ird"
 mkdir -p "$dir/root/bin" "$dir/root/sbin" "$dir/root/etc" "$dir/root/dev" \
 	"$dir/root/proc" "$dir/root/sys"
 applets "$dir/root/bin"
-cp "$src/tests/linux/disk/disk-init" "$dir/root/sbin/init"
+cp "$init" "$dir/root/sbin/init"
 cp "$src/tests/linux/disk/kept" "$dir/root/sbin/kept"
 cp "$src/tests/linux/disk/inittab" "$dir/root/etc/inittab"
 chmod 755 "$dir/root/sbin/init" "$dir/root/sbin/kept"
