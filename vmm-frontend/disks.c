@@ -215,23 +215,28 @@ static void status_text(const siginfo_t *si, char *buf, size_t len)
 			 strsignal(si->si_status));
 }
 
-/* Reaps d's back end if it ended (wait_ms: how long to wait). */
-static bool qsd_reap(struct disk *d, int wait_ms, char *how, size_t len)
+bool backend_reap(int *pidfd, pid_t *pid, int wait_ms, char *how, size_t len)
 {
 	siginfo_t si = {0};
-	struct pollfd p = {d->d_pidfd, POLLIN, 0};
+	struct pollfd p = {*pidfd, POLLIN, 0};
 
-	if (d->d_pidfd < 0)
+	if (*pidfd < 0)
 		return true;
 	if (poll(&p, 1, wait_ms) != 1 ||
-	    waitid(P_PIDFD, (id_t)d->d_pidfd, &si, WEXITED | WNOHANG) < 0 ||
+	    waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED | WNOHANG) < 0 ||
 	    si.si_pid == 0)
 		return false;
 	status_text(&si, how, len);
-	close(d->d_pidfd);
-	d->d_pidfd = -1;
-	d->d_pid = 0;
+	close(*pidfd);
+	*pidfd = -1;
+	*pid = 0;
 	return true;
+}
+
+/* Reaps d's back end if it ended (wait_ms: how long to wait). */
+static bool qsd_reap(struct disk *d, int wait_ms, char *how, size_t len)
+{
+	return backend_reap(&d->d_pidfd, &d->d_pid, wait_ms, how, len);
 }
 
 /* The private directory, owned by the user the back end runs as. */

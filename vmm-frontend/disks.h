@@ -88,4 +88,11 @@ void disks_stop(struct disks *ds);
 int vu_guest_ram(struct machine *m, const struct boot *b,
 		 struct vhost_user_region *reg);
 
+/*
+ * Reaps a back end we started (disks and shares) through its pidfd, if
+ * it ended within wait_ms: true (also when none runs), with *pidfd -1,
+ * *pid 0 and how it ended in how; false while it runs.
+ */
+bool backend_reap(int *pidfd, pid_t *pid, int wait_ms, char *how, size_t len);
+
 #endif

@@ -200,33 +200,10 @@ static void vfsd_exec(const struct share *s, int lfd, int log, pid_t parent)
 	_exit(127);
 }
 
-/* How a back end ended, for people. */
-static void status_text(const siginfo_t *si, char *buf, size_t len)
-{
-	if (si->si_code == CLD_EXITED)
-		snprintf(buf, len, "exited with status %d", si->si_status);
-	else
-		snprintf(buf, len, "killed by signal %d (%s)", si->si_status,
-			 strsignal(si->si_status));
-}
-
 /* Reaps s's virtiofsd if it ended (wait_ms: how long to wait). */
 static bool vfsd_reap(struct share *s, int wait_ms, char *how, size_t len)
 {
-	siginfo_t si = {0};
-	struct pollfd p = {s->s_pidfd, POLLIN, 0};
-
-	if (s->s_pidfd < 0)
-		return true;
-	if (poll(&p, 1, wait_ms) != 1 ||
-	    waitid(P_PIDFD, (id_t)s->s_pidfd, &si, WEXITED | WNOHANG) < 0 ||
-	    si.si_pid == 0)
-		return false;
-	status_text(&si, how, len);
-	close(s->s_pidfd);
-	s->s_pidfd = -1;
-	s->s_pid = 0;
-	return true;
+	return backend_reap(&s->s_pidfd, &s->s_pid, wait_ms, how, len);
 }
 
 /*
