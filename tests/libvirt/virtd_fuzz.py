@@ -180,6 +180,19 @@ def xdom(name, uuid, did):
     return xstr(name) + uuid + u32(did)
 
 
+def open_flags(args):
+    """The flags of CONNECT_OPEN's arguments as sent (remote_string_opt
+    name, u32 flags), or 1 where they do not decode (the daemon refuses
+    those: read-only is then the safe assumption)."""
+    try:
+        r = Rd(args)
+        r.ostring()
+        f = r.u32()
+        return f if r.o == len(args) else 1
+    except Malformed:
+        return 1
+
+
 class Rd:
     def __init__(self, b):
         self.b, self.o = b, 0
@@ -1473,8 +1486,10 @@ class Fuzzer:
         call = self.send_call(c, proc, args, desc=desc, flags=flags,
                               asked=asked, **hdr)
         if name == "CONNECT_OPEN" and not hdr and call.ret != "error":
-            # Opened from now on (if the daemon agrees); RO sticks.
-            def opened(cl, v, e, c=c, f=flags or 0):
+            # Opened from now on (if the daemon agrees); RO sticks.  The
+            # flags are those of the bytes sent, which a corruption may
+            # have changed (a bit flipped in them opens read-write).
+            def opened(cl, v, e, c=c, f=open_flags(args)):
                 if not e:
                     c.opened = True
                     c.ro = c.ro or bool(f & 1)
