@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "wire.h"
 
 static int client_fail(struct client *cl, int code, const char *msg)
@@ -64,15 +65,34 @@ void client_free_reply(Kvmmu__Reply *rep)
 		kvmmu__reply__free_unpacked(rep, NULL);
 }
 
+/*
+ * How long a reply may take.  The server answers each request from its
+ * event loop, the slowest (CreateVm allocating a large RAM at once,
+ * DestroyVm of one) in seconds; a server that says nothing for this long
+ * is stuck, and its frontend says so and ends rather than wait forever.
+ */
+#define CLIENT_REPLY_MS 120000 /* the message below says it */
+
 static int client_recv(struct client *cl, uint8_t *buf, int *fds, size_t *nfds)
 {
 	struct pollfd pfd = {.fd = cl->cl_fd, .events = POLLIN};
+	uint64_t until = mono_ns() + CLIENT_REPLY_MS * 1000000ull;
 	ssize_t n;
+	int r;
 
 	for (;;) {
-		if (wire_poll(&pfd, 1, -1, cl->cl_spin_us) < 0 &&
-		    errno != EINTR)
+		uint64_t now = mono_ns();
+
+		if (now >= until)
+			return client_fail(cl, ETIMEDOUT,
+					   "mmu-server did not answer within "
+					   "120 s");
+		r = wire_poll(&pfd, 1, (int)((until - now) / 1000000 + 1),
+			      cl->cl_spin_us);
+		if (r < 0 && errno != EINTR)
 			return client_fail(cl, errno, "poll failed");
+		if (r <= 0)
+			continue; /* the clock says whether that was all */
 		n = wire_recv(cl->cl_fd, buf, fds, nfds);
 		if (n == -EAGAIN || n == -EINTR)
 			continue;
