@@ -47,6 +47,7 @@ check() { # what, condition...
 	else
 		fails=$((fails + 1))
 		echo "FAIL: $what"
+		return 1
 	fi
 }
 has() { grep -qF -- "$2" "$1"; }
@@ -59,7 +60,7 @@ boot() {
 		--initrd "$dir/initrd" --memory 512 --vcpus "$vcpus" \
 		--zap-mode "$zap" --pci-commit "$commit" --name "$name" \
 		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly $extra" \
-		--timeout 400 --json </dev/null >"$dir/$name.out" \
+		--timeout 240 --json </dev/null >"$dir/$name.out" \
 		2>"$dir/$name.err"
 	code=$?
 	grep -a 'kvmmu-guest:\|"vm"' "$dir/$name.out" | cut -c1-200
@@ -87,7 +88,7 @@ XML
 	echo "== $name: $vcpus vCPU(s), zap $zap, commit $commit, domain XML"
 	"$bin/vmm-frontend" --socket "$dir/mmu.sock" \
 		--domain-xml "$dir/$name.xml" --pci-commit "$commit" \
-		--timeout 400 --json </dev/null >"$dir/$name.out" \
+		--timeout 240 --json </dev/null >"$dir/$name.out" \
 		2>"$dir/$name.err"
 	code=$?
 	grep -a 'kvmmu-guest:\|"vm"\|Linux kernel' "$dir/$name.out" |
@@ -98,7 +99,8 @@ XML
 # What a clean boot shows: init ran, its vCPUs, the frontend's BARs.
 booted() { # name vcpus
 	local o=$dir/$1.out
-	check "$1: exit 0 (guest rebooted)" test "$code" -eq 0
+	check "$1: exit 0 (guest rebooted)" test "$code" -eq 0 ||
+		{ echo "-- $1: the console's last lines:"; tail -n 25 "$o"; }
 	check "$1: the init banner" has "$o" "kvmmu-guest: banner linux 6.12"
 	check "$1: nproc $2" has "$o" "kvmmu-guest: nproc $2"
 	for i in 1 2 3 4 5 6 7 8; do
