@@ -10,23 +10,25 @@
 #      kernels this host does not have: Linux 6.12 with the shadow MMU (the
 #      zap, transaction and boot-churn tests) and Linux 6.1 (no
 #      KVM_X86_QUIRK_SLOT_ZAP_ALL: zap mode memslot refused).
-#   payloads only (exit 3, e.g. kvm_pvm): kvmmu's own payload tests run
-#      here too, with the ASan+UBSan build (real, unemulated KVM); everything
-#      else runs in VMs as on a host without KVM, the tests that boot a stock
-#      Linux kernel (label linux-guest) of the ASan+UBSan build included.
-#   no KVM (exit 1): the tests run inside throwaway VMs with a real KVM, as
-#      a matrix:
-#   1. Linux 6.12 (bookworm-backports), TDP MMU: every test but the
-#      kvm.linux* ones;
+#   payloads only (exit 3, e.g. kvm_pvm) or no KVM (exit 1): the tests that
+#      need no KVM (unit, style, deploy: $nokvm) run here, in both builds;
+#      with payloads only, kvmmu's payload tests run here too, in the
+#      ASan+UBSan build (real, unemulated KVM).  Every other test runs
+#      inside throwaway VMs with a real KVM, two at a time (one per CPU):
+#   1. Linux 6.12 (bookworm-backports), TDP MMU, the normal build: every
+#      KVM test but the kvm.linux* ones;
 #   2. Linux 6.12, shadow MMU: the zap, transaction and boot-churn tests;
 #   3. Linux 6.1 (bookworm): zap mode memslot refused, mode=all still runs;
-#   4. Linux 6.12, TDP MMU, the ASan+UBSan build: every test but the
+#   4. Linux 6.12, TDP MMU, the ASan+UBSan build: the kvm.linux* tests
+#      and, where this host runs no payloads, every KVM test but the
 #      linux-guest ones through libvirt.
-# Lanes 1-3 and lane 4 run at the same time, in two VMs.  Where Linux
-# boots under an emulated CPU (every lane but a full KVM's), each test
-# that boots it runs once: those of kvmmu's own programs (kvm.linux*) in
-# the ASan+UBSan build, where memory errors show, those through libvirt
-# (kvmmu-virtd, label linux-guest) in the normal one.
+# Lanes 1-3 run in one VM, lane 4 in the other, at the same time; with
+# no KVM here lane 4 is the longer, so the VM of lanes 1-3 then also
+# runs part of lane 4's kvm.linux* tests ($linux_late), after them.
+# Where Linux boots under an emulated CPU (every lane but a full KVM's),
+# each test that boots it runs once: those of kvmmu's own programs
+# (kvm.linux*) in the ASan+UBSan build, where memory errors show, those
+# through libvirt (kvmmu-virtd, label linux-guest) in the normal one.
 # KVMMU_HOST_KVM=none or =payloads makes the script treat this host as that
 # kind (to test the other paths on one machine; the suite never needs it).
 # Every step runs even when an earlier one failed; the last line says
@@ -76,8 +78,14 @@ ct() {
 	ctest --output-on-failure --no-tests=error --test-dir "$@"
 }
 vm=./deploy/vm/run
-# The Linux-guest tests the ASan+UBSan build runs in place of lane 1.
+# The Linux-guest tests the ASan+UBSan build runs in place of lane 1,
+# and those of them lanes 1-3's VM runs after them where this host has
+# no KVM at all.
 linux_asan='^kvm\.linux'
+linux_late='^kvm\.linux_(disk|shutdown|backend_kill)$'
+# The tests that need no KVM: on a host without a full KVM they run here,
+# not emulated in a VM.
+nokvm='^(unit|style|deploy)\.'
 
 step "fuzzers" ct build-fuzz -R '^fuzz\.'
 kvm=$(build/bin/mmu-server --check-kvm) && kind=0 || kind=$?
@@ -117,19 +125,26 @@ case "$kind" in
 	else
 		echo "test.sh: $kvm on this host: running the tests inside VMs (deploy/vm/run)"
 	fi
-	# Two VMs at once, one per CPU, never two CTest runs in one build
-	# tree: lanes 1-3 (build/) in the background into a log, shown when
-	# they are done; the ASan+UBSan build (build-asan/) here.
+	# Two VMs at once, one per CPU: lanes 1-3 (build/) in the background
+	# into a log, shown when they are done; lane 4 (build-asan/) here.
+	# Where both run tests of build-asan/, they run disjoint sets.
 	(
-		step "Linux 6.12, TDP MMU: every test but kvm.linux*" \
+		step "Linux 6.12, TDP MMU: every KVM test but kvm.linux*" \
 			$vm --timeout 1500 -- ctest --output-on-failure \
-			--no-tests=error --test-dir build -E "$linux_asan"
+			--no-tests=error --test-dir build -E "$linux_asan|$nokvm"
 		matrix
+		if [ "$kind" = 1 ]; then
+			step "Linux 6.12, TDP MMU: ASan+UBSan build, $linux_late" \
+				$vm --timeout 1200 -- ctest --output-on-failure \
+				--no-tests=error --test-dir build-asan -R "$linux_late"
+		fi
 	) >"$logs/lanes-1-3.log" 2>&1 &
 	lanes=$!
 	# Interrupted: stop the background lane's runner (which stops its VM).
 	trap 'pkill -TERM -P "$lanes" 2>/dev/null; exit 130' INT TERM
 	echo "test.sh: lanes 1-3 (build/) run in the background into $logs/lanes-1-3.log"
+	step "normal build, this host: the tests that need no KVM" \
+		ct build -R "$nokvm"
 	if [ "$kind" = 3 ]; then
 		step "ASan+UBSan build, this host's KVM: all but linux-guest" \
 			ct build-asan -LE linux-guest
@@ -137,11 +152,14 @@ case "$kind" in
 			$vm --timeout 1500 -- ctest --output-on-failure \
 			--no-tests=error --test-dir build-asan -R "$linux_asan"
 	else
-		step "Linux 6.12, TDP MMU: ASan+UBSan build, all but the libvirt linux-guest tests" \
+		step "ASan+UBSan build, this host: the tests that need no KVM" \
+			ct build-asan -R "$nokvm"
+		step "Linux 6.12, TDP MMU: ASan+UBSan build, every KVM test but those of libvirt's linux-guest and $linux_late" \
 			$vm --timeout 1500 -- sh -c "ctest --output-on-failure \
-			--no-tests=error --test-dir build-asan -LE linux-guest; \
-			a=\$?; ctest --output-on-failure --no-tests=error \
-			--test-dir build-asan -R '$linux_asan'; exit \$((a | \$?))"
+			--no-tests=error --test-dir build-asan -LE linux-guest \
+			-E '$nokvm'; a=\$?; ctest --output-on-failure \
+			--no-tests=error --test-dir build-asan -R '$linux_asan' \
+			-E '$linux_late'; exit \$((a | \$?))"
 	fi
 	wait "$lanes" || :
 	echo "== test.sh: lanes 1-3, from $logs/lanes-1-3.log"
