@@ -11,20 +11,24 @@
 #      zap, transaction and boot-churn tests) and Linux 6.1 (no
 #      KVM_X86_QUIRK_SLOT_ZAP_ALL: zap mode memslot refused).
 #   payloads only (exit 3, e.g. kvm_pvm) or no KVM (exit 1): the tests that
-#      need no KVM (unit, style, deploy: $nokvm) run here, in both builds;
-#      with payloads only, kvmmu's payload tests run here too, in the
-#      ASan+UBSan build (real, unemulated KVM).  Every other test runs
-#      inside throwaway VMs with a real KVM, two at a time (one per CPU):
+#      need no KVM (unit, style, deploy: $nokvm) run here, in both builds.
+#      Every other test runs inside throwaway VMs with a real KVM, two at
+#      a time (one per CPU), all under an emulated CPU:
 #   1. Linux 6.12 (bookworm-backports), TDP MMU, the normal build: every
 #      KVM test but the kvm.linux* ones;
 #   2. Linux 6.12, shadow MMU: the zap, transaction and boot-churn tests;
 #   3. Linux 6.1 (bookworm): zap mode memslot refused, mode=all still runs;
-#   4. Linux 6.12, TDP MMU, the ASan+UBSan build: the kvm.linux* tests
-#      and, where this host runs no payloads, every KVM test but the
-#      linux-guest ones through libvirt.
-# Lanes 1-3 run in one VM, lane 4 in the other, at the same time; with
-# no KVM here lane 4 is the longer, so the VM of lanes 1-3 then also
-# runs part of lane 4's kvm.linux* tests ($linux_late), after them.
+#   4. Linux 6.12, TDP MMU, the ASan+UBSan build: the kvm.linux* tests.
+#      Lanes 1-3 run in one VM, lane 4 in the other.
+#   With payloads only, kvmmu's payload tests also run here, in the
+#      ASan+UBSan build (real, unemulated KVM).
+#   With no KVM, every test would run twice emulated, about 45 minutes on
+#      two CPUs: each KVM test runs once instead, in the ASan+UBSan build
+#      (lane 4), but for those where the normal build shows more: the
+#      linux-guest ones through libvirt and integration.cluster (a scale
+#      test), which lane 1 runs; lanes 2 and 3 as above.  Lane 1's VM then
+#      runs part of lane 4's kvm.linux* tests ($linux_late), after lane 3,
+#      on disjoint sets of the one build-asan/ tree.
 # Where Linux boots under an emulated CPU (every lane but a full KVM's),
 # each test that boots it runs once: those of kvmmu's own programs
 # (kvm.linux*) in the ASan+UBSan build, where memory errors show, those
@@ -82,7 +86,10 @@ vm=./deploy/vm/run
 # and those of them lanes 1-3's VM runs after them where this host has
 # no KVM at all.
 linux_asan='^kvm\.linux'
-linux_late='^kvm\.linux_(disk|shutdown|backend_kill)$'
+linux_late='^kvm\.linux_(disk|shutdown|backend_kill|fs)$'
+# With no KVM: what lane 1 runs of the normal build, besides the
+# linux-guest tests through libvirt.
+normal_once='^integration\.cluster$'
 # The tests that need no KVM: on a host without a full KVM they run here,
 # not emulated in a VM.
 nokvm='^(unit|style|deploy)\.'
@@ -129,9 +136,20 @@ case "$kind" in
 	# into a log, shown when they are done; lane 4 (build-asan/) here.
 	# Where both run tests of build-asan/, they run disjoint sets.
 	(
-		step "Linux 6.12, TDP MMU: every KVM test but kvm.linux*" \
-			$vm --timeout 1500 -- ctest --output-on-failure \
-			--no-tests=error --test-dir build -E "$linux_asan|$nokvm"
+		if [ "$kind" = 3 ]; then
+			step "Linux 6.12, TDP MMU: every KVM test but kvm.linux*" \
+				$vm --timeout 1500 -- ctest --output-on-failure \
+				--no-tests=error --test-dir build \
+				-E "$linux_asan|$nokvm"
+		else
+			step "Linux 6.12, TDP MMU: the linux-guest tests through libvirt, $normal_once" \
+				$vm --timeout 1200 -- sh -c "ctest \
+				--output-on-failure --no-tests=error \
+				--test-dir build -L linux-guest -E '$linux_asan'; \
+				a=\$?; ctest --output-on-failure --no-tests=error \
+				--test-dir build -R '$normal_once'; \
+				exit \$((a | \$?))"
+		fi
 		matrix
 		if [ "$kind" = 1 ]; then
 			step "Linux 6.12, TDP MMU: ASan+UBSan build, $linux_late" \
@@ -154,10 +172,10 @@ case "$kind" in
 	else
 		step "ASan+UBSan build, this host: the tests that need no KVM" \
 			ct build-asan -R "$nokvm"
-		step "Linux 6.12, TDP MMU: ASan+UBSan build, every KVM test but those of libvirt's linux-guest and $linux_late" \
+		step "Linux 6.12, TDP MMU: ASan+UBSan build, every KVM test but the linux-guest ones through libvirt, $normal_once and $linux_late" \
 			$vm --timeout 1500 -- sh -c "ctest --output-on-failure \
 			--no-tests=error --test-dir build-asan -LE linux-guest \
-			-E '$nokvm'; a=\$?; ctest --output-on-failure \
+			-E '$nokvm|$normal_once'; a=\$?; ctest --output-on-failure \
 			--no-tests=error --test-dir build-asan -R '$linux_asan' \
 			-E '$linux_late'; exit \$((a | \$?))"
 	fi
