@@ -22,8 +22,9 @@
 #      Lanes 1-3 run in one VM, lane 4 in the other.
 #   With payloads only, kvmmu's payload tests also run here, in the
 #      ASan+UBSan build (real, unemulated KVM).
-#   With no KVM, every test would run twice emulated, about 45 minutes on
-#      two CPUs: each KVM test runs once instead, in the ASan+UBSan build
+#   With no KVM, every test twice would be about 45 minutes of emulated
+#      time, 23 on two CPUs after the builds: each KVM test runs once
+#      instead, in the ASan+UBSan build
 #      (lane 4), but for those where the normal build shows more: the
 #      linux-guest ones through libvirt and integration.cluster (a scale
 #      test), which lane 1 runs; lanes 2 and 3 as above.  Lane 1's VM then
