@@ -71,7 +71,8 @@ chmod 666 "$dir"/*.raw
 srv=$!
 for _ in $(seq 200); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
 fds() { ls "/proc/$srv/fd" | wc -l; }
-vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | grep -c ' running\| paused' || :; }
+# The VMs that run: mmuctl list's rows up to its first empty line.
+vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | sed '/^$/q' | grep -c ' running\| paused' || :; }
 qsds() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$dir/" || :; }
 base=$(fds)
 
