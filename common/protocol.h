@@ -12,6 +12,7 @@
 /* Most fds one packet may carry: a RAM memfd plus one channel per vCPU. */
 #define WIRE_MAX_FDS 65
 
-#define KVMMU_NAME_MAX 64 /* VM and region names */
+#define KVMMU_NAME_MAX	 64  /* VM and region names */
+#define KVMMU_REASON_MAX 256 /* DestroyVm.reason, bytes */
 
 #endif

@@ -350,7 +350,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			 vm->vm_id, vm->vm_name,
 			 vm->vm_owner ? (unsigned)vm->vm_owner->o_uid : 0u,
 			 (int)vm->vm_client_pid);
-		rpc_vm_destroy(vm->vm_client, vm);
+		rpc_vm_destroy(vm->vm_client, vm, VM_END_STOP, NULL);
 	}
 	stop_tick = event_new(s->s_base, -1, EV_PERSIST, on_stop_tick, s);
 	if (stop_tick == NULL || event_add(stop_tick, &tick) < 0)

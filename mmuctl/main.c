@@ -41,7 +41,8 @@ static void usage(FILE *out, int code)
 		"              COMMAND [ARGS]\n"
 		"       mmuctl --help\n"
 		"Commands:\n"
-		"  list                        VMs on the host\n"
+		"  list                        VMs on the host, then those "
+		"that ended and why\n"
 		"  show VM                     one VM and its memory map\n"
 		"  stats VM                    KVM and server statistics\n"
 		"  zap-control VM MODE         MODE: all | memslot | keep\n"
@@ -129,13 +130,53 @@ static void print_summary(const Kvmmu__Admin__V1__VmSummary *s)
 	       s->owner_pid, s->uuid ? s->uuid : "");
 }
 
+/* A VM that ended: its id, name, state (ended, destroyed) and why. */
+static void print_gone(const Kvmmu__Admin__V1__VmSummary *s)
+{
+	printf("%-4u %-16s %-9s %s\n", s->id, s->name ? s->name : "",
+	       s->state ? s->state : "", s->end_reason ? s->end_reason : "");
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const Kvmmu__Admin__V1__VmSummary *x = *(void *const *)a;
+	const Kvmmu__Admin__V1__VmSummary *y = *(void *const *)b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The VMs that run, as before (scripts read the rows up to the first
+ * empty line); then, after an empty line, those the server remembers
+ * ending (ListVmsReply.ended and destroyed, the last 64 of each) by id,
+ * the order they were created in.
+ */
 static void print_list(const ProtobufCMessage *r)
 {
 	const Kvmmu__Admin__V1__ListVmsReply *m = (const void *)r;
+	size_t n = m->n_ended + m->n_destroyed;
+	Kvmmu__Admin__V1__VmSummary **gone;
 
 	print_summary_header();
 	for (size_t i = 0; i < m->n_vms; i++)
 		print_summary(m->vms[i]);
+	if (n == 0)
+		return;
+	gone = calloc(n, sizeof(*gone));
+	if (gone == NULL) {
+		fprintf(stderr, "mmuctl: out of memory\n");
+		return;
+	}
+	for (size_t i = 0; i < m->n_ended; i++)
+		gone[i] = m->ended[i];
+	for (size_t i = 0; i < m->n_destroyed; i++)
+		gone[m->n_ended + i] = m->destroyed[i];
+	qsort(gone, n, sizeof(*gone), by_id);
+	printf("\nrecently ended:\n%-4s %-16s %-9s %s\n", "ID", "NAME", "STATE",
+	       "END_REASON");
+	for (size_t i = 0; i < n; i++)
+		print_gone(gone[i]);
+	free(gone);
 }
 
 static void print_zap_control(const char *what,

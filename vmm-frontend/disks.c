@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "disks.h"
+#include "text.h"
 
 #define QSD	 "/usr/bin/qemu-storage-daemon"
 #define START_MS 10000 /* how long a back end may take to listen */
@@ -231,6 +232,24 @@ bool backend_reap(int *pidfd, pid_t *pid, int wait_ms, char *how, size_t len)
 	*pidfd = -1;
 	*pid = 0;
 	return true;
+}
+
+void backend_why(char *why, size_t len, const char *before, const char *path,
+		 const char *after)
+{
+	char buf[PATH_MAX + 512];
+	size_t fixed = strlen(before) + strlen(after) + 3, plen = strlen(path);
+	const char *dots = "", *tail = path;
+
+	/* Cleaning never lengthens: what fits raw fits clean. */
+	if (fixed - 3 + plen >= len && fixed < len) {
+		tail = path + plen - (len - 1 - fixed);
+		while (((unsigned char)*tail & 0xc0) == 0x80) /* whole */
+			tail++;
+		dots = "...";
+	}
+	snprintf(buf, sizeof(buf), "%s%s%s%s", before, dots, tail, after);
+	text_clean(why, len, buf);
 }
 
 /* Reaps d's back end if it ended (wait_ms: how long to wait). */
@@ -496,33 +515,39 @@ unsigned disks_pollfds(const struct disks *ds, struct pollfd *pfd)
 	return ds->n;
 }
 
-int disks_check(struct disks *ds, const struct pollfd *pfd)
+int disks_check(struct disks *ds, const struct pollfd *pfd, char *why,
+		size_t len)
 {
 	for (unsigned i = 0; i < ds->n; i++) {
 		struct disk *d = &ds->d[i];
-		char how[96] = "";
+		const struct disk_spec *s = d->d_spec;
+		char how[96] = "", before[128], after[128];
 
 		if (!pfd[i].revents)
 			continue;
 		/* No request of ours is pending: only an end is readable. */
 		ds->gone = true;
 		if (d->d_pid == 0) {
-			fprintf(stderr,
-				"vmm-frontend: %s: its back end "
-				"(vhost-user-blk "
-				"at %s) closed the connection: ending the VM\n",
-				d->d_spec->ds_target, d->d_spec->ds_path);
-			return -EPIPE;
-		}
-		pid_t pid = d->d_pid;
+			snprintf(before, sizeof(before),
+				 "%s: its back end (vhost-user-blk at ",
+				 s->ds_target);
+			snprintf(after, sizeof(after),
+				 ") closed the connection");
+		} else {
+			pid_t pid = d->d_pid;
 
-		if (!qsd_reap(d, 1000, how, sizeof(how)))
-			snprintf(how, sizeof(how), "closed the connection");
-		fprintf(stderr,
-			"vmm-frontend: %s: its back end (qemu-storage-daemon "
-			"pid %d, image %s) %s: ending the VM\n",
-			d->d_spec->ds_target, (int)pid, d->d_spec->ds_path,
-			how);
+			if (!qsd_reap(d, 1000, how, sizeof(how)))
+				snprintf(how, sizeof(how),
+					 "closed the connection");
+			snprintf(before, sizeof(before),
+				 "%s: its back end (qemu-storage-daemon pid "
+				 "%d, image ",
+				 s->ds_target, (int)pid);
+			snprintf(after, sizeof(after), ") %s", how);
+		}
+		fprintf(stderr, "vmm-frontend: %s%s%s: ending the VM\n", before,
+			s->ds_path, after);
+		backend_why(why, len, before, s->ds_path, after);
 		return -EPIPE;
 	}
 	return 0;

@@ -72,8 +72,12 @@ int disks_start(struct disks *ds, const struct disk_specs *s, const char *user);
 int disks_attach(struct disks *ds, struct machine *m, const struct boot *b);
 /* Fills pfd[0..n) with the back ends' sockets; returns n. */
 unsigned disks_pollfds(const struct disks *ds, struct pollfd *pfd);
-/* After poll: -EPIPE (said on stderr) when a back end went away. */
-int disks_check(struct disks *ds, const struct pollfd *pfd);
+/*
+ * After poll: -EPIPE when a back end went away, said on stderr and, in
+ * the same words, in why (len bytes) for DestroyVm.reason.
+ */
+int disks_check(struct disks *ds, const struct pollfd *pfd, char *why,
+		size_t len);
 /* Exits at the disks' functions, and of them notify writes. */
 void disks_exits(const struct disks *ds, unsigned long long *exits,
 		 unsigned long long *kicks);
@@ -94,5 +98,14 @@ int vu_guest_ram(struct machine *m, const struct boot *b,
  * *pid 0 and how it ended in how; false while it runs.
  */
 bool backend_reap(int *pidfd, pid_t *pid, int wait_ms, char *how, size_t len);
+
+/*
+ * A back end's end as DestroyVm.reason takes it (disks and shares): the
+ * words before, path and after, as printable UTF-8 (text.h) in why (len
+ * bytes); a path too long to leave room for the words after it keeps
+ * its end, after "...".
+ */
+void backend_why(char *why, size_t len, const char *before, const char *path,
+		 const char *after);
 
 #endif

@@ -14,6 +14,7 @@
 #include "disks.h"
 #include "machine.h"
 #include "pcdev.h"
+#include "protocol.h"
 #include "shares.h"
 #include "boot.h"
 
@@ -93,6 +94,8 @@ struct frontend {
 	struct disks f_disks; /* virtio-blk and their back ends */
 	/* virtio-fs and their back ends */
 	struct shares f_shares;
+	/* Why the VM ends (frontend_why): DestroyVm.reason. */
+	char f_why[KVMMU_REASON_MAX + 1];
 };
 
 /*
@@ -105,6 +108,15 @@ extern volatile sig_atomic_t frontend_signals;
 
 /* Prints what failed and the client's last error; returns -1. */
 int fail(struct frontend *f, const char *what);
+
+/*
+ * run.c: notes why the VM ends, in the words said on stderr, for
+ * DestroyVm.reason (the server logs it, mmuctl list shows it).  The
+ * first one noted is kept, as printable UTF-8 cut to KVMMU_REASON_MAX
+ * bytes (text.h): a path or a guest's panic message may be in it.
+ */
+void frontend_why(struct frontend *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * run.c: serves every vCPU's exits until all are finished, the guest

@@ -725,6 +725,22 @@ static int frontend_exit_code(const struct frontend *f)
 	return status > EXIT_GUEST_MAX ? EXIT_GUEST_MAX : (int)status;
 }
 
+/*
+ * Why the VM ends, for DestroyVm.reason, when the guest ended the run
+ * (run.c noted any other cause first, and it is the one kept): in the
+ * words said on stdout or stderr.
+ */
+static void frontend_guest_why(struct frontend *f, int code)
+{
+	if (f->f_linux && f->f_pc.pc_panicked)
+		frontend_why(f, "the guest kernel panicked%s%s",
+			     f->f_pc.pc_panic[0] ? ": " : "", f->f_pc.pc_panic);
+	else if (f->f_linux)
+		frontend_why(f, "the %s", linux_end(f));
+	else
+		frontend_why(f, "the guest finished with status %d", code);
+}
+
 static void frontend_free(struct frontend *f)
 {
 	if (f->f_pc.pc_com1_irq >= 0)
@@ -856,10 +872,14 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 		code = EXIT_STOPPED;
 	else if (r == 0)
 		code = frontend_exit_code(f);
+	if (r == 0)
+		frontend_guest_why(f, code);
+	/* Whatever ended it, the server hears why (mmuctl list). */
+	frontend_why(f, "the frontend ended the run (exit status %d)", code);
 	if (r != -EPIPE)
 		frontend_summary(f, mono_ns() / 1e9 - t0, code);
-	if (r != -EPIPE && client_vm_op(&f->f_cl, f->f_boot.b_vm,
-					KVMMU__REQUEST__BODY_DESTROY_VM) < 0)
+	if (r != -EPIPE &&
+	    client_destroy_vm(&f->f_cl, f->f_boot.b_vm, f->f_why) < 0)
 		fail(f, "DestroyVm");
 	return code;
 }

@@ -6,13 +6,28 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
 #include "exits.h"
 #include "frontend.h"
+#include "text.h"
 #include "wire.h"
+
+void frontend_why(struct frontend *f, const char *fmt, ...)
+{
+	char buf[2 * KVMMU_REASON_MAX];
+	va_list ap;
+
+	if (f->f_why[0] != '\0')
+		return; /* the first cause is the one */
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	text_clean(f->f_why, sizeof(f->f_why), buf);
+}
 
 static const char *exit_name(Kvmmu__ExitReason r)
 {
@@ -112,6 +127,8 @@ static bool run_handle(void *arg, const Kvmmu__VcpuExit *ex, uint8_t *abuf,
 	}
 	fprintf(stderr, "vmm-frontend: vcpu %u: %s (code 0x%llx)\n", v,
 		exit_name(ex->reason), (unsigned long long)ex->suberror);
+	frontend_why(f, "vCPU %u crashed: %s (code 0x%llx)", v,
+		     exit_name(ex->reason), (unsigned long long)ex->suberror);
 	f->f_crashed++;
 	return true;
 }
@@ -124,6 +141,8 @@ static int run_serve(struct frontend *f, unsigned i)
 
 	if (r == 1)
 		f->f_finished++;
+	if (f->f_crashed != crashed)
+		frontend_why(f, "vCPU %u crashed", i);
 	/* The others are stopped, not waited for: say so. */
 	if (f->f_crashed != crashed && f->f_finished < f->f_opt->vcpus)
 		fprintf(stderr,
@@ -168,11 +187,15 @@ static int run_shutdown(struct frontend *f, double now)
 
 	if (f->f_shutdown_at == 0) {
 		if (!f->f_linux || secs == 0) {
+			const char *why = "a payload guest cannot be asked "
+					  "to shut down";
+
+			if (secs == 0)
+				why = "--shutdown-timeout 0";
 			fprintf(stderr,
 				"vmm-frontend: SIGTERM: %s: stopping the VM\n",
-				secs == 0 ? "--shutdown-timeout 0"
-					  : "a payload guest cannot be asked "
-					    "to shut down");
+				why);
+			frontend_why(f, "SIGTERM: %s", why);
 			return -ECANCELED;
 		}
 		f->f_shutdown_at = now + secs;
@@ -195,6 +218,10 @@ static int run_shutdown(struct frontend *f, double now)
 		secs,
 		f->f_shutdown_sent ? ""
 				   : " (its keyboard never took the request)");
+	frontend_why(f, "the guest did not shut down within %u s%s", secs,
+		     f->f_shutdown_sent
+			     ? ""
+			     : " (its keyboard never took the request)");
 	return -ECANCELED;
 }
 
@@ -206,6 +233,7 @@ static int run_should_stop(struct frontend *f, double t0)
 	if (f->f_opt->timeout_s && now - t0 > f->f_opt->timeout_s) {
 		fprintf(stderr, "vmm-frontend: timed out after %u s\n",
 			f->f_opt->timeout_s);
+		frontend_why(f, "timed out after %u s", f->f_opt->timeout_s);
 		return -ETIMEDOUT;
 	}
 	if (frontend_signal == SIGTERM && frontend_signals == 1)
@@ -214,9 +242,17 @@ static int run_should_stop(struct frontend *f, double t0)
 		fprintf(stderr, "vmm-frontend: signal %d%s: stopping the VM\n",
 			(int)frontend_signal,
 			frontend_signals > 1 ? " (again)" : "");
+		frontend_why(f, "signal %d%s", (int)frontend_signal,
+			     frontend_signals > 1 ? " (again)" : "");
 		return -ECANCELED;
 	}
-	return f->f_stop ? -ECANCELED : 0;
+	if (!f->f_stop)
+		return 0;
+	/* live.c said so on stderr. */
+	frontend_why(f,
+		     "libvirt stopped domain '%s' (virsh destroy or shutdown)",
+		     f->f_opt->name);
+	return -ECANCELED;
 }
 
 int frontend_run(struct frontend *f, double t0)
@@ -228,6 +264,7 @@ int frontend_run(struct frontend *f, double t0)
 	 * signal that comes between the check and poll() does not wake it.
 	 */
 	int timeout_ms = 100, r;
+	char why[KVMMU_REASON_MAX + 1] = ""; /* a back end's end */
 
 	for (unsigned i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = f->f_boot.b_chans[i],
@@ -248,9 +285,11 @@ int frontend_run(struct frontend *f, double t0)
 			return r;
 		if (wire_poll(pfd, n + 3 + nd, timeout_ms, f->f_opt->spin_us) <
 		    0) {
-			if (errno == EINTR)
+			r = -errno;
+			if (r == -EINTR)
 				continue; /* revents are stale */
-			return -errno;
+			frontend_why(f, "poll: %s", strerror(-r));
+			return r;
 		}
 		if (pfd[n].revents) {
 			fprintf(stderr, "vmm-frontend: mmu-server went away "
@@ -270,6 +309,8 @@ int frontend_run(struct frontend *f, double t0)
 					"vmm-frontend: vcpu %u "
 					"channel: %s\n",
 					i, strerror(-r));
+				frontend_why(f, "vcpu %u channel: %s", i,
+					     strerror(-r));
 				return r;
 			}
 		}
@@ -277,12 +318,15 @@ int frontend_run(struct frontend *f, double t0)
 			live_event(f);
 		if (pfd[n + 2].revents && pcdev_input(&f->f_pc, f->f_in_fd) < 0)
 			pfd[n + 2].fd = -1; /* end of input: stop reading */
-		r = disks_check(&f->f_disks, &pfd[n + 3]);
+		r = disks_check(&f->f_disks, &pfd[n + 3], why, sizeof(why));
 		if (r == 0)
 			r = shares_check(&f->f_shares,
-					 &pfd[n + 3 + f->f_disks.n]);
-		if (r < 0)
+					 &pfd[n + 3 + f->f_disks.n], why,
+					 sizeof(why));
+		if (r < 0) {
+			frontend_why(f, "%s", why);
 			return r == -EPIPE ? -EIO : r;
+		}
 	}
 	return 0;
 }

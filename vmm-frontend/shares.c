@@ -407,12 +407,12 @@ unsigned shares_pollfds(const struct shares *ss, struct pollfd *pfd)
 	return 2 * ss->n;
 }
 
-int shares_check(struct shares *ss, struct pollfd *pfd)
+int shares_check(struct shares *ss, struct pollfd *pfd, char *why, size_t len)
 {
 	for (unsigned i = 0; i < ss->n; i++) {
 		struct share *s = &ss->s[i];
 		const struct share_spec *sp = s->s_spec;
-		char how[96] = "";
+		char how[96] = "", before[128], after[128];
 		pid_t pid = s->s_pid;
 
 		if (pfd[2 * i + 1].revents && vfsd_log(s, true) < 0) {
@@ -423,20 +423,25 @@ int shares_check(struct shares *ss, struct pollfd *pfd)
 			continue;
 		/* No request of ours is pending: only an end is readable. */
 		if (pid == 0) {
-			fprintf(stderr,
-				"vmm-frontend: fs %s: its back end "
-				"(vhost-user-fs at %s) closed the connection: "
-				"ending the VM\n",
-				sp->ss_tag, sp->ss_path);
-			return -EPIPE;
+			snprintf(before, sizeof(before),
+				 "fs %s: its back end (vhost-user-fs at ",
+				 sp->ss_tag);
+			snprintf(after, sizeof(after),
+				 ") closed the connection");
+		} else {
+			if (!vfsd_reap(s, GONE_MS, how, sizeof(how)))
+				snprintf(how, sizeof(how),
+					 "closed the connection");
+			vfsd_log(s, true);
+			snprintf(before, sizeof(before),
+				 "fs %s: its back end (virtiofsd pid %d, "
+				 "directory ",
+				 sp->ss_tag, (int)pid);
+			snprintf(after, sizeof(after), ") %s", how);
 		}
-		if (!vfsd_reap(s, GONE_MS, how, sizeof(how)))
-			snprintf(how, sizeof(how), "closed the connection");
-		vfsd_log(s, true);
-		fprintf(stderr,
-			"vmm-frontend: fs %s: its back end (virtiofsd pid %d, "
-			"directory %s) %s: ending the VM\n",
-			sp->ss_tag, (int)pid, sp->ss_path, how);
+		fprintf(stderr, "vmm-frontend: %s%s%s: ending the VM\n", before,
+			sp->ss_path, after);
+		backend_why(why, len, before, sp->ss_path, after);
 		return -EPIPE;
 	}
 	return 0;

@@ -81,10 +81,11 @@ int shares_attach(struct shares *ss, struct machine *m, const struct boot *b);
  */
 unsigned shares_pollfds(const struct shares *ss, struct pollfd *pfd);
 /*
- * After poll: passes virtiofsd's lines on; -EPIPE (said on stderr) when
- * a back end went away.  A closed stderr's pollfd is set to -1.
+ * After poll: passes virtiofsd's lines on; -EPIPE when a back end went
+ * away, said on stderr and, in the same words, in why (len bytes) for
+ * DestroyVm.reason.  A closed stderr's pollfd is set to -1.
  */
-int shares_check(struct shares *ss, struct pollfd *pfd);
+int shares_check(struct shares *ss, struct pollfd *pfd, char *why, size_t len);
 /* Exits at the shares' functions, and of them notify writes. */
 void shares_exits(const struct shares *ss, unsigned long long *exits,
 		  unsigned long long *kicks);

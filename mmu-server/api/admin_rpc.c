@@ -149,23 +149,9 @@ static struct vm *find_vm(struct admin_ctx *c,
 	return hit;
 }
 
-/* Remembers a VM DestroyVm is about to end (ListVmsReply.destroyed). */
-static void destroyed_note(struct server *srv, struct vm *vm)
-{
-	struct vm_gone *g =
-		&srv->s_destroyed[srv->s_ndestroyed++ % SRV_DESTROYED_KEPT];
-
-	g->vg_id = vm->vm_id;
-	snprintf(g->vg_name, sizeof(g->vg_name), "%s", vm->vm_name);
-	snprintf(g->vg_uuid, sizeof(g->vg_uuid), "%s", vm->vm_uuid);
-	g->vg_uid = vm->vm_owner->o_uid;
-	g->vg_pid = vm->vm_client_pid;
-	g->vg_vcpus = vm->vm_nvcpus;
-	g->vg_ram_bytes = vm->vm_ram_bytes;
-}
-
-static void destroyed_summary(const struct vm_gone *g,
-			      Kvmmu__Admin__V1__VmSummary *s)
+/* A VM that ended (rpc.c kept it), in state "destroyed" or "ended". */
+static void gone_summary(const struct vm_gone *g, const char *state,
+			 Kvmmu__Admin__V1__VmSummary *s)
 {
 	kvmmu__admin__v1__vm_summary__init(s);
 	s->has_id = s->has_owner_uid = s->has_owner_pid = 1;
@@ -175,9 +161,32 @@ static void destroyed_summary(const struct vm_gone *g,
 	s->uuid = (char *)g->vg_uuid;
 	s->owner_uid = g->vg_uid;
 	s->owner_pid = g->vg_pid;
-	s->state = "destroyed";
+	s->state = (char *)state;
 	s->vcpus = g->vg_vcpus;
 	s->ram_bytes = g->vg_ram_bytes;
+	s->end_reason = (char *)g->vg_why;
+}
+
+/* How many VMs ring holds. */
+static size_t ring_len(const struct vm_ring *ring)
+{
+	return ring->vr_n < SRV_GONE_KEPT ? (size_t)ring->vr_n : SRV_GONE_KEPT;
+}
+
+/* ring's VMs, oldest first, into s[] and ptrs[]; how many. */
+static size_t ring_out(const struct vm_ring *ring, const char *state,
+		       Kvmmu__Admin__V1__VmSummary *s,
+		       Kvmmu__Admin__V1__VmSummary **ptrs)
+{
+	size_t n = ring_len(ring);
+	uint64_t first = ring->vr_n - n;
+
+	for (size_t i = 0; i < n; i++) {
+		gone_summary(&ring->vr_vms[(first + i) % SRV_GONE_KEPT], state,
+			     &s[i]);
+		ptrs[i] = &s[i];
+	}
+	return n;
 }
 
 /* The handlers, one per row; admin_dispatch calls them validated. */
@@ -195,14 +204,11 @@ admin_list_vms(struct admin_ctx *c, const Kvmmu__Admin__V1__ListVmsRequest *m)
 	Kvmmu__Admin__V1__ZapControl *z;
 	struct server *srv = c->c_srv;
 	enum admin_status code;
-	uint64_t first, ngone;
+	size_t n = 0, ngone;
 	struct vm *vm;
-	size_t n = 0;
 
 	(void)m; /* no fields */
-	ngone = srv->s_ndestroyed < SRV_DESTROYED_KEPT ? srv->s_ndestroyed
-						       : SRV_DESTROYED_KEPT;
-	first = srv->s_ndestroyed - ngone;
+	ngone = ring_len(&srv->s_destroyed) + ring_len(&srv->s_ended);
 	TAILQ_FOREACH(vm, &srv->s_vms, vm_entry)
 	n++;
 	s = calloc(n + ngone + 1, sizeof(*s));
@@ -223,14 +229,12 @@ admin_list_vms(struct admin_ctx *c, const Kvmmu__Admin__V1__ListVmsRequest *m)
 	}
 	rep.n_vms = n;
 	rep.vms = ptrs;
-	for (uint64_t i = 0; i < ngone; i++) {
-		destroyed_summary(
-			&srv->s_destroyed[(first + i) % SRV_DESTROYED_KEPT],
-			&s[n + i]);
-		ptrs[n + i] = &s[n + i];
-	}
-	rep.n_destroyed = ngone;
 	rep.destroyed = ptrs + n;
+	rep.n_destroyed =
+		ring_out(&srv->s_destroyed, "destroyed", s + n, ptrs + n);
+	n += rep.n_destroyed;
+	rep.ended = ptrs + n;
+	rep.n_ended = ring_out(&srv->s_ended, "ended", s + n, ptrs + n);
 	code = reply(c, &rep.base);
 	free(s);
 	free(z);
@@ -453,8 +457,7 @@ static enum admin_status admin_destroy_vm(struct admin_ctx *c,
 
 	if (vm == NULL)
 		return code;
-	destroyed_note(c->c_srv, vm);
-	rpc_vm_destroy(vm->vm_client, vm);
+	rpc_vm_destroy(vm->vm_client, vm, VM_END_ADMIN, NULL);
 	return reply(c, &rep.base);
 }
 

@@ -764,19 +764,62 @@ static int rpc_invalidate(struct rpc_client *c, const Kvmmu__Request *req,
 	return 0;
 }
 
-void rpc_vm_destroy(struct rpc_client *c, struct vm *vm)
+/*
+ * Remembers vm, which is about to end, with why (ListVms): the admin
+ * API's destroy among the destroyed, any other end among the ended.
+ */
+static const char *rpc_vm_gone(struct server *s, struct vm *vm, enum vm_end how,
+			       const char *reason)
 {
+	struct vm_ring *ring =
+		how == VM_END_ADMIN ? &s->s_destroyed : &s->s_ended;
+	struct vm_gone *g = &ring->vr_vms[ring->vr_n++ % SRV_GONE_KEPT];
+
+	g->vg_id = vm->vm_id;
+	snprintf(g->vg_name, sizeof(g->vg_name), "%s", vm->vm_name);
+	snprintf(g->vg_uuid, sizeof(g->vg_uuid), "%s", vm->vm_uuid);
+	g->vg_uid = vm->vm_owner ? vm->vm_owner->o_uid : 0;
+	g->vg_pid = vm->vm_client_pid;
+	g->vg_vcpus = vm->vm_nvcpus;
+	g->vg_ram_bytes = vm->vm_ram_bytes;
+	switch (how) {
+	case VM_END_ADMIN:
+		snprintf(g->vg_why, sizeof(g->vg_why),
+			 "destroyed through the admin API");
+		break;
+	case VM_END_FRONTEND:
+		snprintf(g->vg_why, sizeof(g->vg_why),
+			 "ended by its frontend%s%s", reason ? ": " : "",
+			 reason ? reason : "");
+		break;
+	case VM_END_CLOSED:
+		snprintf(g->vg_why, sizeof(g->vg_why),
+			 "its frontend's connection closed");
+		break;
+	default:
+		snprintf(g->vg_why, sizeof(g->vg_why),
+			 "mmu-server stopped (a stop signal)");
+	}
+	return g->vg_why;
+}
+
+void rpc_vm_destroy(struct rpc_client *c, struct vm *vm, enum vm_end how,
+		    const char *reason)
+{
+	const char *why = rpc_vm_gone(c->c_srv, vm, how, reason);
+
 	inval_flush(vm); /* answer queued invalidations first */
 	if (vm->vm_api_timer != NULL)
 		event_free(vm->vm_api_timer);
 	TAILQ_REMOVE(&c->c_srv->s_vms, vm, vm_entry);
 	c->c_nvms--;
 	c->c_ram -= vm->vm_ram_bytes;
-	log_info("vm %u '%s' destroyed", vm->vm_id, vm->vm_name);
+	log_info("vm %u '%s' destroyed: %s", vm->vm_id, vm->vm_name, why);
 	vm_destroy(vm);
 	srv_count(SC_VMS_DESTROYED);
 }
 
+/* validate.c took the reason: printable UTF-8, one line (text.h). */
 static int rpc_destroy_vm(struct rpc_client *c, const Kvmmu__Request *req,
 			  struct verr *e)
 {
@@ -784,7 +827,7 @@ static int rpc_destroy_vm(struct rpc_client *c, const Kvmmu__Request *req,
 
 	if (vm == NULL)
 		return -e->code;
-	rpc_vm_destroy(c, vm);
+	rpc_vm_destroy(c, vm, VM_END_FRONTEND, req->destroy_vm->reason);
 	return rpc_ok(c, req);
 }
 

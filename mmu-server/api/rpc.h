@@ -55,11 +55,23 @@ struct rpc_client {
 int rpc_dispatch(struct rpc_client *c, const Kvmmu__Request *req, int *fds,
 		 size_t nfds);
 
+/* How a VM ended: the log says it, and ListVms (VmSummary.end_reason). */
+enum vm_end {
+	VM_END_ADMIN,	 /* the admin API's DestroyVm: ListVmsReply.destroyed */
+	VM_END_FRONTEND, /* its frontend's DestroyVm, with its reason or none */
+	VM_END_CLOSED,	 /* its frontend's connection closed */
+	VM_END_STOP,	 /* mmu-server is stopping: a stop signal */
+};
+
 /*
  * The one teardown of a VM: its queued invalidations are applied and
  * answered, then it is destroyed and c's quota given back.  A closed
- * connection's VMs, DestroyVm and the admin API's DestroyVm all end here.
+ * connection's VMs, DestroyVm, the admin API's DestroyVm and a stop all
+ * end here, each logged in one line with how it ended (how; reason:
+ * DestroyVm.reason, validated, or NULL) and remembered for ListVms: the
+ * admin API's among the destroyed, every other among the ended.
  */
-void rpc_vm_destroy(struct rpc_client *c, struct vm *vm);
+void rpc_vm_destroy(struct rpc_client *c, struct vm *vm, enum vm_end how,
+		    const char *reason);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include "kvm.h"
+#include "protocol.h"
 #include "quota.h"
 #include "validate.h"
 #include "vm.h"
@@ -27,10 +28,11 @@ struct conn;
 TAILQ_HEAD(connlist, conn);
 
 /*
- * A VM the admin API's DestroyVm ended, kept for ListVms (admin.proto,
- * ListVmsReply.destroyed): the last SRV_DESTROYED_KEPT of them.
+ * A VM that ended, kept for ListVms (admin.proto) with how it ended
+ * (VmSummary.end_reason): "ended by its frontend: " and at most
+ * KVMMU_REASON_MAX bytes of its reason fit.
  */
-#define SRV_DESTROYED_KEPT 64
+#define SRV_GONE_WHY_MAX (KVMMU_REASON_MAX + 32)
 struct vm_gone {
 	uint32_t vg_id;
 	char vg_name[KVMMU_NAME_MAX + 1];
@@ -39,6 +41,14 @@ struct vm_gone {
 	pid_t vg_pid;
 	unsigned vg_vcpus;
 	uint64_t vg_ram_bytes;
+	char vg_why[SRV_GONE_WHY_MAX + 1];
+};
+
+/* The last SRV_GONE_KEPT VMs that ended one way (rpc.c, vm_end). */
+#define SRV_GONE_KEPT 64
+struct vm_ring {
+	struct vm_gone vr_vms[SRV_GONE_KEPT];
+	uint64_t vr_n; /* ever recorded; the next goes at % SRV_GONE_KEPT */
 };
 
 struct server {
@@ -68,8 +78,13 @@ struct server {
 	 * why its VM ended learns it was this stop, not a crash.
 	 */
 	bool s_stopping;
-	struct vm_gone s_destroyed[SRV_DESTROYED_KEPT]; /* a ring */
-	uint64_t s_ndestroyed; /* ever recorded; the next goes at % KEPT */
+	/*
+	 * VMs the admin API's DestroyVm ended (ListVmsReply.destroyed:
+	 * kvmmu-virtd tells an operator's destroy by them), and those that
+	 * ended any other way (ListVmsReply.ended).
+	 */
+	struct vm_ring s_destroyed;
+	struct vm_ring s_ended;
 };
 
 #endif

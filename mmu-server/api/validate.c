@@ -14,6 +14,7 @@
 #include "protocol.h"
 #include "ram.h"
 #include "requests.h"
+#include "text.h"
 #include "validate.h"
 #include "zap.h"
 
@@ -739,7 +740,37 @@ static int validate_set_zap_control(const Kvmmu__SetZapControl *m,
 VM_ONLY(run, Run)
 VM_ONLY(stop, Stop)
 VM_ONLY(get_stats, GetStats)
-VM_ONLY(destroy_vm, DestroyVm)
+
+/*
+ * A reason is shown to people (the server's log, mmuctl list): one line
+ * that reads as it was written (text.h).  A NUL cannot reach here: a
+ * string with one is not in canonical encoding, which control.c refuses.
+ */
+static int validate_destroy_vm(const Kvmmu__DestroyVm *m,
+			       const struct limits *lim, struct verr *e)
+{
+	size_t len, ok;
+
+	(void)lim;
+	if (!m->has_vm_id)
+		return MISSING(e, "DestroyVm.vm_id");
+	if (m->reason == NULL)
+		return 0;
+	len = strlen(m->reason);
+	if (len == 0 || len > KVMMU_REASON_MAX)
+		return verr_set(e, EINVAL,
+				"DestroyVm.reason: length %zu not in 1..%d",
+				len, KVMMU_REASON_MAX);
+	ok = text_printable(m->reason, len);
+	if (ok < len)
+		return verr_set(e, EINVAL,
+				"DestroyVm.reason: byte %zu (0x%02x) is not "
+				"printable UTF-8 (a control character, a line "
+				"separator, a bidirectional override or not "
+				"UTF-8)",
+				ok, (unsigned char)m->reason[ok]);
+	return 0;
+}
 
 /*
  * One validator of the whole request per row of requests.h; its

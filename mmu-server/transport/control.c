@@ -39,7 +39,7 @@ static void conn_close(struct conn *c)
 	{
 		/* As DestroyVm: queued invalidations are applied first. */
 		if (vm->vm_client == &c->c_rpc)
-			rpc_vm_destroy(&c->c_rpc, vm);
+			rpc_vm_destroy(&c->c_rpc, vm, VM_END_CLOSED, NULL);
 	}
 	if (c->c_refused)
 		c->c_rpc.c_owner->o_refused--;

@@ -11,7 +11,8 @@
 #  - operators watch them over the admin API; a hostile frontend attacks
 #    the same server meanwhile;
 #  - a frontend SIGKILLed in the middle of its memory-map churn: its VM
-#    disappears, the server's fds and RSS return to their level;
+#    disappears (mmuctl list names it among the ended: its frontend's
+#    connection closed), the server's fds and RSS return to their level;
 #  - quotas per uid across connections;
 #  - SIGTERM to the server with frontends running: they exit with a clear
 #    error, the server exits clean and leaves no socket behind.
@@ -156,10 +157,15 @@ sleep 0.3
 kill -9 "$pid_victim"
 fe_wait "$pid_victim" || :
 for i in $(seq 100); do
-	"${MMUCTL[@]}" list | grep -q victim || break
+	"${MMUCTL[@]}" list | sed '/^$/q' | grep -q victim || break
 	sleep 0.05
 done
-check "the killed frontend's VM is gone" not sh -c "${MMUCTL[*]} list | grep -q victim"
+check "the killed frontend's VM is gone" not sh -c "${MMUCTL[*]} list | sed '/^\$/q' | grep -q victim"
+ended_closed() {
+	"${MMUCTL[@]}" list | sed '1,/^recently ended:$/d' |
+		grep -qE "^[0-9]+ +victim +ended +its frontend's connection closed\$"
+}
+check "mmuctl list says why: its frontend's connection closed" ended_closed
 fds1=$(settle) rss1=$(rss)
 echo "cluster: server fds $fds0 -> $fds1, RSS $rss0 -> $rss1 KiB"
 check "server fds back to their level before the 16 VMs, the hostile runs and the kill" \

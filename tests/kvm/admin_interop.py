@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """An independent gRPC client (Debian's python3-grpcio, stubs generated
 from proto/ at test time) calls ListVms, GetVm, GetStats and Health on a
-running mmu-server.  Usage: admin_interop.py STUB_DIR SOCKET VM_NAME."""
+running mmu-server, and reads why the VM "early" ended (ListVmsReply.ended,
+VmSummary.end_reason).  Usage: admin_interop.py STUB_DIR SOCKET VM_NAME."""
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -25,8 +26,15 @@ def check(cond, what):
 
 channel = grpc.insecure_channel("unix:" + sys.argv[2])
 admin = admin_pb2_grpc.AdminStub(channel)
-vms = admin.ListVms(admin_pb2.ListVmsRequest(), timeout=5).vms
+lst = admin.ListVms(admin_pb2.ListVmsRequest(), timeout=5)
+vms = lst.vms
 check(len(vms) == 1 and vms[0].name == sys.argv[3], "ListVms: %s" % vms)
+early = [v for v in lst.ended if v.name == "early"]
+check(len(early) == 1 and early[0].state == "ended" and
+      early[0].end_reason ==
+      "ended by its frontend: the guest finished with status 0" and
+      not lst.destroyed, "ListVms: ended %s, destroyed %s" %
+      (lst.ended, lst.destroyed))
 ref = admin_pb2.VmRef(name=sys.argv[3])
 vm = admin.GetVm(admin_pb2.GetVmRequest(vm=ref), timeout=5)
 check(vm.vm.state == "running" and len(vm.regions) == 1, "GetVm: %s" % vm)

@@ -4,9 +4,12 @@
  * FAILED_PRECONDITION, UNIMPLEMENTED for unknown methods (at once, not
  * at the deadline), DEADLINE_EXCEEDED; a method the server lacks and a
  * body meant for another method act on no VM; pause really stops the guest;
- * destroy really ends the frontend's VM; the socket is 0600 or 0660 for
- * an admin group; TCP is loopback only; shutdown with calls in flight
- * is clean (LeakSanitizer in the sanitizer build).
+ * destroy really ends the frontend's VM; ListVms says how each VM that
+ * ended went (the admin API's destroys among the destroyed, those a
+ * frontend ended, with its reason, or left by closing its connection
+ * among the ended); the socket is 0600 or 0660 for an admin group; TCP
+ * is loopback only; shutdown with calls in flight is clean
+ * (LeakSanitizer in the sanitizer build).
  * Trust: test code, run as root with /dev/kvm.
  */
 #include <grp.h>
@@ -379,6 +382,119 @@ static void test_destroy(struct client *cl, struct boot *b, pthread_t t)
 	(void)sv;
 }
 
+/* Where ListVms has VM id: "vms", "destroyed", "ended" or NULL. */
+struct where {
+	const char *w_list;
+	int w_count; /* lists it is in */
+	char w_state[16];
+	char w_why[400];
+};
+
+static bool listed(uint32_t id, struct where *w)
+{
+	Kvmmu__Admin__V1__ListVmsRequest lq =
+		KVMMU__ADMIN__V1__LIST_VMS_REQUEST__INIT;
+	Kvmmu__Admin__V1__ListVmsReply *l;
+	struct {
+		const char *name;
+		size_t n;
+		Kvmmu__Admin__V1__VmSummary **s;
+	} lists[3];
+
+	memset(w, 0, sizeof(*w));
+	if (call("ListVms", &lq.base, (ProtobufCMessage **)&l) != 0)
+		return false;
+	lists[0].name = "vms", lists[0].n = l->n_vms, lists[0].s = l->vms;
+	lists[1].name = "destroyed", lists[1].n = l->n_destroyed;
+	lists[1].s = l->destroyed;
+	lists[2].name = "ended", lists[2].n = l->n_ended, lists[2].s = l->ended;
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < lists[k].n; i++) {
+			const Kvmmu__Admin__V1__VmSummary *s = lists[k].s[i];
+
+			if (s->id != id)
+				continue;
+			w->w_list = lists[k].name;
+			w->w_count++;
+			snprintf(w->w_state, sizeof(w->w_state), "%s",
+				 s->state ? s->state : "");
+			snprintf(w->w_why, sizeof(w->w_why), "%s",
+				 s->end_reason ? s->end_reason : "(none)");
+		}
+	}
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+	return true;
+}
+
+/* VM id is in list alone, in state, with why as its end_reason. */
+static void expect_listed(uint32_t id, const char *list, const char *state,
+			  const char *why)
+{
+	struct where w;
+
+	/* A closed connection is seen by the server's loop, not by us. */
+	for (int i = 0; i < 100; i++) {
+		if (listed(id, &w) && w.w_list && strcmp(w.w_list, list) == 0)
+			break;
+		usleep(20000);
+	}
+	CHECK(w.w_count == 1 && strcmp(w.w_list, list) == 0 &&
+		      strcmp(w.w_state, state) == 0 &&
+		      strcmp(w.w_why, why) == 0,
+	      "ListVms: VM %u only in %s, %s, '%s' (got %d list(s), last %s, "
+	      "%s, '%s')",
+	      id, list, state, why, w.w_count, w.w_list ? w.w_list : "none",
+	      w.w_state, w.w_why);
+}
+
+/*
+ * Every way a VM ends is named in ListVms: its frontend's DestroyVm with
+ * a reason and without, and its connection closing, among the ended; a
+ * bad reason is refused before anything acts, the VM running on; the
+ * admin API's destroy of "twin" (test_destroy) stays among the
+ * destroyed only, which kvmmu-virtd relies on.
+ */
+static void test_ended(uint32_t destroyed)
+{
+	static const char why[] = "vda: its back end (qemu-storage-daemon "
+				  "pid 42, image /srv/a.img) killed by "
+				  "signal 9 (Killed)";
+	struct client cl[3];
+	struct boot b[3];
+	pthread_t t[3];
+
+	start_guest(&cl[0], &b[0], "says-why", &t[0]);
+	start_guest(&cl[1], &b[1], "says-nothing", &t[1]);
+	start_guest(&cl[2], &b[2], "drops", &t[2]);
+	CHECK(client_destroy_vm(&cl[0], b[0].b_vm, "powered\noff") == -EINVAL &&
+		      strstr(cl[0].cl_err, "DestroyVm.reason"),
+	      "a reason with a newline: EINVAL naming the field (%s)",
+	      cl[0].cl_err);
+	CHECK(client_destroy_vm(&cl[0], b[0].b_vm, "\xe2\x80\xae") == -EINVAL,
+	      "a right-to-left override: EINVAL (%s)", cl[0].cl_err);
+	CHECK(still_runs(b[0].b_vm), "VM %u runs on after both", b[0].b_vm);
+	CHECK(client_destroy_vm(&cl[0], b[0].b_vm, why) == 0,
+	      "DestroyVm with a reason: %s", cl[0].cl_err);
+	CHECK(client_destroy_vm(&cl[1], b[1].b_vm, NULL) == 0,
+	      "DestroyVm without one: %s", cl[1].cl_err);
+	client_close(&cl[2]);
+	expect_listed(b[0].b_vm, "ended", "ended",
+		      "ended by its frontend: vda: its back end "
+		      "(qemu-storage-daemon pid 42, image /srv/a.img) killed "
+		      "by signal 9 (Killed)");
+	expect_listed(b[1].b_vm, "ended", "ended", "ended by its frontend");
+	expect_listed(b[2].b_vm, "ended", "ended",
+		      "its frontend's connection closed");
+	expect_listed(destroyed, "destroyed", "destroyed",
+		      "destroyed through the admin API");
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		boot_release(&b[i]);
+	}
+	client_close(&cl[0]);
+	client_close(&cl[1]);
+}
+
 static void test_socket_modes(void)
 {
 	const char *args[] = {"--admin-socket", NULL, "--admin-group",
@@ -489,6 +605,7 @@ int main(void)
 	test_pause(&c1, b1.b_vm);
 	test_no_action_without_method(b1.b_vm);
 	test_destroy(&c2, &b2, t2);
+	test_ended(b2.b_vm);
 	test_socket_modes();
 	test_shutdown_in_flight();
 	admin_client_close(&ac);

@@ -30,6 +30,9 @@ $py -m grpc_tools.protoc -I"$src/proto" --python_out="$dir" \
 	--admin-socket "$dir/admin.sock" 2>"$dir/server.log" &
 srv=$!
 for _ in $(seq 100); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
+# A guest that ends on its own first: ListVms names it among the ended.
+"$bin/vmm-frontend" --socket "$dir/mmu.sock" --payload "$guest/hello.bin" \
+	--memory 32 --name early -q >"$dir/early.log" 2>&1
 "$bin/vmm-frontend" --socket "$dir/mmu.sock" --payload "$guest/memtouch.bin" \
 	--memory 32 --name interop --cmdline passes=100000000 -q \
 	>"$dir/fe.log" 2>&1 &

@@ -63,7 +63,8 @@ wait_for() { # TEST SECONDS
 srv=$!
 wait_for '[ -S "$dir/admin.sock" ] || ! kill -0 $srv' 30
 fds() { ls "/proc/$srv/fd" | wc -l; }
-vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | grep -c ' running\| paused' || :; }
+# The VMs that run: mmuctl list's rows up to its first empty line.
+vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | sed '/^$/q' | grep -c ' running\| paused' || :; }
 backends() { pgrep -f "^/usr/(bin/qemu-storage-daemon|lib/qemu/virtiofsd) .*$dir/" || :; }
 socket_dirs() { find "$dir" -mindepth 1 -maxdepth 1 -name 'kvmmu-*' | wc -l; }
 # VMs the server has created, from its log.

@@ -8,7 +8,8 @@
 # and exit 143; a frontend whose server dies (SIGKILL) says it went away
 # and exits 1; one whose payload is missing exits 1; SIGTERM and SIGINT
 # stop a payload guest at once (it cannot be asked to shut down), the
-# VM destroyed, exit 143.
+# VM destroyed, exit 143; mmuctl list then names each VM that ended and
+# why, in the words its frontend said (issue 21).
 set -u
 bin=$1 guest=$2
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
@@ -110,8 +111,21 @@ for sig in TERM INT; do
 done
 check 'grep -q "a payload guest cannot be asked to shut down" "$dir/sigTERM.err"' \
 	"SIGTERM: the frontend says why it does not wait"
-check '! "$bin/mmuctl" --socket "$admin" list | grep -q sigTERM' \
+check '! "$bin/mmuctl" --socket "$admin" list | sed "/^$/q" | grep -q sigTERM' \
 	"no VM left behind"
+# ended NAME STATE WHY: mmuctl list's "recently ended:" has NAME so.
+ended() {
+	"$bin/mmuctl" --socket "$admin" list | sed '1,/^recently ended:$/d' |
+		grep -qE "^[0-9]+ +$1 +$2 +$3\$"
+}
+check 'ended victim destroyed "destroyed through the admin API"' \
+	"mmuctl list: victim, destroyed through the admin API"
+check 'ended hello ended "ended by its frontend: the guest finished with status 0"' \
+	"mmuctl list: hello, the guest finished with status 0"
+check 'ended sigTERM ended "ended by its frontend: SIGTERM: a payload guest cannot be asked to shut down"' \
+	"mmuctl list: sigTERM, in its frontend's words"
+check 'ended sigINT ended "ended by its frontend: signal 2"' \
+	"mmuctl list: sigINT, signal 2"
 
 # --- a payload that is not there ---------------------------------------
 "$bin/vmm-frontend" --socket "$sock" --payload "$dir/none.bin" \

@@ -147,7 +147,8 @@ fi
 check "mmu-server still runs" running "$srv_pid"
 
 # One truth: no VM twice, and virsh says what mmu-server runs.
-vms() { "${MMUCTL[@]}" list | awk 'NR > 1 && NF {print $2, $NF}'; }
+# The VMs that run: mmuctl list's rows up to its first empty line.
+vms() { "${MMUCTL[@]}" list | awk 'NR > 1 && !NF {exit} NR > 1 {print $2, $NF}'; }
 no_dups() {
 	local l
 	l=$(vms) || return 1
@@ -193,7 +194,7 @@ for l in virtd mmu-server; do
 done
 
 # The VMs go with the test: each frontend by the pid mmu-server names.
-for p in $("${MMUCTL[@]}" list 2>/dev/null | awk 'NR > 1 && NF {print $(NF-1)}'); do
+for p in $("${MMUCTL[@]}" list 2>/dev/null | awk 'NR > 1 && !NF {exit} NR > 1 {print $(NF-1)}'); do
 	[[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -gt 1 ] && kill "$p" 2>/dev/null || :
 done
 report

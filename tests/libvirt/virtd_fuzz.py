@@ -942,7 +942,13 @@ class Fuzzer:
             self.check_alive("mmuctl list failed")
             self.fail(f"mmuctl list failed: {p.stderr.strip()[:300]}")
             return None
-        rows = [ln.split() for ln in p.stdout.splitlines()[1:] if ln.strip()]
+        # The VMs that run: the rows up to the first empty line (the
+        # VMs that ended come after it).
+        rows = []
+        for ln in p.stdout.splitlines()[1:]:
+            if not ln.strip():
+                break
+            rows.append(ln.split())
         names = [r[1] for r in rows]
         uuids = [r[-1] for r in rows]
         for what, vals in (("name", names), ("UUID", uuids)):

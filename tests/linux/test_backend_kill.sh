@@ -9,7 +9,10 @@
 # both read their disks in a loop (disk-init's kvmmu.loop).  kill -9 of
 # the victim's qemu-storage-daemon: its frontend says which disk, the
 # back end's pid and "killed by signal 9", destroys its VM and exits 1
-# (docs/running.md) within seconds.  The bystander reads on, then is told
+# (docs/running.md) within seconds; the server logs the VM's end in the
+# same words, and mmuctl list names them as the ended VM's end_reason
+# (in its table and in --json) while it lists the bystander as running.
+# The bystander reads on, then is told
 # (a line on its console) to stop, writes /hello and reboots: exit 0, the
 # host reads its bytes.  The server carries on; afterwards no
 # qemu-storage-daemon of the test runs, no private socket directory is
@@ -71,7 +74,8 @@ chmod 666 "$dir"/*.raw
 srv=$!
 for _ in $(seq 200); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
 fds() { ls "/proc/$srv/fd" | wc -l; }
-vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | grep -c ' running\| paused' || :; }
+# The VMs that run: mmuctl list's rows up to its first empty line.
+vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | sed '/^$/q' | grep -c ' running\| paused' || :; }
 qsds() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$dir/" || :; }
 base=$(fds)
 
@@ -118,9 +122,35 @@ check "within seconds ($took s)" test "$took" -lt 20
 check "it names the disk, the back end and how it ended" has "$dir/victim.err" \
 	"vmm-frontend: vda: its back end (qemu-storage-daemon pid $qsd, image $dir/victim.raw) killed by signal 9 (Killed): ending the VM"
 check "the server carries on" kill -0 "$srv"
-check "the server ended the victim's VM" \
-	grep -q "vm [0-9]* 'victim' destroyed" "$dir/server.log"
+why="vda: its back end (qemu-storage-daemon pid $qsd, image $dir/victim.raw) killed by signal 9 (Killed)"
+check "the server ended the victim's VM, saying why" \
+	grep -qF "'victim' destroyed: ended by its frontend: $why" "$dir/server.log"
 check "the bystander runs on" eval 'kill -0 $bystander && [ "$(vms)" -eq 1 ]'
+"$bin/mmuctl" --socket "$dir/admin.sock" list >"$dir/list.out"
+"$bin/mmuctl" --socket "$dir/admin.sock" --json list >"$dir/list.json"
+cat "$dir/list.out"
+# listed NAME STATE [END_REASON]: a row of list.out's running VMs, or
+# with END_REASON of its "recently ended:", is NAME in STATE, so.
+listed() {
+	awk -v n="$1" -v s="$2" -v w="${3:-}" '
+		/^recently ended:$/ { gone = 1; next }
+		$2 != n || $3 != s { next }
+		w == "" && !gone { ok = 1 }
+		w != "" && gone && substr($0, length($0) - length(w) + 1) == w { ok = 1 }
+		END { exit !ok }' "$dir/list.out"
+}
+check "mmuctl list: the bystander is listed running" listed bystander running
+check "mmuctl list: the victim ended, its end_reason naming the back end" \
+	listed victim ended "ended by its frontend: $why"
+check "mmuctl --json list: the same end_reason, the bystander running" \
+	/usr/bin/python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+ended = [v for v in r.get("ended", []) if v["name"] == "victim"]
+assert len(ended) == 1 and ended[0]["state"] == "ended", ended
+assert ended[0]["end_reason"] == "ended by its frontend: " + sys.argv[2], ended
+assert not any(v["name"] == "victim" for v in r.get("destroyed", [])), r
+assert [(v["name"], v["state"]) for v in r.get("vms", [])] == [("bystander", "running")], r' \
+	"$dir/list.json" "$why"
 sleep 2
 echo go >&"$bystander_in"
 check "the bystander read on to the end" \

@@ -1,7 +1,8 @@
 /*
  * test_validate.c: every request type's bad forms are refused by
  * validate.c with the right errno and a message naming the field, and the
- * good forms pass.  Also the memory-map checks of memmap.c.
+ * good forms pass.  Also the memory-map checks of memmap.c, and
+ * text.c's printable UTF-8, which DestroyVm.reason must be.
  * Trust: test code; no KVM needed.
  */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "harness.h"
 #include "memmap.h"
 #include "protocol.h"
+#include "text.h"
 #include "validate.h"
 
 static const struct limits lim = {
@@ -409,6 +411,94 @@ static void test_unmap_and_vm_ops(void)
 	expect(&req, 0, NULL, "good DestroyVm");
 }
 
+/*
+ * DestroyVm.reason: absent, or 1..256 bytes of printable UTF-8; every
+ * other form is refused naming the field, before anything acts.
+ */
+static void test_destroy_reason(void)
+{
+	static const struct {
+		const char *r;
+		const char *what;
+	} bad[] = {
+		{"", "empty"},
+		{"line\nbreak", "a newline"},
+		{"tab\there", "a tab"},
+		{"esc \x1b[31mred", "an escape sequence"},
+		{"del\x7f", "DEL"},
+		{"c1 \xc2\x85", "a C1 control (NEL)"},
+		{"overlong \xc0\xaf", "an overlong '/'"},
+		{"surrogate \xed\xa0\x80", "a surrogate"},
+		{"past \xf4\x90\x80\x80", "past U+10FFFF"},
+		{"cut \xe2\x82", "a character cut short"},
+		{"stray \x80", "a lone continuation byte"},
+		{"latin1 \xe9t\xe9", "Latin-1, not UTF-8"},
+		{"rlo \xe2\x80\xae", "a right-to-left override"},
+		{"isolate \xe2\x81\xa6", "a bidirectional isolate"},
+		{"ls \xe2\x80\xa8", "a line separator"},
+	};
+	Kvmmu__Request req = envelope();
+	Kvmmu__DestroyVm d = KVMMU__DESTROY_VM__INIT;
+	char max[KVMMU_REASON_MAX + 2];
+
+	req.body_case = KVMMU__REQUEST__BODY_DESTROY_VM;
+	req.destroy_vm = &d;
+	d.has_vm_id = 1;
+	d.reason = "vda: its back end (qemu-storage-daemon pid 42, image "
+		   "/srv/a.img) killed by signal 9 (Killed)";
+	expect(&req, 0, NULL, "a back end's end as the reason");
+	d.reason = "Grüße, \xe2\x9c\x93 \xf0\x9f\x98\x80, \xe2\x80\x8f";
+	expect(&req, 0, NULL, "UTF-8 of 2, 3 and 4 bytes, a RLM mark");
+	memset(max, 'x', sizeof(max));
+	max[KVMMU_REASON_MAX] = '\0';
+	d.reason = max;
+	expect(&req, 0, NULL, "a reason of 256 bytes");
+	max[KVMMU_REASON_MAX] = 'x';
+	max[KVMMU_REASON_MAX + 1] = '\0';
+	expect(&req, EINVAL, "DestroyVm.reason: length 257", "257 bytes");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.reason = (char *)bad[i].r;
+		expect(&req, EINVAL, "DestroyVm.reason", bad[i].what);
+	}
+	d.has_vm_id = 0;
+	d.reason = "the guest powered off";
+	expect(&req, EINVAL, "DestroyVm.vm_id", "a reason without vm_id");
+}
+
+/*
+ * text_clean makes any bytes a reason the server takes: bad bytes and
+ * refused characters become '?', cut at a whole character to fit.
+ */
+static void test_text_clean(void)
+{
+	char out[KVMMU_REASON_MAX + 1], in[600];
+	unsigned seed = 1, bad = 0;
+
+	text_clean(out, sizeof(out), "a\nb\xff\xe2\x80\xae\xc3\xa9");
+	CHECK(strcmp(out, "a?b??\xc3\xa9") == 0, "clean: '%s'", out);
+	text_clean(out, 4, "ab\xc3\xa9");
+	CHECK(strcmp(out, "ab") == 0, "clean cuts at a whole character: '%s'",
+	      out);
+	text_clean(out, 1, "abc");
+	CHECK(out[0] == '\0', "clean into one byte: empty");
+	/* Random bytes: what comes out is always printable UTF-8. */
+	for (int round = 0; round < 2000; round++) {
+		size_t n;
+
+		for (size_t i = 0; i < sizeof(in) - 1; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)((seed >> 16) & 0xff);
+			if (in[i] == '\0')
+				in[i] = (char)0xe2;
+		}
+		in[sizeof(in) - 1] = '\0';
+		n = text_clean(out, sizeof(out), in);
+		bad += n != strlen(out) || n > KVMMU_REASON_MAX ||
+		       text_printable(out, n) != n;
+	}
+	CHECK(bad == 0, "clean of random bytes: %u of 2000 not printable", bad);
+}
+
 static void good_segment(Kvmmu__Segment *s)
 {
 	kvmmu__segment__init(s);
@@ -566,6 +656,8 @@ int main(void)
 	test_create_vm();
 	test_map_region();
 	test_unmap_and_vm_ops();
+	test_destroy_reason();
+	test_text_clean();
 	test_vcpu_state();
 	test_cpuid_irqfd();
 	test_ioeventfd();

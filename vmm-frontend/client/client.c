@@ -571,6 +571,19 @@ int client_vm_op(struct client *cl, uint32_t vm_id, Kvmmu__Request__BodyCase op)
 	return client_simple(cl, &req);
 }
 
+int client_destroy_vm(struct client *cl, uint32_t vm_id, const char *reason)
+{
+	Kvmmu__Request req = KVMMU__REQUEST__INIT;
+	Kvmmu__DestroyVm destroy = KVMMU__DESTROY_VM__INIT;
+
+	destroy.has_vm_id = 1;
+	destroy.vm_id = vm_id;
+	destroy.reason = (char *)reason;
+	req.body_case = KVMMU__REQUEST__BODY_DESTROY_VM;
+	req.destroy_vm = &destroy;
+	return client_simple(cl, &req);
+}
+
 int client_get_stats(struct client *cl, uint32_t vm_id, Kvmmu__Reply **rep)
 {
 	Kvmmu__Request req = KVMMU__REQUEST__INIT;

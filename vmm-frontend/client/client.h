@@ -126,6 +126,11 @@ int client_map(struct client *cl, uint32_t vm_id, int kind, uint64_t gpa,
 int client_unmap(struct client *cl, uint32_t vm_id, uint64_t gpa);
 int client_vm_op(struct client *cl, uint32_t vm_id,
 		 Kvmmu__Request__BodyCase op);
+/*
+ * DestroyVm with why it ends, for people (NULL: none): 1..256 bytes of
+ * printable UTF-8 (common/text.h), or the server refuses it (EINVAL).
+ */
+int client_destroy_vm(struct client *cl, uint32_t vm_id, const char *reason);
 int client_get_stats(struct client *cl, uint32_t vm_id, Kvmmu__Reply **rep);
 
 /* Looks a stat up in a StatsReply; vcpu < 0: the VM's, else that vCPU's. */
