@@ -286,8 +286,9 @@ static int qsd_dir(struct disk *d, const struct jail_id *id)
 	const char *tmp = getenv("TMPDIR");
 	char root[sizeof(d->d_dir) + 8];
 
+	/* Absolute: the back end names it from its own root. */
 	snprintf(d->d_dir, sizeof(d->d_dir), "%s/kvmmu-disk.XXXXXX",
-		 tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
+		 tmp && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (mkdtemp(d->d_dir) == NULL) {
 		fprintf(stderr, "vmm-frontend: %s: %s: %s\n",
 			d->d_spec->ds_target, d->d_dir, strerror(errno));
@@ -363,7 +364,7 @@ static int qcow2_read(const char *path, struct qcow2_info *qi, char *err,
 	bsize = be32(h + 16);
 	/* Extensions: type, length, data padded to 8; type 0 ends them. */
 	o = be32(h + 4) >= 3 ? be32(h + 100) : 72;
-	while (o + 8 <= (uint32_t)n && be32(h + o) != 0) {
+	while (o <= (uint32_t)n - 8 && be32(h + o) != 0) {
 		uint32_t type = be32(h + o), len = be32(h + o + 4);
 
 		if (len > (uint32_t)n - o - 8)
