@@ -1,13 +1,16 @@
 /*
  * grant.c: a running domain's access to its own disks.  Each domain's
- * frontend (and the qemu-storage-daemon it starts) runs as a uid of the
- * domain's own (vms.c), which no file grants anything; libvirt's DAC
- * driver chowns each image to QEMU's user for the domain's life.  Here
- * the owner stays: at start the daemon adds one POSIX ACL entry to each
- * image (and each vhost-user socket, a disk's or a shared directory's:
- * a client must be able to write a socket to connect) the domain names,
- * user:UID:rw- (r-- for a <readonly/> disk), and at the domain's end removes
- * that entry, the ACL's mask recomputed as setfacl does.  An image the operator
+ * frontend (and the qemu-storage-daemon and virtiofsd it starts) runs as
+ * a uid of the domain's own (vms.c), which no file grants anything;
+ * libvirt's DAC driver chowns each image to QEMU's user for the
+ * domain's life.  Here the owner stays: at start the daemon adds one
+ * POSIX ACL entry to each image (and each vhost-user socket, a disk's or
+ * a shared directory's: a client must be able to write a socket to
+ * connect) the domain names, user:UID:rw- (r-- for a <readonly/> disk),
+ * and to each shared directory a virtiofsd of the frontend's serves
+ * (<source dir=.../>), user:UID:rwx: the directory itself, not what is
+ * in it, which keeps its own modes.  At the domain's end it removes that
+ * entry, the ACL's mask recomputed as setfacl does.  An image the operator
  * changes meanwhile keeps the change; two domains on one read-only image
  * each have their own entry.  Entries of a domain that ended while the
  * daemon was down are swept at its next start.
@@ -152,7 +155,7 @@ static bool acl_drop(struct acl *a, uint32_t lo, uint32_t count,
 	return dropped;
 }
 
-int grant_add(const char *path, uid_t uid, bool write)
+int grant_add(const char *path, uid_t uid, unsigned perm)
 {
 	struct acl a;
 	int r = acl_read(path, &a);
@@ -162,7 +165,7 @@ int grant_add(const char *path, uid_t uid, bool write)
 	if (a.n > ACL_MAX)
 		return -E2BIG;
 	acl_drop(&a, uid, 1, NULL, 0);
-	a.e[a.n++] = (struct acl_ent){ACL_USER, write ? 6 : 4, uid};
+	a.e[a.n++] = (struct acl_ent){ACL_USER, (uint16_t)(perm & 7), uid};
 	return acl_write(path, &a);
 }
 
@@ -180,10 +183,11 @@ int grant_drop(const char *path, uid_t lo, uint32_t count, const uid_t *keep,
 }
 
 /*
- * Whether uid (with the frontends' group) can open path as the disk
- * needs: asked of a child that has become it.  0 or -errno.
+ * Whether uid (with the frontends' group) can use path as its device
+ * needs (perm: ACL bits, which are access()'s R_OK, W_OK, X_OK): asked
+ * of a child that has become it.  0 or -errno.
  */
-static int uid_access(uid_t uid, gid_t gid, const char *path, bool write)
+static int uid_access(uid_t uid, gid_t gid, const char *path, unsigned perm)
 {
 	int status;
 	pid_t pid = fork();
@@ -194,14 +198,17 @@ static int uid_access(uid_t uid, gid_t gid, const char *path, bool write)
 		if (setgroups(1, &gid) < 0 || setgid((gid_t)uid) < 0 ||
 		    setuid(uid) < 0)
 			_exit(EPERM);
-		_exit(access(path, write ? R_OK | W_OK : R_OK) < 0 ? errno : 0);
+		_exit(access(path, (int)perm) < 0 ? errno : 0);
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
 }
 
-/* The files a domain's uid is granted: images and vhost-user sockets. */
+/*
+ * The files a domain's uid is granted: images, vhost-user sockets and
+ * shared directories.
+ */
 static int grant_files(const char *xml, struct domain *dom)
 {
 	char err[300];
@@ -219,8 +226,9 @@ static void each_file(const struct domain *dom,
 	for (unsigned i = 0; i < dom->d_ndisks; i++)
 		fn(dom->d_disks[i].dk_path, arg);
 	for (unsigned i = 0; i < dom->d_nfs; i++)
-		if (dom->d_fs[i].fs_socket)
-			fn(dom->d_fs[i].fs_socket, arg);
+		fn(dom->d_fs[i].fs_socket ? dom->d_fs[i].fs_socket
+					  : dom->d_fs[i].fs_dir,
+		   arg);
 }
 
 static void revoke_one(const char *path, void *arg)
@@ -240,13 +248,23 @@ static void revoke_all(const struct domain *dom, uid_t uid)
 	each_file(dom, revoke_one, &uid);
 }
 
+/* ACL bits as getfacl shows them. */
+static const char *perm_text(unsigned perm)
+{
+	static const char *const t[8] = {"---", "--x", "-w-", "-wx",
+					 "r--", "r-x", "rw-", "rwx"};
+
+	return t[perm & 7];
+}
+
 /*
- * One file (an image, or a back end's socket, which a client must be
- * able to write to connect), named by elem when it is missing: there,
- * granted, reachable; -1 with e otherwise.
+ * One file (an image, a back end's socket, which a client must be able
+ * to write to connect, or a shared directory), named by elem when it is
+ * missing: there, granted perm (ACL bits), reachable; -1 with e
+ * otherwise.
  */
 static int grant_one(struct vdom *v, const char *path, const char *elem,
-		     bool write, gid_t gid, struct lverr *e)
+		     unsigned perm, gid_t gid, struct lverr *e)
 {
 	struct stat st;
 	int r;
@@ -258,18 +276,17 @@ static int grant_one(struct vdom *v, const char *path, const char *elem,
 				 v->vd_name, elem, path, strerror(errno));
 	if (v->vd_uid == 0)
 		return 0; /* --domain-uids 0:0: the frontend's own user */
-	r = grant_add(path, v->vd_uid, write);
+	r = grant_add(path, v->vd_uid, perm);
 	if (r < 0)
 		return lverr_set(e, LV_ERR_SYSTEM_ERROR,
 				 "domain '%s': %s: cannot grant uid %u %s "
 				 "access (a POSIX ACL entry): %s%s",
 				 v->vd_name, path, (unsigned)v->vd_uid,
-				 write ? "read-write" : "read-only",
-				 strerror(-r),
+				 perm_text(perm), strerror(-r),
 				 r == -EOPNOTSUPP ? " (its file system has no "
 						    "POSIX ACLs)"
 						  : "");
-	r = uid_access(v->vd_uid, gid, path, write);
+	r = uid_access(v->vd_uid, gid, path, perm);
 	if (r < 0)
 		return lverr_set(e, LV_ERR_SYSTEM_ERROR,
 				 "domain '%s': uid %u, which runs it, cannot "
@@ -303,8 +320,8 @@ int grant_domain(struct virtd *d, struct vdom *v, struct lverr *e)
 		snprintf(elem, sizeof(elem), "devices/disk[target='%s']/%s",
 			 dk->dk_target,
 			 dk->dk_socket ? "source@path" : "source@file");
-		r = grant_one(v, dk->dk_path, elem, dk->dk_socket || !dk->dk_ro,
-			      gid, e);
+		r = grant_one(v, dk->dk_path, elem,
+			      dk->dk_socket || !dk->dk_ro ? 6 : 4, gid, e);
 	}
 	for (unsigned i = 0; r == 0 && i < dom.d_nfs; i++) {
 		const struct domain_fs *fs = &dom.d_fs[i];
@@ -317,18 +334,22 @@ int grant_domain(struct virtd *d, struct vdom *v, struct lverr *e)
 				      v->vd_name, fs->fs_tag, fs->fs_dir,
 				      strerror(errno));
 		snprintf(elem, sizeof(elem),
-			 "devices/filesystem[target='%s']/source@socket",
-			 fs->fs_tag);
-		if (r == 0 && fs->fs_socket)
-			r = grant_one(v, fs->fs_socket, elem, true, gid, e);
+			 "devices/filesystem[target='%s']/source@%s",
+			 fs->fs_tag, fs->fs_socket ? "socket" : "dir");
+		/* A socket to connect to; a directory to serve as virtiofsd. */
+		if (r == 0)
+			r = grant_one(
+				v, fs->fs_socket ? fs->fs_socket : fs->fs_dir,
+				elem, fs->fs_socket ? 6 : 7, gid, e);
 	}
 	if (r < 0 && v->vd_uid != 0)
 		revoke_all(&dom, v->vd_uid);
-	else if (v->vd_uid != 0 && dom.d_ndisks > 0)
+	else if (v->vd_uid != 0 && dom.d_ndisks + dom.d_nfs > 0)
 		fprintf(stderr,
 			"kvmmu-virtd: domain '%s': uid %u granted its %u "
-			"disk(s)\n",
-			v->vd_name, (unsigned)v->vd_uid, dom.d_ndisks);
+			"disk(s) and %u filesystem(s)\n",
+			v->vd_name, (unsigned)v->vd_uid, dom.d_ndisks,
+			dom.d_nfs);
 	domain_free(&dom);
 	return r;
 }

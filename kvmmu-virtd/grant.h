@@ -1,6 +1,7 @@
 /*
- * grant.h: a running domain's uid given access to exactly its disks for
- * the domain's life (grant.c: one POSIX ACL entry per file).
+ * grant.h: a running domain's uid given access to exactly its disks and
+ * shared directories for the domain's life (grant.c: one POSIX ACL entry
+ * per file).
  * Trust: privileged.
  */
 #ifndef KVMMU_GRANT_H
@@ -16,8 +17,11 @@
 struct virtd;
 struct vdom;
 
-/* user:uid:rw- (write) or r-- on path, the mask recomputed.  0/-errno. */
-int grant_add(const char *path, uid_t uid, bool write);
+/*
+ * user:uid:PERM on path (perm: ACL bits, 4 read, 2 write, 1 execute or
+ * search), the mask recomputed.  0 or -errno.
+ */
+int grant_add(const char *path, uid_t uid, unsigned perm);
 /*
  * Removes the entries of uids lo..lo+count-1 from path's ACL, but those
  * in keep; a file with none is not written.  0 or -errno.

@@ -1,14 +1,22 @@
 /*
  * disks.c: disks from the command line (disks.h).
  *
- * A started back end gets no mount namespace: qemu-storage-daemon is
- * given the image's path and nothing else, runs as the frontend's
- * unprivileged user (so it opens only what that user may open, and the
- * image must be readable, and writable unless readonly, by that user),
- * with no_new_privs, every fd but stdin/out/err closed, and SIGKILL
- * when the frontend dies.  Its socket lives in a 0700 directory of that
- * user, removed (with the directory) once the frontend has connected:
- * nobody else can ever reach the export.  Image locking is
+ * qemu-storage-daemon runs as the frontend's unprivileged user (so it
+ * opens only what that user may open, and the image must be readable,
+ * and writable unless readonly, by that user), with no_new_privs, every
+ * fd but stdin/out/err closed, and SIGKILL when the frontend dies; and
+ * it sees only what it needs (jail.h): in a user namespace that maps
+ * that uid and gid to themselves and a mount namespace whose root is a
+ * tmpfs holding /usr (read-only; /bin, /lib, ... as the host has them),
+ * /dev/null, /dev/zero, /dev/urandom, its socket directory, and its
+ * image at its own absolute path (read-only when readonly) with, for
+ * qcow2, every backing file down the chain (read-only, at the path
+ * QEMU makes of each name; at most 16, each a regular file).  No /proc,
+ * /sys, /etc, /home: no file next to the image.  Where the host forbids
+ * user namespaces it says so in one line per disk and runs as before.
+ * Its socket lives in a 0700 directory of that user, removed (with
+ * the directory and the tmpfs's mount point) once the frontend has
+ * connected: nobody else can ever reach the export.  Image locking is
  * qemu-storage-daemon's own (OFD locks): an image another VM has open
  * for writing is refused with its message, and said again here.
  * Trust: unprivileged once running; the flags are the operator's.
@@ -16,8 +24,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +39,7 @@
 
 #include "clock.h"
 #include "disks.h"
+#include "jail.h"
 #include "text.h"
 
 #define QSD	 "/usr/bin/qemu-storage-daemon"
@@ -50,6 +60,18 @@
 #define LOCK_PERM_READ	  100
 #define LOCK_PERM_WRITE	  101
 #define LOCK_SHARED_WRITE 201
+/*
+ * qcow2 (QEMU's docs/interop/qcow2.txt), big-endian: the magic, the
+ * backing file's name at backing_file_offset (byte 8, 8 bytes) of
+ * backing_file_size (byte 16, 4 bytes), header extensions from
+ * header_length (byte 100 of a version 3 header, else 72).
+ */
+#define QCOW2_MAGIC	      0x514649fbu /* "QFI\xfb" */
+#define QCOW2_EXT_BACKING_FMT 0xe2792acau
+#define QCOW2_EXT_DATA_FILE   0x44415441u
+#define QCOW2_HEAD	      65536 /* what is read of it: the extensions */
+#define QCOW2_NAME_MAX	      1023  /* QEMU's bound on a backing name */
+#define CHAIN_MAX	      16    /* backing files an image may stand on */
 
 static bool target_ok(const char *t)
 {
@@ -165,23 +187,38 @@ static bool opt_value(char *dst, size_t len, const char *src)
 	return true;
 }
 
-/* The child: becomes the user, confined, then qemu-storage-daemon. */
-static void qsd_exec(const struct disk *d, const struct passwd *pw,
+/*
+ * The child: becomes the user, confined (jail.h), then
+ * qemu-storage-daemon on img (the image's absolute path).  What stops
+ * it, or leaves it unconfined, goes to the parent on the pipe st.
+ */
+static void qsd_exec(const struct disk *d, const struct jail_id *id,
+		     const struct jail *j, const char *img, int st,
 		     pid_t parent)
 {
 	const struct disk_spec *s = d->d_spec;
 	char bd[2 * PATH_MAX + 128], ex[2 * sizeof(d->d_sock) + 128];
 	char path[2 * PATH_MAX], sock[2 * sizeof(d->d_sock)];
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), r, ent = -1;
 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0)
 		_exit(127);
-	close_range(3, ~0u, 0);
-	if (pw && (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-		   setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)) {
-		fprintf(stderr,
-			"vmm-frontend: %s: back end: becoming '%s': %s\n",
-			s->ds_target, pw->pw_name, strerror(errno));
+	/* The status pipe as fd 3, closed by the exec. */
+	if (st != 3 && dup3(st, 3, O_CLOEXEC) < 0)
+		_exit(127);
+	close_range(4, ~0u, 0);
+	if (id->ji_become &&
+	    (initgroups(id->ji_name, id->ji_gid) < 0 ||
+	     setgid(id->ji_gid) < 0 || setuid(id->ji_uid) < 0)) {
+		jail_report(3, JAIL_IDENT, errno, -1, true);
+		_exit(127);
+	}
+	r = jail_userns(CLONE_NEWNS, id->ji_uid, id->ji_gid);
+	if (r == JAIL_USERNS && jail_forbidden(errno)) {
+		/* The host forbids it: as before confinement, said once. */
+		jail_report(3, r, errno, -1, false);
+	} else if (r != JAIL_OK || (r = jail_enter(j, &ent)) != JAIL_OK) {
+		jail_report(3, r, errno, ent, true);
 		_exit(127);
 	}
 	/* After the uid change, which clears it; the parent may be gone. */
@@ -189,7 +226,7 @@ static void qsd_exec(const struct disk *d, const struct passwd *pw,
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
 	    getppid() != parent)
 		_exit(127);
-	if (!opt_value(path, sizeof(path), s->ds_path) ||
+	if (!opt_value(path, sizeof(path), img) ||
 	    !opt_value(sock, sizeof(sock), d->d_sock))
 		_exit(127);
 	snprintf(bd, sizeof(bd),
@@ -258,13 +295,19 @@ static bool qsd_reap(struct disk *d, int wait_ms, char *how, size_t len)
 	return backend_reap(&d->d_pidfd, &d->d_pid, wait_ms, how, len);
 }
 
-/* The private directory, owned by the user the back end runs as. */
-static int qsd_dir(struct disk *d, const struct passwd *pw)
+/*
+ * The private directory, owned by the user the back end runs as, and in
+ * it root/, where the back end's tmpfs root is mounted in its own
+ * namespace (the host never sees a mount there).
+ */
+static int qsd_dir(struct disk *d, const struct jail_id *id)
 {
 	const char *tmp = getenv("TMPDIR");
+	char root[sizeof(d->d_dir) + 8];
 
+	/* Absolute: the back end names it from its own root. */
 	snprintf(d->d_dir, sizeof(d->d_dir), "%s/kvmmu-disk.XXXXXX",
-		 tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
+		 tmp && tmp[0] == '/' && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (mkdtemp(d->d_dir) == NULL) {
 		fprintf(stderr, "vmm-frontend: %s: %s: %s\n",
 			d->d_spec->ds_target, d->d_dir, strerror(errno));
@@ -273,9 +316,12 @@ static int qsd_dir(struct disk *d, const struct passwd *pw)
 	}
 	memcpy(d->d_sock, d->d_dir, sizeof(d->d_dir)); /* NUL-terminated */
 	strcat(d->d_sock, "/vhost-user-blk.sock");
-	if (pw && chown(d->d_dir, pw->pw_uid, pw->pw_gid) < 0) {
-		fprintf(stderr, "vmm-frontend: %s: chown %s: %s\n",
-			d->d_spec->ds_target, d->d_dir, strerror(errno));
+	snprintf(root, sizeof(root), "%s/root", d->d_dir);
+	if (mkdir(root, 0700) < 0 ||
+	    (id->ji_become && (chown(root, id->ji_uid, id->ji_gid) < 0 ||
+			       chown(d->d_dir, id->ji_uid, id->ji_gid) < 0))) {
+		fprintf(stderr, "vmm-frontend: %s: %s: %s\n",
+			d->d_spec->ds_target, root, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -283,40 +329,287 @@ static int qsd_dir(struct disk *d, const struct passwd *pw)
 
 static void qsd_dir_remove(struct disk *d)
 {
+	char root[sizeof(d->d_dir) + 8];
+
 	if (d->d_dir[0] == '\0')
 		return;
+	snprintf(root, sizeof(root), "%s/root", d->d_dir);
 	unlink(d->d_sock);
+	rmdir(root);
 	rmdir(d->d_dir);
 	d->d_dir[0] = '\0';
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* What a qcow2 header says of the files an image needs besides itself. */
+struct qcow2_info {
+	bool qi_qcow2;			     /* the magic is there */
+	char qi_backing[QCOW2_NAME_MAX + 1]; /* "": none */
+	char qi_fmt[16];		     /* its format, if named */
+	bool qi_data_file;		     /* an external data file */
+};
+
+static int qcow2_read(const char *path, struct qcow2_info *qi, char *err,
+		      size_t errlen)
+{
+	uint8_t *h = malloc(QCOW2_HEAD);
+	uint64_t boff;
+	uint32_t bsize, o;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	memset(qi, 0, sizeof(*qi));
+	if (h != NULL && fd >= 0)
+		n = pread(fd, h, QCOW2_HEAD, 0);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 h ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	if (n < 104 || be32(h) != QCOW2_MAGIC)
+		goto out; /* not qcow2: QEMU says so if it should be */
+	qi->qi_qcow2 = true;
+	boff = be64(h + 8);
+	bsize = be32(h + 16);
+	/* Extensions: type, length, data padded to 8; type 0 ends them. */
+	o = be32(h + 4) >= 3 ? be32(h + 100) : 72;
+	while (o <= (uint32_t)n - 8 && be32(h + o) != 0) {
+		uint32_t type = be32(h + o), len = be32(h + o + 4);
+
+		if (len > (uint32_t)n - o - 8)
+			break;
+		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(qi->qi_fmt))
+			memcpy(qi->qi_fmt, h + o + 8, len);
+		qi->qi_data_file |= type == QCOW2_EXT_DATA_FILE;
+		o += 8 + ((len + 7) & ~7u);
+	}
+	if (boff == 0 || bsize == 0)
+		goto out;
+	if (bsize > QCOW2_NAME_MAX ||
+	    pread(fd, qi->qi_backing, bsize, (off_t)boff) != (ssize_t)bsize ||
+	    memchr(qi->qi_backing, '\0', bsize) != NULL) {
+		snprintf(err, errlen,
+			 "%s: its backing file name (%u bytes at "
+			 "%llu) cannot be read",
+			 path, bsize, (unsigned long long)boff);
+		n = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(h);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * QEMU's path_combine: a relative backing name is relative to the
+ * directory of the image naming it, as that image was named.
+ */
+static int backing_path(char *dst, size_t len, const char *image,
+			const char *name)
+{
+	const char *slash = strrchr(image, '/');
+	size_t dir = name[0] == '/' || slash == NULL
+			     ? 0
+			     : (size_t)(slash + 1 - image);
+
+	if (dir + strlen(name) + 1 > len)
+		return -1;
+	memcpy(dst, image, dir);
+	strcpy(dst + dir, name);
+	return 0;
+}
+
+/*
+ * The files a qcow2 image at img stands on, each bound read-only at its
+ * own path: every backing file down its chain (at most CHAIN_MAX), each
+ * a regular file.  0, or -1 with err saying why.
+ */
+static int qsd_chain(struct jail *j, const char *img, char *err, size_t errlen)
+{
+	char cur[PATH_MAX], next[PATH_MAX];
+	struct qcow2_info qi;
+	struct stat st;
+
+	snprintf(cur, sizeof(cur), "%s", img);
+	for (unsigned n = 0;; n++) {
+		if (qcow2_read(cur, &qi, err, errlen) < 0)
+			return -1;
+		if (qi.qi_data_file) {
+			snprintf(err, errlen,
+				 "%s: a qcow2 image with an external data "
+				 "file, which qemu-storage-daemon's "
+				 "confinement does not bind",
+				 cur);
+			return -1;
+		}
+		if (!qi.qi_qcow2 || qi.qi_backing[0] == '\0')
+			return 0;
+		/* "nbd:", "json:": QEMU would open no file of that name. */
+		if (qi.qi_backing[strcspn(qi.qi_backing, ":/")] == ':') {
+			snprintf(err, errlen,
+				 "%s: backing file '%s' names a protocol, "
+				 "not a file",
+				 cur, qi.qi_backing);
+			return -1;
+		}
+		if (n == CHAIN_MAX) {
+			snprintf(err, errlen,
+				 "a backing chain deeper than %d files (a "
+				 "loop?), at %s",
+				 CHAIN_MAX, cur);
+			return -1;
+		}
+		if (backing_path(next, sizeof(next), cur, qi.qi_backing) < 0) {
+			snprintf(err, errlen, "%s: backing file path too long",
+				 cur);
+			return -1;
+		}
+		errno = 0; /* a stat that works leaves it */
+		if (stat(next, &st) < 0 || !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen,
+				 "backing file %s (named by %s): %s", next, cur,
+				 errno ? strerror(errno)
+				       : "not a regular file");
+			return -1;
+		}
+		if (jail_add(j, next, true, err, errlen) < 0)
+			return -1;
+		/* Named raw (or anything but qcow2): QEMU reads no further. */
+		if (qi.qi_fmt[0] != '\0' && strcmp(qi.qi_fmt, "qcow2") != 0)
+			return 0;
+		strcpy(cur, next);
+	}
+}
+
+/*
+ * What d's qemu-storage-daemon sees: the system, its socket directory,
+ * its image at img (absolute) and, for qcow2, the backing chain.  NULL,
+ * said on stderr, when it cannot be made.
+ */
+static struct jail *qsd_jail(struct disk *d, const char *img)
+{
+	const struct disk_spec *s = d->d_spec;
+	char root[sizeof(d->d_dir) + 8], err[PATH_MAX + 200];
+	struct jail *j;
+
+	snprintf(root, sizeof(root), "%s/root", d->d_dir);
+	j = jail_new(root);
+	if (j == NULL) {
+		fprintf(stderr, "vmm-frontend: %s: out of memory\n",
+			s->ds_target);
+		return NULL;
+	}
+	if (jail_add_system(j, err, sizeof(err)) < 0 ||
+	    jail_add(j, d->d_dir, false, err, sizeof(err)) < 0 ||
+	    jail_add(j, img, s->ds_ro, err, sizeof(err)) < 0 ||
+	    (s->ds_qcow2 && qsd_chain(j, img, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "vmm-frontend: %s: --disk %s: %s\n",
+			s->ds_target, s->ds_path, err);
+		jail_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* path, made absolute as the frontend names it (no symlink resolved). */
+static int abs_path(char *dst, size_t len, const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return snprintf(dst, len, "%s", path) < (int)len ? 0 : -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	return snprintf(dst, len, "%s/%s", cwd, path) < (int)len ? 0 : -1;
+}
+
+/* What the child said on its status pipe st, said for people. */
+static int qsd_note(struct disk *d, const struct jail *j, int st)
+{
+	struct jail_note n;
+	char text[PATH_MAX + 128];
+
+	jail_wait(st, START_MS, &n);
+	if (n.jn_step == JAIL_OK)
+		return 0;
+	jail_note_text(&n, j, text, sizeof(text));
+	if (!n.jn_fatal) {
+		fprintf(stderr,
+			"vmm-frontend: %s: qemu-storage-daemon runs "
+			"unconfined: %s\n",
+			d->d_spec->ds_target, text);
+		return 0;
+	}
+	fprintf(stderr,
+		"vmm-frontend: %s: qemu-storage-daemon for %s not started: "
+		"%s\n",
+		d->d_spec->ds_target, d->d_spec->ds_path, text);
+	return -1;
+}
+
 /* Starts d's qemu-storage-daemon and connects once it listens. */
-static int qsd_start(struct disk *d, const struct passwd *pw)
+static int qsd_start(struct disk *d, const struct jail_id *id)
 {
 	const struct disk_spec *s = d->d_spec;
 	pid_t parent = getpid();
+	struct jail *j;
+	char img[PATH_MAX], how[96];
 	uint64_t until;
-	char how[96];
+	int st[2], r;
 
-	if (qsd_dir(d, pw) < 0)
+	if (qsd_dir(d, id) < 0)
 		return -1;
+	if (abs_path(img, sizeof(img), s->ds_path) < 0) {
+		fprintf(stderr, "vmm-frontend: %s: --disk %s: %s\n",
+			s->ds_target, s->ds_path, strerror(errno));
+		return -1;
+	}
+	j = qsd_jail(d, img);
+	if (j == NULL)
+		return -1;
+	if (pipe2(st, O_CLOEXEC) < 0) {
+		perror("vmm-frontend: pipe");
+		jail_free(j);
+		return -1;
+	}
 	fflush(NULL);
 	d->d_pid = fork();
+	if (d->d_pid == 0)
+		qsd_exec(d, id, j, img, st[1], parent);
+	close(st[1]);
 	if (d->d_pid < 0) {
 		d->d_pid = 0;
 		perror("vmm-frontend: fork");
+		close(st[0]);
+		jail_free(j);
 		return -1;
 	}
-	if (d->d_pid == 0)
-		qsd_exec(d, pw, parent);
 	d->d_pidfd = pidfd_open(d->d_pid, 0);
 	if (d->d_pidfd < 0) {
 		perror("vmm-frontend: pidfd_open");
 		kill(d->d_pid, SIGKILL);
 		waitpid(d->d_pid, NULL, 0);
 		d->d_pid = 0;
+		close(st[0]);
+		jail_free(j);
 		return -1;
 	}
+	r = qsd_note(d, j, st[0]);
+	close(st[0]);
+	jail_free(j);
+	if (r < 0)
+		return -1;
 	until = mono_ns() + START_MS * 1000000ull;
 	for (;;) {
 		if (qsd_reap(d, 0, how, sizeof(how))) {
@@ -386,7 +679,7 @@ static int disk_lock(struct disk *d)
 	return r;
 }
 
-static int disk_start(struct disk *d, const struct passwd *pw)
+static int disk_start(struct disk *d, const struct jail_id *id)
 {
 	const struct disk_spec *s = d->d_spec;
 	struct stat st;
@@ -409,7 +702,7 @@ static int disk_start(struct disk *d, const struct passwd *pw)
 				d->d_dev.vd_vu.vu_err);
 			return -1;
 		}
-	} else if (qsd_start(d, pw) < 0 || disk_lock(d) < 0) {
+	} else if (qsd_start(d, id) < 0 || disk_lock(d) < 0) {
 		return -1;
 	}
 	d->d_open = true;
@@ -422,21 +715,13 @@ static int disk_start(struct disk *d, const struct passwd *pw)
 
 int disks_start(struct disks *ds, const struct disk_specs *s, const char *user)
 {
-	const struct passwd *pw = NULL;
+	struct jail_id id;
 
 	memset(ds, 0, sizeof(*ds));
 	if (s->ds_n == 0)
 		return 0;
-	if (user != NULL) {
-		pw = getpwnam(user);
-		if (pw == NULL) {
-			fprintf(stderr, "vmm-frontend: --user: no user '%s'\n",
-				user);
-			return -1;
-		}
-		if (pw->pw_uid == 0)
-			pw = NULL; /* --user root: asked to stay */
-	}
+	if (jail_user(user, &id) < 0)
+		return -1;
 	/* Target order: the guest names virtio disks in PCI order. */
 	for (char t = 'a'; t < 'a' + DISKS_MAX; t++) {
 		for (unsigned i = 0; i < s->ds_n; i++) {
@@ -446,7 +731,7 @@ int disks_start(struct disks *ds, const struct disk_specs *s, const char *user)
 				continue;
 			d->d_spec = &s->ds[i];
 			ds->n++;
-			if (disk_start(d, pw) < 0) {
+			if (disk_start(d, &id) < 0) {
 				disks_stop(ds);
 				return -1;
 			}

@@ -3,7 +3,9 @@
  * frontend starts one qemu-storage-daemon per image, exporting it as
  * vhost-user-blk on a socket in a private 0700 directory, as the
  * frontend's unprivileged user with no new privileges and
- * PR_SET_PDEATHSIG, before it drops its own privileges; --vhost-user-blk
+ * PR_SET_PDEATHSIG, in namespaces where it sees only its image, its
+ * backing files and the system's /usr (jail.h), before the frontend
+ * drops its own privileges; --vhost-user-blk
  * SOCKET: a back end the operator runs.  Each is a virtio-blk function
  * (virtio/blk.c) on the pc machine, vda, vdb, ... in target order.  A
  * back end that goes away ends the run, named; at the end the frontend

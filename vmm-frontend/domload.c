@@ -204,8 +204,8 @@ static int domload_options(const struct domain *d, struct options *o, char *err,
 	o->kernel = is_linux ? d->d_kernel : NULL;
 	o->initrd = d->d_initrd;
 	o->cmdline = d->d_cmdline;
-	/* Disks are PCI functions: the pc machine has the bus. */
-	o->pc = d->d_pc || is_linux || d->d_ndisks > 0;
+	/* Disks and shares are PCI functions: the pc machine has the bus. */
+	o->pc = d->d_pc || is_linux || d->d_ndisks > 0 || d->d_nfs > 0;
 	if (o->pc)
 		o->pci_devices = domain_pci_devices(d);
 	o->zap = d->d_zap;

@@ -118,7 +118,7 @@ static void usage(FILE *out, int code)
 		"TAG (1..36 of\n"
 		"                        [A-Za-z0-9._-], unique), served by a "
 		"virtiofsd of its\n"
-		"                        own (needs root; repeatable)\n"
+		"                        own, as the VM's user (repeatable)\n"
 		"  --vhost-user-fs SOCKET,tag=TAG  a virtio-fs share served by "
 		"the virtiofsd\n"
 		"                        listening at SOCKET\n"
@@ -834,7 +834,8 @@ static int frontend_main(struct frontend *f, const void *payload, size_t len,
 	/* Back ends first: bad disks are refused before any VM exists. */
 	if (disks_start(&f->f_disks, &o->disks,
 			geteuid() == 0 ? o->user : NULL) < 0 ||
-	    shares_start(&f->f_shares, &o->shares) < 0)
+	    shares_start(&f->f_shares, &o->shares,
+			 geteuid() == 0 ? o->user : NULL) < 0)
 		return code;
 	if (client_connect(&f->f_cl, o->socket) < 0) {
 		fprintf(stderr, "vmm-frontend: %s\n", f->f_cl.cl_err);

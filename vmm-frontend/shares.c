@@ -1,32 +1,53 @@
 /*
  * shares.c: shared directories from the command line (shares.h).
  *
- * Why virtiofsd runs as root: QEMU 7.2's C virtiofsd sandboxes itself
- * with namespaces of its own (unshare of pid, mount and net, then
- * pivot_root into the directory), which needs CAP_SYS_ADMIN, and its
- * chroot mode needs CAP_SYS_CHROOT; it has no user-namespace mode, so
- * as an unprivileged user it stops at its first step ("unshare(...):
- * Operation not permitted").  It must also create files as whichever
- * uid and gid the guest asks.  So it is started by the frontend while
- * that is still root, with sandbox=namespace (it sees only DIR, no
- * network, no other process), its own seccomp filter and capabilities
- * cut to the file server's (virtiofsd does both), no_new_privs, every
- * fd but stdin/out/err and its socket closed, and SIGKILL when the
- * frontend dies.  It gets a listening socket by --fd, bound in a 0700
- * directory of root removed once the frontend has connected: nobody
- * else can ever reach the share.  It exits when the connection closes,
- * which is how the frontend, by then unprivileged and unable to signal
- * a root process, stops it; then it reaps it through its pidfd.
- * Trust: unprivileged once running; the flags are the operator's.
+ * QEMU 7.2's C virtiofsd sandboxes itself with namespaces of its own
+ * (unshare of pid, mount and net, then pivot_root into the directory),
+ * which needs CAP_SYS_ADMIN; it has no user-namespace mode of its own.
+ * So the frontend gives it one (jail.h): the child becomes the VM's
+ * user (the one qemu-storage-daemon runs as; the frontend's own when
+ * it is not root), makes a user namespace in which uid and gid 0 are
+ * that user and group and nothing else is mapped, and execs virtiofsd
+ * with sandbox=namespace: it is root only there, so its unshare,
+ * mounts and pivot_root work, it sees only DIR, no network and no other
+ * process, and on the host it is that user, every file it makes that
+ * user's.  The directory must be that user's to use, as an image is.
+ * Its own seccomp filter and capabilities cut to the file server's
+ * (virtiofsd does both), no_new_privs, every fd but stdin/out/err and
+ * its socket closed, SIGKILL when the frontend dies.
+ *
+ * What the guest sees: files of the VM's user as uid/gid 0, any other
+ * owner's as 65534 (unmapped); its root makes files as the VM's user;
+ * a request as any other uid or gid (a file made, a chown) fails with
+ * EINVAL, as virtiofsd cannot switch to an id its namespace lacks.
+ * Reading goes by the files' modes as the guest sees them.
+ *
+ * virtiofsd drops its supplementary groups at start (setgroups(0,
+ * NULL)), which a user namespace made by an unprivileged process
+ * forbids: a frontend that is root drops them in the child, one that is
+ * not has that one call answer 0 (a seccomp filter) and virtiofsd keeps
+ * its user's groups.  Its RLIMIT_NOFILE raise would need a host
+ * capability: the soft limit is raised to the hard one before exec.
+ * Where the host forbids user namespaces --fs fails at start, in one
+ * line saying so; --vhost-user-fs takes a virtiofsd the operator runs.
+ *
+ * It gets a listening socket by --fd, bound in a private 0700
+ * directory removed once the frontend has connected: nobody else can
+ * ever reach the share.  It exits when the connection closes; the
+ * frontend then reaps it through its pidfd (or kills it: it is the same
+ * user).  Trust: unprivileged once running; the flags are the
+ * operator's.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,11 +55,13 @@
 #include <unistd.h>
 
 #include "disks.h"
+#include "jail.h"
 #include "shares.h"
 
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
-#define STOP_MS	  5000 /* how long virtiofsd may take to end */
-#define GONE_MS	  1000 /* ... to be reaped once its socket closed */
+#define START_MS  10000 /* how long its child may take to exec it */
+#define STOP_MS	  5000	/* how long virtiofsd may take to end */
+#define GONE_MS	  1000	/* ... to be reaped once its socket closed */
 
 static bool tag_ok(const char *t)
 {
@@ -135,15 +158,6 @@ int shares_add(struct share_specs *s, const char *path, bool socket,
 		strcpy(dir, d->ss_path);
 		if (share_dir(d, flag, dir, err, errlen) < 0)
 			return -1;
-		if (geteuid() != 0) {
-			snprintf(err, errlen,
-				 "--fs %s: virtiofsd needs root for its "
-				 "own namespaces: start the frontend as "
-				 "root (it drops to --user), or run a "
-				 "virtiofsd and pass --vhost-user-fs",
-				 d->ss_path);
-			return -1;
-		}
 	}
 	s->ss_n++;
 	return 0;
@@ -175,26 +189,66 @@ int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 /*
  * The child: virtiofsd on the listening socket lfd, as fd 3, its stderr
  * the pipe log (non-blocking: a frontend that does not read loses lines,
- * never stalls the share).
+ * never stalls the share), as the VM's user id, root only in a user
+ * namespace of its own (jail.h).  What stops it goes to the parent on
+ * the pipe st.
  */
-static void vfsd_exec(const struct share *s, int lfd, int log, pid_t parent)
+static void vfsd_exec(const struct share *s, const struct jail_id *id, int lfd,
+		      int log, int st, pid_t parent)
 {
 	char src[PATH_MAX + 16];
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct rlimit rl;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), r;
 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
 	    dup2(log, STDERR_FILENO) < 0)
 		_exit(127);
 	if (lfd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(lfd, 3) < 0)
 		_exit(127);
-	close_range(4, ~0u, 0);
+	/* The status pipe as fd 4, closed by the exec. */
+	if (st != 4 && dup3(st, 4, O_CLOEXEC) < 0)
+		_exit(127);
+	close_range(5, ~0u, 0);
+	/*
+	 * virtiofsd drops its supplementary groups (setgroups(0, NULL),
+	 * since QEMU 6.2: CVE-2022-0358), which its user namespace
+	 * forbids: root drops them here.  A frontend that is not root
+	 * cannot, and has virtiofsd's call answer 0 instead: it keeps
+	 * the groups its user has, which give it nothing that user lacks.
+	 */
+	r = geteuid() == 0 ? (setgroups(0, NULL) < 0 ? JAIL_IDENT : JAIL_OK)
+	    : getgroups(0, NULL) > 0 ? jail_fake_setgroups()
+				     : JAIL_OK;
+	if (r == JAIL_OK && id->ji_become &&
+	    (setgid(id->ji_gid) < 0 || setuid(id->ji_uid) < 0))
+		r = JAIL_IDENT;
+	if (r != JAIL_OK) {
+		jail_report(4, r, errno, -1, true);
+		_exit(127);
+	}
+	/*
+	 * Its own RLIMIT_NOFILE raise would need CAP_SYS_RESOURCE on the
+	 * host (it lets EPERM pass): the soft limit goes to the hard one
+	 * here, and --rlimit-nofile=0 says to leave it.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* uid and gid 0 inside are the VM's user and group outside. */
+	r = jail_userns(0, 0, 0);
+	if (r != JAIL_OK) {
+		jail_report(4, r, errno, -1, true);
+		_exit(127);
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
 	    getppid() != parent)
 		_exit(127);
 	snprintf(src, sizeof(src), "source=%s", s->s_spec->ss_path);
 	execl(VIRTIOFSD, VIRTIOFSD, "--fd=3", "-o", src, "-o",
-	      "sandbox=namespace", "-o", "log_level=warn", (char *)NULL);
+	      "sandbox=namespace", "--rlimit-nofile=0", "-o", "log_level=warn",
+	      (char *)NULL);
 	fprintf(stderr, "vmm-frontend: fs %s: %s: %s\n", s->s_spec->ss_tag,
 		VIRTIOFSD, strerror(errno));
 	_exit(127);
@@ -275,13 +329,49 @@ static int vfsd_listen(struct share *s)
 	return fd;
 }
 
+/*
+ * What the child said on its status pipe st: 0 once virtiofsd runs, or
+ * -1 said in one line (where user namespaces are forbidden: why, and
+ * what works instead).
+ */
+static int vfsd_note(const struct share *s, int st)
+{
+	const struct share_spec *sp = s->s_spec;
+	struct jail_note n;
+	char text[PATH_MAX + 128];
+
+	if (jail_wait(st, START_MS, &n) < 0) {
+		fprintf(stderr,
+			"vmm-frontend: fs %s: virtiofsd for %s did not start "
+			"within %d ms\n",
+			sp->ss_tag, sp->ss_path, START_MS);
+		return -1;
+	}
+	if (n.jn_step == JAIL_OK)
+		return 0;
+	jail_note_text(&n, NULL, text, sizeof(text));
+	if (n.jn_step == JAIL_USERNS && jail_forbidden(n.jn_errno))
+		fprintf(stderr,
+			"vmm-frontend: fs %s: virtiofsd not started: %s (this "
+			"host forbids user namespaces, and it runs in one; "
+			"--vhost-user-fs takes a virtiofsd you run)\n",
+			sp->ss_tag, text);
+	else
+		fprintf(stderr,
+			"vmm-frontend: fs %s: virtiofsd for %s not started: "
+			"%s\n",
+			sp->ss_tag, sp->ss_path, text);
+	return -1;
+}
+
 /* Starts s's virtiofsd and connects to it, the device named name. */
-static int vfsd_start(struct share *s, const char *name)
+static int vfsd_start(struct share *s, const struct jail_id *id,
+		      const char *name)
 {
 	const struct share_spec *sp = s->s_spec;
 	pid_t parent = getpid();
 	char how[96];
-	int lfd = vfsd_listen(s), log[2], r;
+	int lfd = vfsd_listen(s), log[2], st[2], r;
 
 	if (lfd < 0)
 		return -1;
@@ -290,17 +380,26 @@ static int vfsd_start(struct share *s, const char *name)
 		close(lfd);
 		return -1;
 	}
+	if (pipe2(st, O_CLOEXEC) < 0) {
+		perror("vmm-frontend: pipe");
+		close(lfd);
+		close(log[0]);
+		close(log[1]);
+		return -1;
+	}
 	fflush(NULL);
 	s->s_pid = fork();
 	if (s->s_pid == 0)
-		vfsd_exec(s, lfd, log[1], parent);
+		vfsd_exec(s, id, lfd, log[1], st[1], parent);
 	/* The socket listens while virtiofsd holds it, no longer. */
 	close(lfd);
 	close(log[1]);
+	close(st[1]);
 	s->s_log = log[0];
 	if (s->s_pid < 0) {
 		s->s_pid = 0;
 		perror("vmm-frontend: fork");
+		close(st[0]);
 		return -1;
 	}
 	s->s_pidfd = pidfd_open(s->s_pid, 0);
@@ -309,8 +408,13 @@ static int vfsd_start(struct share *s, const char *name)
 		kill(s->s_pid, SIGKILL);
 		waitpid(s->s_pid, NULL, 0);
 		s->s_pid = 0;
+		close(st[0]);
 		return -1;
 	}
+	r = vfsd_note(s, st[0]);
+	close(st[0]);
+	if (r < 0)
+		return -1;
 	r = vu_dev_open(&s->s_dev, name, s->s_sock);
 	/* Connected or not: no one else will ever reach this socket. */
 	vfsd_dir_remove(s);
@@ -327,7 +431,7 @@ static int vfsd_start(struct share *s, const char *name)
 	return 0;
 }
 
-static int share_start(struct share *s, unsigned i)
+static int share_start(struct share *s, const struct jail_id *id, unsigned i)
 {
 	const struct share_spec *sp = s->s_spec;
 	char name[VU_DEV_NAME_MAX];
@@ -340,7 +444,7 @@ static int share_start(struct share *s, unsigned i)
 				s->s_dev.vd_vu.vu_err);
 			return -1;
 		}
-	} else if (vfsd_start(s, name) < 0) {
+	} else if (vfsd_start(s, id, name) < 0) {
 		return -1;
 	}
 	s->s_open = true;
@@ -352,14 +456,21 @@ static int share_start(struct share *s, unsigned i)
 	return 0;
 }
 
-int shares_start(struct shares *ss, const struct share_specs *s)
+int shares_start(struct shares *ss, const struct share_specs *s,
+		 const char *user)
 {
+	struct jail_id id;
+
 	memset(ss, 0, sizeof(*ss));
+	if (s->ss_n == 0)
+		return 0;
+	if (jail_user(user, &id) < 0)
+		return -1;
 	for (unsigned i = 0; i < s->ss_n; i++) {
 		struct share *sh = &ss->s[ss->n++];
 
 		sh->s_spec = &s->ss[i];
-		if (share_start(sh, i) < 0) {
+		if (share_start(sh, &id, i) < 0) {
 			shares_stop(ss);
 			return -1;
 		}
@@ -470,8 +581,9 @@ void shares_stop(struct shares *ss)
 		s->s_open = false;
 		/*
 		 * virtiofsd ends with its connection.  One that does not is
-		 * killed by pidfd while we may (root); once we are not, by
-		 * PR_SET_PDEATHSIG when this process ends.
+		 * killed by pidfd (it is our user's, or ours while we are
+		 * root); failing that, by PR_SET_PDEATHSIG when this
+		 * process ends.
 		 */
 		if (s->s_pidfd >= 0 &&
 		    !vfsd_reap(s, STOP_MS, how, sizeof(how)) &&

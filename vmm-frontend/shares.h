@@ -1,8 +1,9 @@
 /*
  * shares.h: a VM's shared directories from the command line.  --fs
- * DIR,tag=TAG: the frontend starts one virtiofsd per directory, as root
- * with virtiofsd's own sandbox (mount, pid and net namespaces, pivoted
- * into DIR), PR_SET_PDEATHSIG, on a listening socket in a private 0700
+ * DIR,tag=TAG: the frontend starts one virtiofsd per directory, as the
+ * VM's user, root only in a user namespace of its own (jail.h), in
+ * virtiofsd's own sandbox (mount, pid and net namespaces, pivoted into
+ * DIR), PR_SET_PDEATHSIG, on a listening socket in a private 0700
  * directory, before it drops its own privileges; --vhost-user-fs
  * SOCKET,tag=TAG: a virtiofsd the operator runs.  Each is a virtio-fs
  * function (virtio/fs.c) on the pc machine, which the guest mounts by
@@ -68,11 +69,12 @@ int shares_parse(struct share_specs *s, const char *arg, bool socket, char *err,
 int shares_add(struct share_specs *s, const char *path, bool socket,
 	       const char *tag, char *err, size_t errlen);
 /*
- * Starts the virtiofsds (while root, which virtiofsd needs) and
- * connects to each, virtio-fs functions made.  On failure says why on
- * stderr and leaves nothing started.  0 or -1.
+ * Starts the virtiofsds (as user when root; NULL: stay) and connects to
+ * each, virtio-fs functions made.  On failure says why on stderr and
+ * leaves nothing started.  0 or -1.
  */
-int shares_start(struct shares *ss, const struct share_specs *s);
+int shares_start(struct shares *ss, const struct share_specs *s,
+		 const char *user);
 /* Puts the shares on the machine, guest RAM as their memory table. */
 int shares_attach(struct shares *ss, struct machine *m, const struct boot *b);
 /*

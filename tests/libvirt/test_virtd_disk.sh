@@ -10,8 +10,11 @@
 # and the image's mode is as before afterwards; a restarted daemon
 # adopts the domain and its qemu-storage-daemon goes on; the refusals at
 # define, each with its exact message; a missing image and an image the
-# uid cannot reach refused at start, a missing shared directory and a
-# <filesystem> with a source dir (virtiofsd needs root) refused at start;
+# uid cannot reach refused at start, a missing shared directory refused
+# at start; a <filesystem> with a source dir runs, its virtiofsd started
+# by the domain's frontend as the domain's uid (uid 0 only in its own
+# user namespace), its root the directory, which is granted rwx for the
+# domain's life; a directory the uid cannot reach refused at start;
 # an image another domain has open for writing (writable or <readonly/>)
 # refused at start, the log naming the lock, the first domain running on;
 # a vhost-user disk and a shared directory whose socket nothing listens
@@ -53,6 +56,7 @@ PY
 }
 mode() { stat -c %a "$1"; }
 qsd_pids() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$TMP/" || :; }
+vfsd_pids() { pgrep -f "^/usr/lib/qemu/virtiofsd .*$TMP/" || :; }
 # The frontends of this test's server, by the pids mmu-server names.
 fe_pids() {
 	"$BIN/mmuctl" --socket "$TMP/admin.sock" --json list |
@@ -61,9 +65,9 @@ for v in json.load(sys.stdin).get("vms", []):
     print(v.get("ownerPid", v.get("owner_pid", 0)))'
 }
 leftovers() {
-	[ -z "$(qsd_pids)" ] && [ -z "$(fe_pids)" ] &&
+	[ -z "$(qsd_pids)" ] && [ -z "$(vfsd_pids)" ] && [ -z "$(fe_pids)" ] &&
 		[ -z "$(ls "$TMP/state/run")" ] &&
-		[ -z "$(find /tmp -maxdepth 1 -name 'kvmmu-disk.*' -user "$UID0" 2>/dev/null)" ]
+		[ -z "$(find /tmp -maxdepth 1 -name 'kvmmu-*' -user "$UID0" 2>/dev/null)" ]
 }
 
 mkdir -p "$TMP/img"
@@ -209,12 +213,37 @@ check "a missing shared directory: refused at start" \
 	eval 'vs start d5 2>&1 | grep -qF "devices/filesystem[target='"'share'"']/source@dir: $TMP/nodir: No such file or directory"'
 sed -e "s|$TMP/nodir|$TMP/share|" -e "s|<name>d5<|<name>d6<|" "$TMP/d5.xml" >"$TMP/d6.xml"
 vs define "$TMP/d6.xml" >/dev/null
-# A frontend of a domain's own uid cannot start QEMU 7.2's virtiofsd,
-# which needs root: refused, saying so and what to use instead.
-check "a filesystem with source dir, frontend not root: refused at start" \
-	eval 'vs start d6 >/dev/null 2>&1; ! vs domstate d6 | grep -q running &&
-	      grep -q "virtiofsd needs root.*--vhost-user-fs" "$TMP/state/log/d6.log"'
-check "  nothing left behind" leftovers
+# The domain's frontend, of the domain's own uid, starts QEMU 7.2's
+# virtiofsd as that uid, root only in a user namespace of its own.
+echo hello >"$TMP/share/from-host"
+check "a filesystem with source dir: start" vs start d6
+check "  running" eval 'vs domstate d6 | grep -q running'
+check "  the directory granted to its uid, rwx ($(acl "$TMP/share"))" \
+	test "$(acl "$TMP/share")" = "user:$UID0:rwx"
+# Each virtiofsd: the domain's uid on the host, 0 in its namespace, its
+# root the share; two of them (its own, and its pid namespace's).
+vfsd_jailed() {
+	local p n=0
+	for p in $(vfsd_pids); do
+		[ "$(stat -c %u "/proc/$p")" = "$UID0" ] &&
+			[ "$(awk '{ print $1, $2 }' "/proc/$p/uid_map")" = "0 $UID0" ] &&
+			[ "$(ls -A "/proc/$p/root")" = from-host ] || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -eq 2 ]
+}
+check "  virtiofsd runs as its uid (0 only in its own namespace), / the share" vfsd_jailed
+check "  destroyed: its grant taken back, nothing left behind" \
+	eval 'vs destroy d6 >/dev/null && [ -z "$(acl "$TMP/share")" ] && leftovers'
+check "  the directory's mode as before ($(mode "$TMP/share"))" test "$(mode "$TMP/share")" = 755
+mkdir -m 0755 "$TMP/private/share"
+sed -e "s|$TMP/share|$TMP/private/share|" -e "s|<name>d6<|<name>d14<|" "$TMP/d6.xml" >"$TMP/d14.xml"
+vs define "$TMP/d14.xml" >/dev/null
+check "a directory the uid cannot reach: refused at start, naming uid and directory" \
+	eval 'vs start d14 2>&1 | grep -qF "uid $UID0, which runs it, cannot open $TMP/private/share: Permission denied"'
+check "  its grant taken back, nothing left behind" \
+	eval '[ -z "$(acl "$TMP/private/share")" ] && leftovers'
+for n in d5 d6 d14; do vs undefine "$n" >/dev/null; done
 
 # An image another domain has open for writing: refused at start, the
 # log naming the lock; the first domain runs on.

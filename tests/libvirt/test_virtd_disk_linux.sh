@@ -7,14 +7,18 @@
 # The ext4 root is made here (mke2fs -d, nothing mounted) with the disk
 # test's init (tests/linux/disk/), root-owned and 0600: only the grant
 # kvmmu-virtd gives the domain's uid lets its qemu-storage-daemon open
-# it.  The filesystem is a <source socket=.../>, a virtiofsd this
-# script runs as root on a directory holding a file the host wrote.  The
-# guest writes /hello, copies the share's from-host to from-guest (the
+# it.  Two filesystems: a <source socket=.../>, a virtiofsd this script
+# runs as root on a directory holding a file the host wrote, and a
+# <source dir=.../>, root's 0755 too, which the domain's frontend serves
+# with a virtiofsd of the domain's uid (root only in a user namespace of
+# its own) once kvmmu-virtd has granted that uid the directory.  The
+# guest writes /hello, copies each share's from-host to from-guest (the
 # disk test's init with kvmmu.fs=), and reboots, which ends the domain
 # (shut off); the host reads the bytes back with debugfs and from the
-# share, the grants on the image and the socket are gone, and so is
-# virtiofsd (it ends with its one connection).  Label linux-guest: it
-# needs a KVM that runs a stock kernel (deploy/vm/run).
+# shares (the second's copy the domain uid's), the grants on the image,
+# the socket and the directory are gone, and so are both virtiofsds
+# (each ends with its one connection).  Label linux-guest: it needs a
+# KVM that runs a stock kernel (deploy/vm/run).
 set -eu
 BIN=$1 GUEST=$2 SRC=$3
 TEST=libvirt.virtd_disk_linux
@@ -76,8 +80,9 @@ chmod 0600 "$TMP/img/root.raw"
 # The share: a file the host wrote, served by a virtiofsd of root's
 # (QEMU 7.2's needs root for its namespaces), whose socket (root's, 0700)
 # kvmmu-virtd grants the domain's uid for the domain's life.
-mkdir -m 0755 "$TMP/share" "$TMP/fs"
+mkdir -m 0755 "$TMP/share" "$TMP/fs" "$TMP/dirshare"
 head -c 100000 /dev/urandom >"$TMP/share/from-host"
+head -c 100000 /dev/urandom >"$TMP/dirshare/from-host"
 "$vfsd" --socket-path="$TMP/fs/vfsd.sock" -o source="$TMP/share" \
 	-o sandbox=namespace -o log_level=warn 2>"$TMP/vfsd.err" &
 vfsd_pid=$!
@@ -89,12 +94,14 @@ cat >"$TMP/lxd.xml" <<XML
 <memory unit='MiB'>512</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type>
 <kernel>$TMP/any/vmlinuz</kernel><initrd>$TMP/any/initrd</initrd>
-<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b kvmmu.fs=hostshare</cmdline></os>
+<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b kvmmu.fs=hostshare kvmmu.fs=dirshare</cmdline></os>
 <devices><serial type='stdio'><target port='0'/></serial>
 <disk type='file' device='disk'><driver name='qemu' type='raw'/>
 <source file='$TMP/img/root.raw'/><target dev='vda' bus='virtio'/></disk>
 <filesystem type='mount'><driver type='virtiofs'/>
 <source socket='$TMP/fs/vfsd.sock'/><target dir='hostshare'/></filesystem>
+<filesystem type='mount'><driver type='virtiofs'/>
+<source dir='$TMP/dirshare'/><target dir='dirshare'/></filesystem>
 </devices></domain>
 XML
 log=$TMP/state/log/lxd.log
@@ -119,12 +126,19 @@ check "the guest mounted its root rw from /dev/vda" \
 check "it wrote /hello" wait_grep "$log" "kvmmu-guest: wrote /hello" 120
 check "it copied a file in the share" \
 	wait_grep "$log" "kvmmu-guest: copied hostshare" 120
+check "and in the directory its frontend shares" \
+	wait_grep "$log" "kvmmu-guest: copied dirshare" 120
 check "its reboot ends the domain: shut off (shutdown)" \
 	domstate "shut off (shutdown)" 300
 check "the host reads the guest's bytes" \
 	test "$(debugfs -R 'cat /hello' "$TMP/img/root.raw" 2>/dev/null)" = hello-virsh-5e2b
 check "the host reads the guest's copy in the share" \
 	cmp -s "$TMP/share/from-host" "$TMP/share/from-guest"
+check "and in the directory" \
+	cmp -s "$TMP/dirshare/from-host" "$TMP/dirshare/from-guest"
+dom_uid=$(sed -n "s/.*domain 'lxd': uid \([0-9]*\) granted.*/\1/p" "$TMP/virtd.log" | tail -1)
+check "  the copy there is the domain uid's ($(stat -c %u "$TMP/dirshare/from-guest"), ${dom_uid:-?})" \
+	test "$(stat -c %u "$TMP/dirshare/from-guest")" = "${dom_uid:-none}"
 # no_acl FILE MODE: root's, that mode, and no ACL.
 no_acl() {
 	[ "$(stat -c "%u %a" "$1")" = "0 $2" ] &&
@@ -133,6 +147,7 @@ os.getxattr(sys.argv[1], 'system.posix_acl_access')" "$1" 2>/dev/null
 }
 check "the image is root's 0600 again, no ACL left" no_acl "$TMP/img/root.raw" 600
 check "the socket is root's 0700 again, no ACL left" no_acl "$TMP/fs/vfsd.sock" 700
+check "the directory is root's 0755 again, no ACL left" no_acl "$TMP/dirshare" 755
 # virtiofsd ends once its one client (the frontend) has gone: a zombie
 # of this shell's, then reaped.
 vfsd_gone() {
@@ -148,7 +163,7 @@ vfsd_gone() {
 	return 1
 }
 check "virtiofsd ended with the domain" vfsd_gone
-check "no virtiofsd left on the share" \
-	test "$(pgrep -f "$vfsd.*$TMP/share" | wc -l)" -eq 0
+check "no virtiofsd left on the shares" \
+	test "$(pgrep -f "$vfsd.*$TMP/(dir)?share" | wc -l)" -eq 0
 check "undefine" vs undefine lxd
 report

@@ -8,8 +8,12 @@
 # mounted); the initramfs loads virtio_blk and ext4 (modules in Debian's
 # kernel) from the kernel package in the VM runner's cache and mounts
 # root.  The guest writes /hello and ends; the host reads its bytes back
-# with debugfs.  The same from a qcow2 image; a readonly disk refuses
-# the write.  Exits that reached the frontend at the disk must be far
+# with debugfs.  The same from a qcow2 overlay two backing files deep
+# (top/root.qcow2 on ../mid.qcow2 on base/root-base.raw, each name
+# relative to its image's directory, as qemu-storage-daemon's
+# confinement binds them): the guest boots from the base's bytes, its
+# write lands in the overlay, the backing files are unchanged; a
+# readonly disk refuses the write.  Exits that reached the frontend at the disk must be far
 # below one per request.  A graceful shutdown loses nothing: busybox
 # init on the disk writes a file and does not sync, SIGTERM to the
 # frontend (CTRL+ALT+DEL) runs its shutdown, and the host reads the
@@ -48,9 +52,14 @@ has() { grep -qF -- "$2" "$1"; }
 
 # The initramfs and the root image (tests/linux/disk/build.sh).
 "$src/tests/linux/disk/build.sh" "$src" "$deb" "$dir" || exit 1
-qemu-img convert -f raw -O qcow2 "$dir/root.raw" "$dir/root.qcow2"
+mkdir -m 755 "$dir/base" "$dir/top"
+cp "$dir/root.raw" "$dir/base/root-base.raw"
+qemu-img create -q -f qcow2 -b base/root-base.raw -F raw "$dir/mid.qcow2"
+qemu-img create -q -f qcow2 -b ../mid.qcow2 -F qcow2 "$dir/top/root.qcow2"
 cp "$dir/root.raw" "$dir/ro.raw"
-chmod 666 "$dir"/*.raw "$dir"/*.qcow2
+chmod 666 "$dir"/*.raw "$dir/top/root.qcow2"
+chmod 644 "$dir/base/root-base.raw" "$dir/mid.qcow2"
+backing_sums=$(md5sum "$dir/base/root-base.raw" "$dir/mid.qcow2")
 
 "$bin/mmu-server" -d --socket "$dir/mmu.sock" 2>"$dir/server.log" &
 srv=$!
@@ -88,11 +97,15 @@ check "raw: the host reads the guest's bytes" \
 	test "$(debugfs -R 'cat /hello' "$dir/root.raw" 2>/dev/null)" = hello-raw-6d1c
 ratio raw
 
-boot qcow2 "$dir/root.qcow2,format=qcow2" rw hello-qcow2-41aa
+boot qcow2 "$dir/top/root.qcow2,format=qcow2" rw hello-qcow2-41aa
 check "qcow2: exit 0" test "$code" -eq 0
-qemu-img convert -f qcow2 -O raw "$dir/root.qcow2" "$dir/back.raw"
+check "qcow2: root rw, from the backing files' bytes" has "$dir/qcow2.out" "kvmmu-guest: root rw"
+check "qcow2: nothing said on stderr" eval '! grep -v "^vmm-frontend: sanitizer build" "$dir/qcow2.err" | grep -q .'
+qemu-img convert -f qcow2 -O raw "$dir/top/root.qcow2" "$dir/back.raw"
 check "qcow2: the host reads the guest's bytes" \
 	test "$(debugfs -R 'cat /hello' "$dir/back.raw" 2>/dev/null)" = hello-qcow2-41aa
+check "qcow2: the backing files are unchanged" \
+	test "$(md5sum "$dir/base/root-base.raw" "$dir/mid.qcow2")" = "$backing_sums"
 
 boot ro "$dir/ro.raw,readonly" ro nothing
 check "readonly: exit 0" test "$code" -eq 0

@@ -14,6 +14,14 @@
 # those of a run that does none, the same boot, probe and mount) must
 # be under 1/20 of the requests.  Bad input is refused before anything
 # starts.
+#
+# The frontend's virtiofsd runs as the VM's user, root only in a user
+# namespace of its own: the share is that user's (nobody's here), and
+# what the guest writes is too.  --fs runs from a frontend started as
+# root (it drops to nobody) and from one started as nobody, with a
+# supplementary group (which virtiofsd cannot drop there).  With
+# kvmmu.uids=1 the guest says what it sees of owners and what uid 1000
+# (unmapped in virtiofsd's namespace) can do.
 set -u
 src=$1 bin=$2
 cache=${KVMMU_VM_CACHE:-$src/build/vm}
@@ -25,7 +33,8 @@ if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	exit 77
 fi
 if [ "$(id -u)" != 0 ]; then
-	echo "SKIP kvm.linux_fs: virtiofsd needs root (docs/running.md)"
+	echo "SKIP kvm.linux_fs: needs root (frontends started as root and" \
+		"as nobody, an operator's virtiofsd as root)"
 	exit 77
 fi
 [ -x "$vfsd" ] || { echo "FAIL kvm.linux_fs: no $vfsd (deploy/install-deps.sh)"; exit 1; }
@@ -57,10 +66,14 @@ cp "$src/tests/linux/fs/init" "$dir/ird/init"
 chmod 755 "$dir/ird/init"
 (cd "$dir/ird" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$dir/initrd"
 
-"$bin/mmu-server" -d --socket "$dir/mmu.sock" 2>"$dir/server.log" &
+# nogroup may connect: the frontend started as nobody.
+"$bin/mmu-server" -d --socket "$dir/mmu.sock" --socket-group nogroup \
+	2>"$dir/server.log" &
 srv=$!
 for _ in $(seq 100); do [ -S "$dir/mmu.sock" ] && break; sleep 0.05; done
-fe() { "$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" "$@"; }
+# AS: "" (root, which drops to nobody) or a command that runs as nobody.
+as=""
+fe() { $as "$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" "$@"; }
 
 # Refused before anything starts: status 2 (or 1 for a socket), a
 # message that says why, no virtiofsd left.
@@ -109,6 +122,9 @@ boot() {
 	check "$name: nothing on stderr" eval '! grep -v "^vmm-frontend: sanitizer build: no seccomp" "$dir/$name.err" | grep -q .'
 	check "$name: no kick reached the frontend" \
 		test "$(field fs_kick_exits "$name")" = 0
+	[ "$flag" = --fs ] &&
+		check "$name: from-guest is the VM's user's on the host ($(stat -c %U "$share/from-guest"))" \
+			test "$(stat -c %u "$share/from-guest")" = "$(id -u nobody)"
 }
 
 # field NAME RUN: a number of RUN's JSON line.
@@ -127,11 +143,30 @@ ratio() {
 		"$(((${ex:-0} - ${base:-0}) * 20))" -lt "${io:-0}"
 }
 
-mkdir -p "$dir/share1" "$dir/share2"
-boot started --fs "$dir/share1,tag=hostshare" hostshare hello-fs-5e2a "$dir/share1"
+# The frontend's shares are the VM's user's, as its disks' images are.
+mkdir -p "$dir/share1" "$dir/share2" "$dir/share3"
+chown nobody:nogroup "$dir/share1" "$dir/share3"
+boot started --fs "$dir/share1,tag=hostshare" hostshare hello-fs-5e2a "$dir/share1" kvmmu.uids=1
 check "started: its virtiofsd is gone" test "$(pgrep -f "$vfsd.*$dir/share1" | wc -l)" -eq 0
+# What the guest sees: its root's files are the VM user's (uid 0 in
+# virtiofsd's namespace, 0 to the guest), the host root's are no one's
+# (65534, unmapped); uid 1000 cannot be switched to.
+check "started: owners as the guest sees them" \
+	has "$dir/started.out" "kvmmu-guest: owners 65534:65534 0:0 0:0"
+check "started: uid 1000 cannot make a file (EINVAL)" \
+	has "$dir/started.out" "kvmmu-guest: as uid 1000: sh: can't create /mnt/pub/as-1000: Invalid argument"
+check "started: nor chown to 1000 (EINVAL)" \
+	has "$dir/started.out" "kvmmu-guest: chown 1000: chown: /mnt/from-guest: Invalid argument"
+check "started: uid 1000 reads by mode" \
+	has "$dir/started.out" "kvmmu-guest: read as uid 1000: done"
 boot baseline --fs "$dir/share1,tag=hostshare" hostshare hello-base-0c77 "$dir/share1" kvmmu.io=0
 ratio started baseline
+# The same from a frontend started as nobody, with a supplementary group.
+as="setpriv --reuid=nobody --regid=nogroup --groups=nogroup"
+boot unprivileged --fs "$dir/share3,tag=hostshare" hostshare hello-np-2b81 "$dir/share3"
+as=""
+check "unprivileged: its virtiofsd is gone" test "$(pgrep -f "$vfsd.*$dir/share3" | wc -l)" -eq 0
+ratio unprivileged baseline
 
 "$vfsd" --socket-path="$dir/op.sock" -o source="$dir/share2" -o sandbox=namespace \
 	-o log_level=warn 2>"$dir/op.err" &
