@@ -5,9 +5,10 @@
 # BIN_DIR GUEST_DIR SRC.
 #
 # The ext4 root is made here (mke2fs -d, nothing mounted) with the disk
-# test's init (tests/linux/disk/), root-owned and 0600: only the grant
-# kvmmu-virtd gives the domain's uid lets its qemu-storage-daemon open
-# it.  Two filesystems: a <source socket=.../>, a virtiofsd this script
+# test's init (tests/linux/disk/), as a qcow2 image, root-owned and 0600:
+# only the grant kvmmu-virtd gives the domain's uid lets its
+# qemu-storage-daemon open it.  A second disk, raw and <readonly/>,
+# refuses the guest's write (kvmmu.ro=vdb) and is unchanged after.  Two filesystems: a <source socket=.../>, a virtiofsd this script
 # runs as root on a directory holding a file the host wrote, and a
 # <source dir=.../>, root's 0755 too, which the domain's frontend serves
 # with a virtiofsd of the domain's uid (root only in a user namespace of
@@ -27,7 +28,7 @@ require_kvm
 command -v virsh >/dev/null || skip "virsh is not installed"
 [ "$(id -u)" -eq 0 ] || skip "needs root (frontends run as uids of their own)"
 vfsd=/usr/lib/qemu/virtiofsd
-for t in mke2fs debugfs busybox cpio /usr/bin/qemu-storage-daemon "$vfsd"; do
+for t in mke2fs debugfs busybox cpio qemu-img /usr/bin/qemu-storage-daemon "$vfsd"; do
 	command -v "$t" >/dev/null ||
 		{ echo "FAIL $TEST: no $t (deploy/install-deps.sh)"; exit 1; }
 done
@@ -75,7 +76,13 @@ cp "$SRC/tests/linux/disk/disk-init" "$TMP/root/sbin/init"
 chmod 755 "$TMP/root/sbin/init"
 mkdir -m 0755 "$TMP/img"
 mke2fs -q -t ext4 -d "$TMP/root" -L kvmmu-root "$TMP/img/root.raw" 64M
-chmod 0600 "$TMP/img/root.raw"
+# As a qcow2 image (<driver type='qcow2'/>), and beside it a <readonly/>
+# raw disk the guest tries to write (disk-init's kvmmu.ro=vdb).
+qemu-img convert -f raw -O qcow2 "$TMP/img/root.raw" "$TMP/img/root.qcow2"
+rm "$TMP/img/root.raw"
+head -c 1048576 /dev/urandom >"$TMP/img/ro.raw"
+cp "$TMP/img/ro.raw" "$TMP/ro.orig"
+chmod 0600 "$TMP/img/root.qcow2" "$TMP/img/ro.raw"
 
 # The share: a file the host wrote, served by a virtiofsd of root's
 # (QEMU 7.2's needs root for its namespaces), whose socket (root's, 0700)
@@ -94,10 +101,12 @@ cat >"$TMP/lxd.xml" <<XML
 <memory unit='MiB'>512</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='pc'>hvm</type>
 <kernel>$TMP/any/vmlinuz</kernel><initrd>$TMP/any/initrd</initrd>
-<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b kvmmu.fs=hostshare kvmmu.fs=dirshare</cmdline></os>
+<cmdline>console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.msg=hello-virsh-5e2b kvmmu.ro=vdb kvmmu.fs=hostshare kvmmu.fs=dirshare</cmdline></os>
 <devices><serial type='stdio'><target port='0'/></serial>
+<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+<source file='$TMP/img/root.qcow2'/><target dev='vda' bus='virtio'/></disk>
 <disk type='file' device='disk'><driver name='qemu' type='raw'/>
-<source file='$TMP/img/root.raw'/><target dev='vda' bus='virtio'/></disk>
+<source file='$TMP/img/ro.raw'/><target dev='vdb' bus='virtio'/><readonly/></disk>
 <filesystem type='mount'><driver type='virtiofs'/>
 <source socket='$TMP/fs/vfsd.sock'/><target dir='hostshare'/></filesystem>
 <filesystem type='mount'><driver type='virtiofs'/>
@@ -130,8 +139,12 @@ check "and in the directory its frontend shares" \
 	wait_grep "$log" "kvmmu-guest: copied dirshare" 120
 check "its reboot ends the domain: shut off (shutdown)" \
 	domstate "shut off (shutdown)" 300
-check "the host reads the guest's bytes" \
-	test "$(debugfs -R 'cat /hello' "$TMP/img/root.raw" 2>/dev/null)" = hello-virsh-5e2b
+qemu-img convert -f qcow2 -O raw "$TMP/img/root.qcow2" "$TMP/back.raw"
+check "the host reads the guest's bytes (qcow2)" \
+	test "$(debugfs -R 'cat /hello' "$TMP/back.raw" 2>/dev/null)" = hello-virsh-5e2b
+check "the <readonly/> disk refused the guest's write" \
+	grep -q "kvmmu-guest: vdb write refused" "$log"
+check "  and is unchanged" cmp -s "$TMP/img/ro.raw" "$TMP/ro.orig"
 check "the host reads the guest's copy in the share" \
 	cmp -s "$TMP/share/from-host" "$TMP/share/from-guest"
 check "and in the directory" \
@@ -145,7 +158,8 @@ no_acl() {
 		! /usr/bin/python3 -c "import os, sys
 os.getxattr(sys.argv[1], 'system.posix_acl_access')" "$1" 2>/dev/null
 }
-check "the image is root's 0600 again, no ACL left" no_acl "$TMP/img/root.raw" 600
+check "the image is root's 0600 again, no ACL left" no_acl "$TMP/img/root.qcow2" 600
+check "the readonly one too" no_acl "$TMP/img/ro.raw" 600
 check "the socket is root's 0700 again, no ACL left" no_acl "$TMP/fs/vfsd.sock" 700
 check "the directory is root's 0755 again, no ACL left" no_acl "$TMP/dirshare" 755
 # virtiofsd ends once its one client (the frontend) has gone: a zombie

@@ -6,7 +6,9 @@
 #
 # Two frontends on one mmu-server boot Debian's 6.12 kernel with
 # root=/dev/vda from images of their own (tests/linux/disk/build.sh), and
-# both read their disks in a loop (disk-init's kvmmu.loop).  kill -9 of
+# both read their disks in a loop (disk-init's kvmmu.loop); later a third
+# VM with a shared directory (--fs) beside the bystander has its
+# virtiofsd killed the same way, with the same outcome.  kill -9 of
 # the victim's qemu-storage-daemon: its frontend says which disk, the
 # back end's pid and "killed by signal 9", destroys its VM and exits 1
 # (docs/running.md) within seconds; the server logs the VM's end in the
@@ -38,10 +40,10 @@ done
 dir=$(mktemp -d /tmp/kvmmu-bk.XXXXXX)
 chmod 755 "$dir"
 export TMPDIR=$dir
-srv="" victim="" bystander=""
+srv="" victim="" bystander="" fsvictim=""
 fails=0 passes=0
 cleanup() {
-	for p in $victim $bystander; do kill -INT "$p" 2>/dev/null && wait "$p"; done
+	for p in $victim $bystander $fsvictim; do kill -INT "$p" 2>/dev/null && wait "$p"; done
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv"
 	rm -rf "$dir"
 }
@@ -67,7 +69,10 @@ wait_line() {
 "$src/tests/linux/disk/build.sh" "$src" "$deb" "$dir" || exit 1
 mv "$dir/root.raw" "$dir/victim.raw"
 cp "$dir/victim.raw" "$dir/bystander.raw"
+cp "$dir/victim.raw" "$dir/fsvictim.raw"
 chmod 666 "$dir"/*.raw
+# The share the third VM's virtiofsd serves, as the VM's user (nobody).
+mkdir -m 0777 "$dir/share"
 
 "$bin/mmu-server" -d --socket "$dir/mmu.sock" --admin-socket "$dir/admin.sock" \
 	2>"$dir/server.log" &
@@ -79,16 +84,18 @@ vms() { "$bin/mmuctl" --socket "$dir/admin.sock" list | sed '/^$/q' | grep -c ' 
 qsds() { pgrep -f "^/usr/bin/qemu-storage-daemon .*$dir/" || :; }
 base=$(fds)
 
-# boot NAME MODE [MSG]: a frontend in the background, its pid in $pid;
-# its console input from NAME.in (a FIFO the test keeps open).
+# boot NAME MODE [MSG [FLAG...]]: a frontend in the background, its pid
+# in $pid; its console input from NAME.in (a FIFO the test keeps open).
 boot() {
-	mkfifo "$dir/$1.in"
-	exec {fd}<>"$dir/$1.in"
+	local name=$1 mode=$2 msg=${3:-}
+	shift $(($# < 3 ? $# : 3))
+	mkfifo "$dir/$name.in"
+	exec {fd}<>"$dir/$name.in"
 	"$bin/vmm-frontend" --socket "$dir/mmu.sock" --kernel "$kernel" \
-		--initrd "$dir/initrd" --memory 256 --name "$1" \
-		--disk "$dir/$1.raw" \
-		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.loop=$2 kvmmu.msg=${3:-}" \
-		--timeout 600 --json <"$dir/$1.in" >"$dir/$1.out" 2>"$dir/$1.err" &
+		--initrd "$dir/initrd" --memory 256 --name "$name" \
+		--disk "$dir/$name.raw" "$@" \
+		--cmdline "console=ttyS0 panic=-1 reboot=k quiet pci=noearly root=/dev/vda rw kvmmu.loop=$mode kvmmu.msg=$msg" \
+		--timeout 600 --json <"$dir/$name.in" >"$dir/$name.out" 2>"$dir/$name.err" &
 	pid=$!
 }
 show() {
@@ -151,6 +158,37 @@ assert ended[0]["end_reason"] == "ended by its frontend: " + sys.argv[2], ended
 assert not any(v["name"] == "victim" for v in r.get("destroyed", [])), r
 assert [(v["name"], v["state"]) for v in r.get("vms", [])] == [("bystander", "running")], r' \
 	"$dir/list.json" "$why"
+
+# A shared directory's back end killed the same way: a third VM, whose
+# virtiofsd (the frontend's child) is killed while its guest reads its
+# disk; the bystander still waits for its line meanwhile.
+vfsds() { pgrep -f "^/usr/lib/qemu/virtiofsd .*source=$dir/share" || :; }
+boot fsvictim forever "" --fs "$dir/share,tag=hostshare"
+fsvictim=$pid
+check "the third VM, with a share, reads its disk in a loop" \
+	wait_line fsvictim "kvmmu-guest: reading in a loop" "$fsvictim"
+vfsd=$(pgrep -P "$fsvictim" -f '^/usr/lib/qemu/virtiofsd ')
+check "its virtiofsd found, the frontend's child ($vfsd)" test -n "$vfsd"
+kill -9 "$vfsd"
+st=0
+wait "$fsvictim" || st=$?
+fsvictim=""
+show fsvictim
+why="fs hostshare: its back end (virtiofsd pid $vfsd, directory $dir/share) killed by signal 9 (Killed)"
+check "its frontend exits 1 (got $st)" test "$st" -eq 1
+check "it names the share, the back end and how it ended" \
+	has "$dir/fsvictim.err" "vmm-frontend: $why: ending the VM"
+check "the server ended its VM, saying why" \
+	grep -qF "'fsvictim' destroyed: ended by its frontend: $why" "$dir/server.log"
+"$bin/mmuctl" --socket "$dir/admin.sock" list >"$dir/list.out"
+cat "$dir/list.out"
+check "mmuctl list: it ended, its end_reason naming virtiofsd" \
+	listed fsvictim ended "ended by its frontend: $why"
+check "mmuctl list: the bystander still runs" listed bystander running
+check "no virtiofsd left ($(vfsds | tr '\n' ' '))" test -z "$(vfsds)"
+check "no share socket directory left" \
+	test -z "$(find "$dir" -mindepth 1 -maxdepth 1 -name 'kvmmu-fs.*')"
+
 sleep 2
 echo go >&"$bystander_in"
 check "the bystander read on to the end" \
