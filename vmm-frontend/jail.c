@@ -38,6 +38,7 @@
 
 #include "clock.h"
 #include "jail.h"
+#include "userns.h"
 
 /* The jail's root: room for mount points and symlinks, nothing else. */
 #define JAIL_TMPFS_OPTS "mode=0755,size=64k,nr_inodes=1024"
@@ -242,63 +243,11 @@ int jail_add_system(struct jail *j, char *err, size_t errlen)
 	return 0;
 }
 
-/* "IN OUT 1" for a uid_map or gid_map, without stdio. */
-static void idmap_line(char *out, unsigned in, unsigned outside)
-{
-	unsigned v[2] = {in, outside};
-
-	for (int k = 0; k < 2; k++) {
-		char digits[12];
-		int n = 0;
-
-		do
-			digits[n++] = (char)('0' + v[k] % 10);
-		while ((v[k] /= 10) != 0);
-		while (n > 0)
-			*out++ = digits[--n];
-		*out++ = ' ';
-	}
-	memcpy(out, "1", 2);
-}
-
-/* Writes s to the /proc file path; 0 or -1.  Async-signal-safe. */
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 int jail_userns(int flags, uid_t in_uid, gid_t in_gid)
 {
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	char line[32];
-
 	if (unshare(CLONE_NEWUSER | flags) < 0)
 		return JAIL_USERNS;
-	/*
-	 * A process that was root and called setuid is not dumpable, and
-	 * its /proc files stay root's: it could not write its own maps.
-	 * exec sets the flag again from what it runs.
-	 */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return JAIL_IDMAP;
-	idmap_line(line, (unsigned)in_uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", line) < 0)
-		return JAIL_IDMAP;
-	/* An unprivileged writer of gid_map must give up setgroups. */
-	if (write_file("/proc/self/setgroups", "deny") < 0)
-		return JAIL_IDMAP;
-	idmap_line(line, (unsigned)in_gid, (unsigned)gid);
-	if (write_file("/proc/self/gid_map", line) < 0)
-		return JAIL_IDMAP;
-	return JAIL_OK;
+	return userns_map(in_uid, in_gid) < 0 ? JAIL_IDMAP : JAIL_OK;
 }
 
 /* dst = root + path; -1 (ENAMETOOLONG) if it does not fit. */

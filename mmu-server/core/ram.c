@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -49,6 +48,7 @@
 
 #include "hugemap.h"
 #include "ram.h"
+#include "userns.h"
 
 #define SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 
@@ -161,35 +161,6 @@ static const char *const tmpfs_steps[] = {
 	[TS_SEND] = "passing the fd",
 };
 
-/* "0 <id> 1" for a uid_map or gid_map, without stdio. */
-static void idmap_line(char *out, unsigned id)
-{
-	char digits[12];
-	int n = 0;
-
-	do
-		digits[n++] = (char)('0' + id % 10);
-	while ((id /= 10) != 0);
-	*out++ = '0';
-	*out++ = ' ';
-	while (n > 0)
-		*out++ = digits[--n];
-	memcpy(out, " 1", 3);
-}
-
-/* Writes s to the /proc file path; 0 or -1.  Async-signal-safe. */
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 static int fsconfig_str(int fs, const char *key, const char *val)
 {
 	return (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, val, 0);
@@ -200,11 +171,10 @@ static int fsconfig_str(int fs, const char *key, const char *val)
  * in it, sent on sock.  A failure sends {step, errno} and no fd.  Only
  * system calls from here on: the server has threads.
  */
-static void __attribute__((noreturn))
-tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
+static void __attribute__((noreturn)) tmpfs_child(int sock, const char *size)
 {
 	int msg[2] = {0, 0}, fs = -1, mnt = -1, fd = -1;
-	char buf[CMSG_SPACE(sizeof(int))], line[48];
+	char buf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = {msg, sizeof(msg)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct cmsghdr *cm;
@@ -216,21 +186,9 @@ tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
 			msg[0] = TS_USERNS;
 			goto fail;
 		}
-		/*
-		 * A process that changed its uid (a server started by root
-		 * and then made unprivileged) is not dumpable, and its /proc
-		 * files are root's: it could not write its own maps.  This
-		 * child lives a few milliseconds.
-		 */
+		/* Root inside, the server's uid outside (userns.h). */
 		msg[0] = TS_IDMAP;
-		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-			goto fail;
-		idmap_line(line, (unsigned)uid);
-		if (write_file("/proc/self/uid_map", line) < 0 ||
-		    write_file("/proc/self/setgroups", "deny") < 0)
-			goto fail;
-		idmap_line(line, (unsigned)gid);
-		if (write_file("/proc/self/gid_map", line) < 0)
+		if (userns_map(0, 0) < 0)
 			goto fail;
 		fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
 	}
@@ -296,7 +254,7 @@ int ram_tmpfs_open(uint64_t bytes, char *msg, size_t len)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		tmpfs_child(sv[1], size, geteuid(), getegid());
+		tmpfs_child(sv[1], size);
 	}
 	err = errno;
 	close(sv[1]);
