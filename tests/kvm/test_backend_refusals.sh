@@ -49,6 +49,11 @@ done
 dir=$(mktemp -d /tmp/kvmmu-br.XXXXXX)
 chmod 1777 "$dir"
 export TMPDIR=$dir
+# The payloads, where a frontend started as nobody can read them (a
+# clone in a 0700 directory, as CI's, is root's alone).
+cp "$guest/memtouch.bin" "$guest/hello.bin" "$dir/"
+chmod 644 "$dir/memtouch.bin" "$dir/hello.bin"
+guest=$dir
 srv="" fp=""
 cleanup() {
 	[ -n "$fp" ] && kill -INT "$fp" 2>/dev/null && wait "$fp"
