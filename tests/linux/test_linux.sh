@@ -100,7 +100,11 @@ XML
 booted() { # name vcpus
 	local o=$dir/$1.out
 	check "$1: exit 0 (guest rebooted)" test "$code" -eq 0 ||
-		{ echo "-- $1: the console's last lines:"; tail -n 25 "$o"; }
+		{
+			echo "-- $1: the console, from its first oops or panic line, else its last lines:"
+			at=$(grep -a -n -m1 -E 'Oops|BUG:|general protection|Kernel panic' "$o" | cut -d: -f1)
+			if [ -n "$at" ]; then tail -n "+$((at > 3 ? at - 3 : 1))" "$o" | head -n 45; else tail -n 25 "$o"; fi
+		}
 	check "$1: the init banner" has "$o" "kvmmu-guest: banner linux 6.12"
 	check "$1: nproc $2" has "$o" "kvmmu-guest: nproc $2"
 	for i in 1 2 3 4 5 6 7 8; do
