@@ -41,18 +41,16 @@ static int write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-int userns_map(uid_t in_uid, gid_t in_gid)
+int userns_map(uid_t in_uid, uid_t out_uid, gid_t in_gid, gid_t out_gid)
 {
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
 	char line[32];
 
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return -1;
-	idmap_line(line, (unsigned)in_uid, (unsigned)uid);
+	idmap_line(line, (unsigned)in_uid, (unsigned)out_uid);
 	if (write_file("/proc/self/uid_map", line) < 0 ||
 	    write_file("/proc/self/setgroups", "deny") < 0)
 		return -1;
-	idmap_line(line, (unsigned)in_gid, (unsigned)gid);
+	idmap_line(line, (unsigned)in_gid, (unsigned)out_gid);
 	return write_file("/proc/self/gid_map", line);
 }

@@ -11,13 +11,15 @@
 #include <sys/types.h>
 
 /*
- * Maps in_uid and in_gid inside to the caller's euid and egid outside
- * ("IN OUT 1"), giving up setgroups first as an unprivileged writer of
- * gid_map must.  It sets the process dumpable before: one that was root
- * and changed its uid is not, and its /proc files stay root's, so it
- * could not write its own maps (exec sets the flag again from what it
- * runs).  0, or -1 with errno.
+ * Maps in_uid and in_gid inside to out_uid and out_gid outside ("IN OUT
+ * 1"): the caller's euid and egid, read BEFORE the unshare (after it,
+ * they read as the overflow ids until the maps exist).  It gives up
+ * setgroups first, as an unprivileged writer of gid_map must, and sets
+ * the process dumpable before: one that was root and changed its uid is
+ * not, and its /proc files stay root's, so it could not write its own
+ * maps (exec sets the flag again from what it runs).  0, or -1 with
+ * errno.
  */
-int userns_map(uid_t in_uid, gid_t in_gid);
+int userns_map(uid_t in_uid, uid_t out_uid, gid_t in_gid, gid_t out_gid);
 
 #endif

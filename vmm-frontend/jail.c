@@ -245,9 +245,12 @@ int jail_add_system(struct jail *j, char *err, size_t errlen)
 
 int jail_userns(int flags, uid_t in_uid, gid_t in_gid)
 {
+	uid_t uid = geteuid(); /* before the unshare: see userns.h */
+	gid_t gid = getegid();
+
 	if (unshare(CLONE_NEWUSER | flags) < 0)
 		return JAIL_USERNS;
-	return userns_map(in_uid, in_gid) < 0 ? JAIL_IDMAP : JAIL_OK;
+	return userns_map(in_uid, uid, in_gid, gid) < 0 ? JAIL_IDMAP : JAIL_OK;
 }
 
 /* dst = root + path; -1 (ENAMETOOLONG) if it does not fit. */

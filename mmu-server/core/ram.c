@@ -171,7 +171,8 @@ static int fsconfig_str(int fs, const char *key, const char *val)
  * in it, sent on sock.  A failure sends {step, errno} and no fd.  Only
  * system calls from here on: the server has threads.
  */
-static void __attribute__((noreturn)) tmpfs_child(int sock, const char *size)
+static void __attribute__((noreturn))
+tmpfs_child(int sock, const char *size, uid_t uid, gid_t gid)
 {
 	int msg[2] = {0, 0}, fs = -1, mnt = -1, fd = -1;
 	char buf[CMSG_SPACE(sizeof(int))];
@@ -188,7 +189,7 @@ static void __attribute__((noreturn)) tmpfs_child(int sock, const char *size)
 		}
 		/* Root inside, the server's uid outside (userns.h). */
 		msg[0] = TS_IDMAP;
-		if (userns_map(0, 0) < 0)
+		if (userns_map(0, uid, 0, gid) < 0)
 			goto fail;
 		fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
 	}
@@ -254,7 +255,7 @@ int ram_tmpfs_open(uint64_t bytes, char *msg, size_t len)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		tmpfs_child(sv[1], size);
+		tmpfs_child(sv[1], size, geteuid(), getegid());
 	}
 	err = errno;
 	close(sv[1]);
