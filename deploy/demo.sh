@@ -44,8 +44,9 @@ if [ -z "${KVMMU_VM:-}" ]; then
 	kvm=$(build/bin/mmu-server --check-kvm) && kind=0 || kind=$?
 	case "${KVMMU_HOST_KVM:-}" in
 	"") ;;
-	none) kind=1 ;;
-	payloads) [ "$kind" = 1 ] || kind=3 ;;
+	none) kind=1 kvm="KVM none (KVMMU_HOST_KVM=none; the probe said: $kvm)" ;;
+	payloads) [ "$kind" = 1 ] ||
+		kind=3 kvm="KVM payloads only (KVMMU_HOST_KVM=payloads; the probe said: $kvm)" ;;
 	*)
 		echo "demo.sh: KVMMU_HOST_KVM='$KVMMU_HOST_KVM' is not none or payloads" >&2
 		exit 2
