@@ -102,8 +102,7 @@ booted() { # name vcpus
 	check "$1: exit 0 (guest rebooted)" test "$code" -eq 0 ||
 		{
 			echo "-- $1: the console, from its first oops or panic line, else its last lines:"
-			at=$(grep -a -n -m1 -E 'Oops|BUG:|general protection|Kernel panic' "$o" | cut -d: -f1)
-			if [ -n "$at" ]; then tail -n "+$((at > 3 ? at - 3 : 1))" "$o" | head -n 45; else tail -n 25 "$o"; fi
+			"$src/tests/linux/excerpt.sh" "$o" 25
 		}
 	check "$1: the init banner" has "$o" "kvmmu-guest: banner linux 6.12"
 	check "$1: nproc $2" has "$o" "kvmmu-guest: nproc $2"

@@ -71,19 +71,6 @@ start() {
 	fe=$!
 }
 
-# excerpt FILE: a console from its first oops or panic line (what went
-# wrong, not only the panic's last words), else its last lines.
-excerpt() {
-	local at
-	at=$(grep -a -n -m1 -E 'Oops|BUG:|general protection|Kernel panic' "$1" |
-		cut -d: -f1)
-	if [ -n "$at" ]; then
-		tail -n "+$((at > 3 ? at - 3 : 1))" "$1" | head -n 45
-	else
-		tail -n 5 "$1"
-	fi
-}
-
 # wait_line NAME TEXT: until the console shows TEXT (300 s at most).
 wait_line() {
 	local i
@@ -93,7 +80,7 @@ wait_line() {
 		sleep 0.1
 	done
 	echo "no '$2' on $1's console:"
-	excerpt "$dir/$1.out"
+	"$src/tests/linux/excerpt.sh" "$dir/$1.out"
 	return 1
 }
 
